@@ -1,0 +1,142 @@
+//! Raw command-line definitions (clap). Validation into engine options
+//! happens in each command module; help text is generated from here.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Cairn: encrypted, deduplicating backups that stay restorable for decades.
+#[derive(Parser, Debug)]
+#[command(name = "cairn", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// Repository location (a local directory).
+    #[arg(short = 'r', long = "repo", env = "CAIRN_REPOSITORY", global = true)]
+    pub repo: Option<PathBuf>,
+
+    /// File holding the repository password (never pass the password itself).
+    #[arg(long, env = "CAIRN_PASSWORD_FILE", global = true)]
+    pub password_file: Option<PathBuf>,
+
+    /// Directory for the local index cache [default: $XDG_CACHE_HOME/cairn].
+    #[arg(long, env = "CAIRN_CACHE_DIR", global = true)]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More detail (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new encrypted repository.
+    Init(InitArgs),
+    /// Back up files, directories or standard input into a new snapshot.
+    Backup(BackupArgs),
+    /// List snapshots.
+    Snapshots(SnapshotsArgs),
+    /// List the contents of a snapshot.
+    Ls(LsArgs),
+    /// Restore a snapshot (or part of it) into a directory.
+    Restore(RestoreArgs),
+    /// Write one file of a snapshot to standard output.
+    Dump(DumpArgs),
+    /// Remove stale locks.
+    Unlock(UnlockArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Argon2id memory in KiB (default 65536). Lower only for tests.
+    #[arg(long, hide = true)]
+    pub kdf_memory_kib: Option<u32>,
+    /// Argon2id passes (default 3).
+    #[arg(long, hide = true)]
+    pub kdf_iterations: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Files and directories to back up.
+    pub paths: Vec<PathBuf>,
+    /// Tag the snapshot (repeatable, or comma-separated).
+    #[arg(long = "tag", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Host name to record [default: this machine's].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Exclude paths matching GLOB (repeatable).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub excludes: Vec<String>,
+    /// Read exclude patterns from FILE, one per line (# comments).
+    #[arg(long = "exclude-file", value_name = "FILE")]
+    pub exclude_files: Vec<PathBuf>,
+    /// Do not cross filesystem boundaries.
+    #[arg(short = 'x', long)]
+    pub one_file_system: bool,
+    /// Snapshot time instead of now (RFC 3339, or "YYYY-MM-DD HH:MM:SS" local).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Parent snapshot for change detection [default: latest with same host and paths].
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// Read the content from standard input.
+    #[arg(long, conflicts_with = "paths")]
+    pub stdin: bool,
+    /// File name for --stdin content.
+    #[arg(long, default_value = "stdin", requires = "stdin")]
+    pub stdin_name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotsArgs {}
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    /// Snapshot ID, unique prefix, or "latest".
+    pub snapshot: String,
+    /// Directory or file inside the snapshot [default: /].
+    pub path: Option<String>,
+    /// Show mode, owner, size and time.
+    #[arg(short, long)]
+    pub long: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// Snapshot ID, unique prefix, or "latest".
+    pub snapshot: String,
+    /// Directory to restore into.
+    #[arg(short, long)]
+    pub target: PathBuf,
+    /// Restore only paths matching GLOB (repeatable).
+    #[arg(long = "include", value_name = "GLOB")]
+    pub includes: Vec<String>,
+    /// Skip paths matching GLOB (repeatable).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub excludes: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DumpArgs {
+    /// Snapshot ID, unique prefix, or "latest".
+    pub snapshot: String,
+    /// File inside the snapshot (for --stdin snapshots: the --stdin-name).
+    pub path: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UnlockArgs {
+    /// Remove all locks, not just stale ones (only when no cairn process runs).
+    #[arg(long)]
+    pub remove_all: bool,
+}

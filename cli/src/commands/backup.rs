@@ -1,0 +1,116 @@
+//! `cairn backup`: paths or standard input into a new snapshot.
+
+use super::Ctx;
+use crate::args::BackupArgs;
+use crate::output::{bytes, parse_time};
+use cairn_engine::{BackupOptions, BackupSummary, Error, Result, SnapshotId};
+use serde_json::json;
+use std::time::Instant;
+
+fn read_exclude_file(path: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("reading exclude file {}", path.display()), e))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+fn options(ctx: &Ctx, args: &BackupArgs) -> Result<BackupOptions> {
+    let mut excludes = args.excludes.clone();
+    for f in &args.exclude_files {
+        excludes.extend(read_exclude_file(f)?);
+    }
+    let time = args.time.as_deref().map(parse_time).transpose()?;
+    let _ = ctx;
+    Ok(BackupOptions {
+        paths: args.paths.clone(),
+        tags: args
+            .tags
+            .iter()
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .collect(),
+        host: args.host.clone(),
+        time,
+        excludes,
+        one_file_system: args.one_file_system,
+        parent: None,
+    })
+}
+
+/// Run `backup`.
+pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
+    let mut opts = options(ctx, args)?;
+    if !args.stdin && args.paths.is_empty() {
+        return Err(Error::invalid(
+            "nothing to back up: give one or more paths, or --stdin",
+        ));
+    }
+    let repo = ctx.open()?;
+    if let Some(p) = &args.parent {
+        opts.parent = Some(repo.find_snapshot(p)?.0);
+    }
+    let progress = ctx.out.progress("backup");
+    let start = Instant::now();
+    let result = if args.stdin {
+        let stdin = std::io::stdin().lock();
+        cairn_engine::backup_stdin(&repo, &args.stdin_name, stdin, &opts, &progress)
+    } else {
+        cairn_engine::backup(&repo, &opts, &progress)
+    };
+    progress.finish();
+    let summary = result?;
+    report(ctx, &summary, start.elapsed().as_secs_f64());
+    Ok(if summary.warnings.is_empty() {
+        crate::exit::OK
+    } else {
+        crate::exit::PARTIAL
+    })
+}
+
+fn report(ctx: &Ctx, s: &BackupSummary, secs: f64) {
+    let st = &s.snapshot.stats;
+    let id: &SnapshotId = &s.snapshot_id;
+    if ctx.out.json {
+        crate::output::print_json(&json!({
+            "snapshot_id": id.to_hex(),
+            "parent": s.snapshot.parent.map(|p| p.to_hex()),
+            "files": st.files,
+            "dirs": st.dirs,
+            "bytes": st.bytes,
+            "unchanged_files": st.unchanged_files,
+            "new_bytes": st.new_bytes,
+            "stored_bytes": st.stored_bytes,
+            "duration_secs": secs,
+            "partial": !s.warnings.is_empty(),
+            "warnings": s.warnings,
+        }));
+        return;
+    }
+    let rate = if secs > 0.0 {
+        st.bytes as f64 / secs / 1e6
+    } else {
+        0.0
+    };
+    ctx.out.info(&format!(
+        "snapshot {} saved\n  files: {} ({} unchanged), dirs: {}\n  processed {} in {:.2}s ({:.1} MB/s), new data {}, stored {}",
+        id.short(),
+        st.files,
+        st.unchanged_files,
+        st.dirs,
+        bytes(st.bytes),
+        secs,
+        rate,
+        bytes(st.new_bytes),
+        bytes(st.stored_bytes),
+    ));
+    if !s.warnings.is_empty() {
+        ctx.out.info(&format!(
+            "warning: {} entries could not be read; the snapshot is partial (exit code 3)",
+            s.warnings.len()
+        ));
+    }
+}

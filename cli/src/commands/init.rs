@@ -1,0 +1,39 @@
+//! `cairn init`: create a repository and its first key.
+
+use super::Ctx;
+use crate::args::InitArgs;
+use cairn_engine::{InitOptions, KdfParams, Repository, Result};
+use serde_json::json;
+
+/// Run `init`.
+pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
+    let backend = ctx.backend()?;
+    let defaults = KdfParams::default();
+    let opts = InitOptions {
+        kdf: KdfParams {
+            memory_kib: args.kdf_memory_kib.unwrap_or(defaults.memory_kib),
+            iterations: args.kdf_iterations.unwrap_or(defaults.iterations),
+            parallelism: defaults.parallelism,
+        },
+        ..InitOptions::default()
+    };
+    let pw = crate::password::get(ctx.password_file.as_deref(), true)?;
+    let repo = Repository::init(backend.clone(), &pw, &opts, ctx.cache_root())?;
+    let id = repo.config().id_hex();
+    if ctx.out.json {
+        crate::output::print_json(&json!({"repository_id": id, "location": backend_location(ctx)}));
+    } else {
+        ctx.out.info(&format!(
+            "created Cairn repository {id} at {}\n\nKeep the password safe: without it the data cannot be recovered.",
+            backend_location(ctx)
+        ));
+    }
+    Ok(crate::exit::OK)
+}
+
+fn backend_location(ctx: &Ctx) -> String {
+    ctx.repo
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}

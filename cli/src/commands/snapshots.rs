@@ -1,0 +1,61 @@
+//! `cairn snapshots`: a table, or `--json`.
+
+use super::Ctx;
+use crate::args::SnapshotsArgs;
+use crate::output::{bytes, local_time, rfc3339};
+use cairn_engine::{Result, Snapshot, SnapshotId};
+use serde_json::json;
+
+/// JSON form of one snapshot (also used by other commands).
+pub fn to_json(id: &SnapshotId, s: &Snapshot) -> serde_json::Value {
+    json!({
+        "id": id.to_hex(),
+        "short_id": id.short(),
+        "time": rfc3339(s.time),
+        "host": s.host,
+        "user": s.user,
+        "tags": s.tags,
+        "paths": s.paths,
+        "source": s.source,
+        "tree": s.tree.to_hex(),
+        "parent": s.parent.map(|p| p.to_hex()),
+        "program": s.program,
+        "stats": {
+            "files": s.stats.files,
+            "dirs": s.stats.dirs,
+            "bytes": s.stats.bytes,
+            "unchanged_files": s.stats.unchanged_files,
+            "new_bytes": s.stats.new_bytes,
+            "stored_bytes": s.stats.stored_bytes,
+        },
+    })
+}
+
+/// Run `snapshots`.
+pub fn run(ctx: &Ctx, _args: &SnapshotsArgs) -> Result<i32> {
+    let repo = ctx.open()?;
+    let snaps = repo.snapshots()?;
+    if ctx.out.json {
+        let v: Vec<_> = snaps.iter().map(|(id, s)| to_json(id, s)).collect();
+        crate::output::print_json(&serde_json::Value::Array(v));
+        return Ok(crate::exit::OK);
+    }
+    println!(
+        "{:<10} {:<19} {:<16} {:<16} {:>10}  Paths",
+        "ID", "Time", "Host", "Tags", "Size"
+    );
+    println!("{}", "-".repeat(90));
+    for (id, s) in &snaps {
+        println!(
+            "{:<10} {:<19} {:<16} {:<16} {:>10}  {}",
+            id.short(),
+            local_time(s.time),
+            s.host,
+            s.tags.join(","),
+            bytes(s.stats.bytes),
+            s.paths.join(" ")
+        );
+    }
+    println!("{} snapshots", snaps.len());
+    Ok(crate::exit::OK)
+}

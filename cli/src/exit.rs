@@ -1,0 +1,49 @@
+//! The one exit-code table. README.md documents exactly these codes;
+//! scripts and cron jobs depend on them, so they never change meaning.
+
+use cairn_engine::ErrorKind;
+
+/// Success.
+pub const OK: i32 = 0;
+/// Any error not listed below (I/O failure, damaged repository, …).
+pub const ERROR: i32 = 1;
+/// Bad flag, argument or pattern (usage error).
+pub const USAGE: i32 = 2;
+/// Backup finished, but some files could not be read (snapshot is partial).
+pub const PARTIAL: i32 = 3;
+/// No repository at the given location.
+pub const NO_REPOSITORY: i32 = 10;
+/// The repository is locked by another process.
+pub const LOCKED: i32 = 11;
+/// Wrong password.
+pub const WRONG_PASSWORD: i32 = 12;
+/// Interrupted (SIGINT/SIGTERM).
+pub const INTERRUPTED: i32 = 130;
+
+/// Map an engine error kind to its exit code.
+pub fn code_for(kind: ErrorKind) -> i32 {
+    match kind {
+        ErrorKind::RepositoryNotFound => NO_REPOSITORY,
+        ErrorKind::Locked => LOCKED,
+        ErrorKind::WrongPassword => WRONG_PASSWORD,
+        ErrorKind::Interrupted => INTERRUPTED,
+        ErrorKind::InvalidInput => USAGE,
+        _ => ERROR,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_stable() {
+        assert_eq!(code_for(ErrorKind::RepositoryNotFound), 10);
+        assert_eq!(code_for(ErrorKind::Locked), 11);
+        assert_eq!(code_for(ErrorKind::WrongPassword), 12);
+        assert_eq!(code_for(ErrorKind::Interrupted), 130);
+        assert_eq!(code_for(ErrorKind::Corrupt), 1);
+        assert_eq!(code_for(ErrorKind::NoSpace), 1);
+        assert_eq!(code_for(ErrorKind::InvalidInput), 2);
+    }
+}

@@ -1,0 +1,71 @@
+//! The `cairn` binary: parse flags, run one command, map the outcome to
+//! the exit-code table in [`exit`].
+
+mod args;
+mod commands;
+mod exit;
+mod output;
+mod password;
+
+use args::{Cli, Command};
+use clap::Parser;
+use commands::Ctx;
+use output::Output;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    // First Ctrl-C / SIGTERM: stop at the next safe point. Second: exit now.
+    let _ = ctrlc::set_handler(|| {
+        static SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if SEEN.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(exit::INTERRUPTED);
+        }
+        cairn_engine::request_interrupt();
+    });
+    let ctx = Ctx {
+        repo: cli.repo.clone(),
+        password_file: cli.password_file.clone(),
+        cache_dir: cli.cache_dir.clone(),
+        out: Output {
+            json: cli.json,
+            quiet: cli.quiet,
+            verbose: cli.verbose,
+        },
+    };
+    let result = match &cli.command {
+        Command::Init(a) => commands::init::run(&ctx, a),
+        Command::Backup(a) => commands::backup::run(&ctx, a),
+        Command::Snapshots(a) => commands::snapshots::run(&ctx, a),
+        Command::Ls(a) => commands::ls::run(&ctx, a),
+        Command::Restore(a) => commands::restore::run(&ctx, a),
+        Command::Dump(a) => commands::dump::run(&ctx, a),
+        Command::Unlock(a) => commands::unlock::run(&ctx, a),
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => {
+            let code = exit::code_for(e.kind());
+            if ctx.out.json {
+                output::print_json(&serde_json::json!({
+                    "error": e.to_string(),
+                    "kind": e.kind().as_str(),
+                    "exit_code": code,
+                }));
+            }
+            eprintln!("cairn: error: {e}");
+            code
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,170 @@
+//! Human and JSON output, and the terminal progress display.
+//!
+//! Invariants: machine output (`--json`) goes to stdout and nothing else
+//! does in that mode; messages, warnings and progress go to stderr; bars
+//! are drawn only when stderr is a terminal and neither `-q` nor `--json`.
+
+use cairn_engine::{Progress, Timestamp};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Output settings from the global flags.
+#[derive(Clone, Copy, Debug)]
+pub struct Output {
+    /// `--json`.
+    pub json: bool,
+    /// `-q`.
+    pub quiet: bool,
+    /// `-v` count.
+    pub verbose: u8,
+}
+
+impl Output {
+    /// A human message on stderr (suppressed by `-q`).
+    pub fn info(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// A progress reporter for a long operation.
+    pub fn progress(&self, what: &str) -> TermProgress {
+        let bar = if !self.json && !self.quiet && std::io::stderr().is_terminal() {
+            let b = ProgressBar::new_spinner();
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {prefix} {bytes} ({bytes_per_sec}) {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b.set_prefix(what.to_owned());
+            b.enable_steady_tick(std::time::Duration::from_millis(200));
+            Some(b)
+        } else {
+            None
+        };
+        TermProgress {
+            bar,
+            out: *self,
+            warnings: Mutex::new(0),
+        }
+    }
+}
+
+/// Draws a spinner with byte counts; prints warnings as they happen.
+pub struct TermProgress {
+    bar: Option<ProgressBar>,
+    out: Output,
+    warnings: Mutex<u64>,
+}
+
+impl TermProgress {
+    /// Remove the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for TermProgress {
+    fn file(&self, path: &Path) {
+        if let Some(b) = &self.bar {
+            b.set_message(path.display().to_string());
+        }
+        if self.out.verbose >= 2 && !self.out.json {
+            eprintln!("{}", path.display());
+        }
+    }
+
+    fn bytes(&self, n: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(n);
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        *self.warnings.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        if self.out.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(b) => b.println(format!("warning: {message}")),
+            None => eprintln!("warning: {message}"),
+        }
+    }
+}
+
+/// RFC 3339 UTC with nanoseconds, for JSON.
+pub fn rfc3339(t: Timestamp) -> String {
+    jiff::Timestamp::new(t.secs, t.nanos as i32)
+        .map(|ts| ts.to_string())
+        .unwrap_or_else(|_| format!("{}.{:09}", t.secs, t.nanos))
+}
+
+/// Local time for tables.
+pub fn local_time(t: Timestamp) -> String {
+    jiff::Timestamp::new(t.secs, t.nanos as i32)
+        .map(|ts| {
+            ts.to_zoned_datetime(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| t.secs.to_string())
+}
+
+/// Parse `--time`: RFC 3339, or a civil date-time in the local zone.
+pub fn parse_time(s: &str) -> cairn_engine::Result<Timestamp> {
+    let ts = if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        ts
+    } else if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
+        dt.to_zoned_datetime(jiff::tz::TimeZone::system())
+            .map_err(|e| cairn_engine::Error::invalid(format!("--time '{s}': {e}")))?
+            .timestamp()
+    } else {
+        return Err(cairn_engine::Error::invalid(format!(
+            "--time '{s}' is not RFC 3339 (2026-01-31T02:00:00Z) or 'YYYY-MM-DD HH:MM:SS'"
+        )));
+    };
+    Ok(Timestamp {
+        secs: ts.as_second(),
+        nanos: ts.subsec_nanosecond().max(0) as u32,
+    })
+}
+
+/// Human-readable byte count (binary units).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Print one JSON value on stdout.
+pub fn print_json(v: &serde_json::Value) {
+    println!("{v}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_parsing() {
+        let t = parse_time("2026-01-31T02:00:00Z").unwrap();
+        assert_eq!(t.secs, 1_769_824_800);
+        assert!(parse_time("yesterday").is_err());
+        assert_eq!(rfc3339(t), "2026-01-31T02:00:00Z");
+        assert_eq!(bytes(1536), "1.5 KiB");
+    }
+}

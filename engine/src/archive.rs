@@ -1,0 +1,588 @@
+//! The backup pipeline.
+//!
+//! One walker thread reads the filesystem in name order, cuts file content
+//! with the keyed chunker, hashes each chunk and asks the [`BlobWriter`]
+//! whether it is new. Only new chunks (and trees) travel through a bounded
+//! channel to worker threads that compress, seal and pack them. Memory is
+//! bounded by the channel depth, the chunker buffer and the open packs —
+//! not by the size of the input or of the repository.
+//!
+//! A file whose size, mtime, ctime and inode equal those recorded in the
+//! parent snapshot is not read: its content list is reused.
+//!
+//! Unreadable entries become warnings (the snapshot is then *partial*);
+//! repository errors abort, index what was stored, and write no snapshot.
+
+use crate::chunking::StreamChunker;
+use crate::error::{Error, ErrorKind, Result};
+use crate::filter::PathFilter;
+use crate::id::{BlobId, ChunkId, SnapshotId, TreeId};
+use crate::pack::BlobType;
+use crate::progress::{check_interrupt, Progress};
+use crate::repo::commit::BlobWriter;
+use crate::repo::Repository;
+use crate::snapshot::{Snapshot, SnapshotStats};
+use crate::source::files::{data_regions, node_from, NameCache};
+use crate::tree::{Extent, Node, NodeKind, Timestamp, Tree};
+use crossbeam_channel::Sender;
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// What to back up and how to label it.
+#[derive(Clone, Debug, Default)]
+pub struct BackupOptions {
+    /// Paths to back up (made absolute; symlinks in them are not resolved).
+    pub paths: Vec<PathBuf>,
+    /// Tags for the snapshot.
+    pub tags: Vec<String>,
+    /// Host name to record (default: this machine's).
+    pub host: Option<String>,
+    /// Snapshot time (default: now).
+    pub time: Option<Timestamp>,
+    /// Exclude patterns (see [`PathFilter`]).
+    pub excludes: Vec<String>,
+    /// Do not descend into other filesystems.
+    pub one_file_system: bool,
+    /// Parent snapshot for change detection (default: the latest snapshot
+    /// with the same host and paths).
+    pub parent: Option<SnapshotId>,
+}
+
+/// The result of a backup.
+#[derive(Clone, Debug)]
+pub struct BackupSummary {
+    /// The new snapshot.
+    pub snapshot_id: SnapshotId,
+    /// The snapshot record.
+    pub snapshot: Snapshot,
+    /// Problems that made the backup partial.
+    pub warnings: Vec<String>,
+}
+
+type Job = (BlobType, BlobId, Vec<u8>);
+
+struct Walker<'a, 'r> {
+    repo: &'r Repository,
+    writer: &'a BlobWriter<'r>,
+    tx: Sender<Job>,
+    failed: &'a Mutex<Option<Error>>,
+    excludes: PathFilter,
+    one_fs: bool,
+    names: NameCache,
+    stats: SnapshotStats,
+    warnings: Vec<String>,
+    progress: &'a dyn Progress,
+}
+
+impl Walker<'_, '_> {
+    fn warn(&mut self, msg: String) {
+        self.progress.warn(&msg);
+        self.warnings.push(msg);
+    }
+
+    fn send(&self, t: BlobType, id: BlobId, data: Vec<u8>) -> Result<()> {
+        if let Some(e) = self.failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(e);
+        }
+        self.tx
+            .send((t, id, data))
+            .map_err(|_| Error::new(ErrorKind::Io, "backup workers stopped unexpectedly"))
+    }
+
+    fn add_chunk(&self, data: Vec<u8>) -> Result<ChunkId> {
+        let id = self.repo.keys().blob_id(&data);
+        if self.writer.claim(&BlobId(id))? {
+            self.send(BlobType::Chunk, BlobId(id), data)?;
+        }
+        Ok(ChunkId(id))
+    }
+
+    fn add_tree(&self, mut tree: Tree) -> Result<TreeId> {
+        let bytes = tree.encode();
+        let id = self.repo.keys().blob_id(&bytes);
+        if self.writer.claim(&BlobId(id))? {
+            self.send(BlobType::Tree, BlobId(id), bytes)?;
+        }
+        Ok(TreeId(id))
+    }
+
+    fn parent_subtree(&mut self, parent: Option<&Node>) -> Option<Tree> {
+        let id = parent.filter(|n| n.kind == NodeKind::Dir)?.subtree?;
+        match self.repo.read_tree(&id) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.warn(format!(
+                    "parent snapshot tree unreadable, reading all files: {e}"
+                ));
+                None
+            }
+        }
+    }
+
+    /// Chunk a stream into `content`; returns bytes read.
+    fn chunk_stream(
+        &mut self,
+        reader: impl Read,
+        content: &mut Vec<Extent>,
+    ) -> Result<std::io::Result<u64>> {
+        let chunker = self.repo.chunker();
+        let mut sc = StreamChunker::new(chunker, reader);
+        let mut total = 0u64;
+        loop {
+            check_interrupt()?;
+            match sc.next_chunk() {
+                Ok(Some(chunk)) => {
+                    total += chunk.len() as u64;
+                    self.progress.bytes(chunk.len() as u64);
+                    content.push(Extent::Chunk(self.add_chunk(chunk)?));
+                }
+                Ok(None) => return Ok(Ok(total)),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+    }
+
+    fn file(&mut self, path: &Path, mut node: Node, parent: Option<&Node>) -> Result<Option<Node>> {
+        self.progress.file(path);
+        if let Some(p) = parent {
+            if p.kind == NodeKind::File
+                && p.size == node.size
+                && p.mtime == node.mtime
+                && p.ctime == node.ctime
+                && p.inode == node.inode
+            {
+                node.content = p.content.clone();
+                self.stats.files += 1;
+                self.stats.bytes += node.size;
+                self.stats.unchanged_files += 1;
+                self.progress.bytes(node.size);
+                return Ok(Some(node));
+            }
+        }
+        let read = (|| -> Result<std::io::Result<(Vec<Extent>, u64)>> {
+            let mut f = match std::fs::File::open(path) {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(e)),
+            };
+            let md = match f.metadata() {
+                Ok(m) => m,
+                Err(e) => return Ok(Err(e)),
+            };
+            let regions = match data_regions(&f, &md) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            let mut content = Vec::new();
+            let mut pos = 0u64;
+            let mut shrank = false;
+            for (off, len) in regions {
+                if off > pos {
+                    content.push(Extent::Hole(off - pos));
+                }
+                if let Err(e) = f.seek(SeekFrom::Start(off)) {
+                    return Ok(Err(e));
+                }
+                let n = match self.chunk_stream((&mut f).take(len), &mut content)? {
+                    Ok(n) => n,
+                    Err(e) => return Ok(Err(e)),
+                };
+                pos = off + n;
+                if n < len {
+                    shrank = true; // the file shrank while we read it
+                    break;
+                }
+            }
+            if !shrank && md.len() > pos {
+                content.push(Extent::Hole(md.len() - pos));
+                pos = md.len();
+            }
+            Ok(Ok((content, pos)))
+        })()?;
+        match read {
+            Ok((content, size)) => {
+                node.size = size;
+                node.content = content;
+                self.stats.files += 1;
+                self.stats.bytes += node.size;
+                Ok(Some(node))
+            }
+            Err(e) => {
+                self.warn(format!("{}: {e} (file skipped)", path.display()));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Back up one directory entry that exists at `path`.
+    fn entry(
+        &mut self,
+        path: &Path,
+        name: &[u8],
+        parent: Option<&Node>,
+        root_dev: u64,
+    ) -> Result<Option<Node>> {
+        check_interrupt()?;
+        if self.excludes.matches(path) {
+            return Ok(None);
+        }
+        let md = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.warn(format!("{}: {e} (skipped)", path.display()));
+                return Ok(None);
+            }
+        };
+        let (node, warns) = node_from(path, name, &md, &self.names);
+        for w in warns {
+            self.warn(w);
+        }
+        if node.kind == NodeKind::Symlink && node.target.is_none() {
+            return Ok(None); // unreadable link: warned above, skipped
+        }
+        match node.kind {
+            NodeKind::File => self.file(path, node, parent),
+            NodeKind::Dir => {
+                if self.one_fs && md.dev() != root_dev {
+                    return self.dir_node(node, Tree::default()).map(Some);
+                }
+                let parent_tree = self.parent_subtree(parent);
+                self.dir(path, node, parent_tree.as_ref(), root_dev)
+            }
+            _ => Ok(Some(node)),
+        }
+    }
+
+    fn dir_node(&mut self, mut node: Node, tree: Tree) -> Result<Node> {
+        self.stats.dirs += 1;
+        node.subtree = Some(self.add_tree(tree)?);
+        Ok(node)
+    }
+
+    fn dir(
+        &mut self,
+        path: &Path,
+        node: Node,
+        parent: Option<&Tree>,
+        root_dev: u64,
+    ) -> Result<Option<Node>> {
+        match self.dir_tree(path, parent, root_dev)? {
+            Some(tree) => self.dir_node(node, tree).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn dir_tree(
+        &mut self,
+        path: &Path,
+        parent: Option<&Tree>,
+        root_dev: u64,
+    ) -> Result<Option<Tree>> {
+        let rd = match std::fs::read_dir(path) {
+            Ok(rd) => rd,
+            Err(e) => {
+                self.warn(format!("{}: {e} (directory skipped)", path.display()));
+                return Ok(None);
+            }
+        };
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for ent in rd {
+            match ent {
+                Ok(ent) => names.push(ent.file_name().as_bytes().to_vec()),
+                Err(e) => self.warn(format!("{}: {e} (entry skipped)", path.display())),
+            }
+        }
+        names.sort();
+        let mut tree = Tree::default();
+        for name in names {
+            let child = path.join(std::ffi::OsStr::from_bytes(&name));
+            let pnode = parent.and_then(|t| t.get(&name));
+            if let Some(n) = self.entry(&child, &name, pnode, root_dev)? {
+                tree.nodes.push(n);
+            }
+        }
+        Ok(Some(tree))
+    }
+
+    /// Build the root tree reproducing the absolute `paths`.
+    fn root(&mut self, trie: &Trie, prefix: &Path, parent: Option<&Tree>) -> Result<Tree> {
+        let mut tree = Tree::default();
+        for (name, sub) in &trie.children {
+            let path = prefix.join(std::ffi::OsStr::from_bytes(name));
+            let pnode = parent.and_then(|t| t.get(name));
+            let md = match std::fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.warn(format!("{}: {e} (skipped)", path.display()));
+                    continue;
+                }
+            };
+            let node = if sub.target {
+                self.entry(&path, name, pnode, md.dev())?
+            } else {
+                let (node, warns) = node_from(&path, name, &md, &self.names);
+                for w in warns {
+                    self.warn(w);
+                }
+                let ptree = self.parent_subtree(pnode);
+                let subtree = self.root(sub, &path, ptree.as_ref())?;
+                Some(self.dir_node(node, subtree)?)
+            };
+            if let Some(n) = node {
+                tree.nodes.push(n);
+            }
+        }
+        Ok(tree)
+    }
+}
+
+#[derive(Default)]
+struct Trie {
+    target: bool,
+    children: BTreeMap<Vec<u8>, Trie>,
+}
+
+fn build_trie(paths: &[PathBuf]) -> Trie {
+    let mut root = Trie::default();
+    for p in paths {
+        let mut t = &mut root;
+        for c in p.components() {
+            if let std::path::Component::Normal(n) = c {
+                t = t.children.entry(n.as_bytes().to_vec()).or_default();
+            }
+        }
+        t.target = true;
+    }
+    root
+}
+
+/// Run `walk` with worker threads storing what it sends; returns the walk
+/// result and the writer, ready to commit or abandon.
+fn with_workers<'r, T>(
+    writer: &BlobWriter<'r>,
+    failed: &Mutex<Option<Error>>,
+    walk: impl FnOnce(Sender<Job>) -> Result<T>,
+) -> Result<T> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 16);
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(workers * 2);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let rx = rx.clone();
+            s.spawn(move || {
+                for (t, id, data) in rx {
+                    if let Err(e) = writer.store(t, id, &data) {
+                        let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
+                        if f.is_none() {
+                            *f = Some(e);
+                        }
+                    }
+                }
+            });
+        }
+        drop(rx);
+        walk(tx)
+    })
+}
+
+fn finish(
+    repo: &Repository,
+    writer: BlobWriter<'_>,
+    failed: Mutex<Option<Error>>,
+    walked: Result<(TreeId, SnapshotStats, Vec<String>)>,
+    mut snapshot: Snapshot,
+) -> Result<BackupSummary> {
+    let failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
+    let (tree, mut stats, warnings) = match (walked, failed) {
+        (Ok(v), None) => v,
+        (Err(e), _) | (Ok(_), Some(e)) => {
+            let _ = writer.abandon();
+            return Err(e);
+        }
+    };
+    let (new_bytes, stored_bytes) = writer.totals();
+    stats.new_bytes = new_bytes;
+    stats.stored_bytes = stored_bytes;
+    snapshot.tree = tree;
+    snapshot.stats = stats;
+    let _ = repo;
+    let id = writer.commit(&snapshot)?;
+    Ok(BackupSummary {
+        snapshot_id: id,
+        snapshot,
+        warnings,
+    })
+}
+
+fn base_snapshot(opts: &BackupOptions, paths: Vec<String>, source: &str) -> Snapshot {
+    let mut tags = opts.tags.clone();
+    tags.sort();
+    tags.dedup();
+    Snapshot {
+        time: opts.time.unwrap_or_else(Timestamp::now),
+        tree: TreeId::default(),
+        paths,
+        host: opts
+            .host
+            .clone()
+            .unwrap_or_else(crate::repo::lock::hostname),
+        user: nix::unistd::User::from_uid(nix::unistd::geteuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_default(),
+        tags,
+        parent: None,
+        source: source.into(),
+        stats: SnapshotStats::default(),
+        program: format!("cairn {}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+/// Back up files and directories into a new snapshot.
+pub fn backup(
+    repo: &Repository,
+    opts: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<BackupSummary> {
+    if opts.paths.is_empty() {
+        return Err(Error::invalid(
+            "nothing to back up: give at least one path (or --stdin)",
+        ));
+    }
+    let mut paths = Vec::new();
+    for p in &opts.paths {
+        let mut abs = std::path::absolute(p)
+            .map_err(|e| Error::io(format!("resolving {}", p.display()), e))?;
+        if abs
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+        {
+            // Resolve `..` against the real directories (the last component
+            // itself is kept, so a symlink given as a path is not followed).
+            let name = abs.file_name().map(|n| n.to_owned());
+            let parent = abs
+                .parent()
+                .map(std::fs::canonicalize)
+                .transpose()
+                .map_err(|e| Error::io(format!("resolving {}", p.display()), e))?;
+            abs = match (parent, name) {
+                (Some(dir), Some(name)) => dir.join(name),
+                _ => std::fs::canonicalize(&abs)
+                    .map_err(|e| Error::io(format!("resolving {}", p.display()), e))?,
+            };
+        }
+        if std::fs::symlink_metadata(&abs).is_err() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{} does not exist", abs.display()),
+            ));
+        }
+        paths.push(abs);
+    }
+    paths.sort();
+    paths.dedup();
+    let path_strings: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut snapshot = base_snapshot(opts, path_strings.clone(), "files");
+    let _lock = repo.lock(false)?;
+    let parent = match opts.parent {
+        Some(id) => Some((id, repo.load_snapshot(&id)?)),
+        None => repo.snapshots()?.into_iter().rev().find(|(_, s)| {
+            s.source == "files" && s.host == snapshot.host && s.paths == path_strings
+        }),
+    };
+    snapshot.parent = parent.as_ref().map(|(id, _)| *id);
+    let parent_root = match &parent {
+        Some((_, s)) => Some(repo.read_tree(&s.tree)?),
+        None => None,
+    };
+    let writer = BlobWriter::new(repo)?;
+    let failed = Mutex::new(None);
+    let excludes = PathFilter::new(&opts.excludes)?;
+    let trie = build_trie(&paths);
+    let walked = with_workers(&writer, &failed, |tx| {
+        let mut w = Walker {
+            repo,
+            writer: &writer,
+            tx,
+            failed: &failed,
+            excludes,
+            one_fs: opts.one_file_system,
+            names: NameCache::default(),
+            stats: SnapshotStats::default(),
+            warnings: Vec::new(),
+            progress,
+        };
+        let root = if trie.target {
+            // Backing up "/" itself: the root tree is its listing.
+            let md = std::fs::symlink_metadata("/").map_err(|e| Error::io("stat /", e))?;
+            w.dir_tree(Path::new("/"), parent_root.as_ref(), md.dev())?
+                .unwrap_or_default()
+        } else {
+            w.root(&trie, Path::new("/"), parent_root.as_ref())?
+        };
+        let id = w.add_tree(root)?;
+        Ok((id, w.stats, w.warnings))
+    });
+    finish(repo, writer, failed, walked, snapshot)
+}
+
+/// Back up one stream (standard input) as a file named `name`.
+pub fn backup_stdin(
+    repo: &Repository,
+    name: &str,
+    reader: impl Read,
+    opts: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<BackupSummary> {
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(Error::invalid(format!(
+            "--stdin-name '{name}' must be a plain file name"
+        )));
+    }
+    let snapshot = base_snapshot(opts, vec![name.to_owned()], "stdin");
+    let _lock = repo.lock(false)?;
+    let writer = BlobWriter::new(repo)?;
+    let failed = Mutex::new(None);
+    let walked = with_workers(&writer, &failed, |tx| {
+        let mut w = Walker {
+            repo,
+            writer: &writer,
+            tx,
+            failed: &failed,
+            excludes: PathFilter::new(&[])?,
+            one_fs: false,
+            names: NameCache::default(),
+            stats: SnapshotStats::default(),
+            warnings: Vec::new(),
+            progress,
+        };
+        let mut node = Node::new(name.as_bytes().to_vec(), NodeKind::File);
+        let now = snapshot.time;
+        node.mode = 0o644;
+        node.uid = nix::unistd::geteuid().as_raw();
+        node.gid = nix::unistd::getegid().as_raw();
+        node.mtime = now;
+        node.atime = now;
+        node.ctime = now;
+        let mut content = Vec::new();
+        let total = w
+            .chunk_stream(reader, &mut content)?
+            .map_err(|e| Error::io("reading standard input", e))?;
+        node.size = total;
+        node.content = content;
+        w.stats.files = 1;
+        w.stats.bytes = total;
+        let id = w.add_tree(Tree { nodes: vec![node] })?;
+        Ok((id, w.stats, w.warnings))
+    });
+    finish(repo, writer, failed, walked, snapshot)
+}

@@ -1,0 +1,134 @@
+//! Where repository files live. The engine talks to storage only through
+//! the [`Backend`] trait, whose contract every implementation must keep and
+//! the shared [`conformance`] suite checks.
+//!
+//! # Contract
+//!
+//! Files are addressed by a [`Kind`] and a name (lowercase hex for content-
+//! addressed files). Implementations guarantee:
+//!
+//! * **Atomic writes.** After [`Backend::write`] returns `Ok`, readers see
+//!   either the whole new file or (if it existed) the whole old one, never a
+//!   prefix; a crash during `write` leaves no visible partial file.
+//! * **Durable writes.** `Ok` from `write` means the bytes and the directory
+//!   entry survive a power loss (local: fsync file, rename, fsync directory).
+//! * **Idempotent writes and removes.** Writing identical bytes twice is
+//!   harmless; removing a missing file is `Ok`.
+//! * **Exact reads.** `read_range` returns exactly `len` bytes or an error;
+//!   a short read is never returned as success.
+//! * **Missing files** are reported with [`ErrorKind::NotFound`].
+//! * **Listing** returns every complete file of a kind (no temporaries).
+//! * **Privacy.** Files and directories are created readable by the owner
+//!   only where the storage has such a notion.
+
+pub mod conformance;
+mod local;
+mod memory;
+
+pub use local::LocalBackend;
+pub use memory::MemoryBackend;
+
+#[allow(unused_imports)]
+use crate::error::ErrorKind;
+use crate::error::Result;
+
+/// The kinds of repository files, each with its own namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Top-level files: `config` and the `CAIRN` marker.
+    Root,
+    /// Key files (`keys/`).
+    Key,
+    /// Pack files (`data/XX/`).
+    Data,
+    /// Index files (`index/`).
+    Index,
+    /// Snapshot files (`snapshots/`).
+    Snapshot,
+    /// Lock files (`locks/`).
+    Lock,
+    /// The copy of the format specification (`spec/`).
+    Spec,
+}
+
+impl Kind {
+    /// Every kind, in layout order.
+    pub const ALL: [Kind; 7] = [
+        Kind::Root,
+        Kind::Key,
+        Kind::Data,
+        Kind::Index,
+        Kind::Snapshot,
+        Kind::Lock,
+        Kind::Spec,
+    ];
+
+    /// The directory of this kind, relative to the repository root.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Kind::Root => "",
+            Kind::Key => "keys",
+            Kind::Data => "data",
+            Kind::Index => "index",
+            Kind::Snapshot => "snapshots",
+            Kind::Lock => "locks",
+            Kind::Spec => "spec",
+        }
+    }
+
+    /// The path of `name` relative to the repository root.
+    pub fn path_of(self, name: &str) -> String {
+        match self {
+            Kind::Root => name.to_owned(),
+            Kind::Data => format!("data/{}/{}", name.get(..2).unwrap_or("00"), name),
+            other => format!("{}/{}", other.dir(), name),
+        }
+    }
+}
+
+/// Storage for repository files; see the module docs for the contract.
+pub trait Backend: Send + Sync {
+    /// Human-readable location (never contains credentials).
+    fn location(&self) -> String;
+    /// Create the empty layout. Idempotent.
+    fn create(&self) -> Result<()>;
+    /// Atomically and durably store `data` under `kind`/`name`.
+    fn write(&self, kind: Kind, name: &str, data: &[u8]) -> Result<()>;
+    /// The whole file.
+    fn read(&self, kind: Kind, name: &str) -> Result<Vec<u8>>;
+    /// Exactly `len` bytes from `offset`, or an error.
+    fn read_range(&self, kind: Kind, name: &str, offset: u64, len: u64) -> Result<Vec<u8>>;
+    /// The file's size in bytes.
+    fn size(&self, kind: Kind, name: &str) -> Result<u64>;
+    /// Names and sizes of every file of `kind`, in no particular order.
+    fn list(&self, kind: Kind) -> Result<Vec<(String, u64)>>;
+    /// Remove a file; `Ok` if it does not exist.
+    fn remove(&self, kind: Kind, name: &str) -> Result<()>;
+}
+
+impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
+    fn location(&self) -> String {
+        (**self).location()
+    }
+    fn create(&self) -> Result<()> {
+        (**self).create()
+    }
+    fn write(&self, kind: Kind, name: &str, data: &[u8]) -> Result<()> {
+        (**self).write(kind, name, data)
+    }
+    fn read(&self, kind: Kind, name: &str) -> Result<Vec<u8>> {
+        (**self).read(kind, name)
+    }
+    fn read_range(&self, kind: Kind, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        (**self).read_range(kind, name, offset, len)
+    }
+    fn size(&self, kind: Kind, name: &str) -> Result<u64> {
+        (**self).size(kind, name)
+    }
+    fn list(&self, kind: Kind) -> Result<Vec<(String, u64)>> {
+        (**self).list(kind)
+    }
+    fn remove(&self, kind: Kind, name: &str) -> Result<()> {
+        (**self).remove(kind, name)
+    }
+}

@@ -1,0 +1,101 @@
+//! Compression of payloads before sealing: one tag byte, then either the
+//! stored bytes (tag 0) or one zstd frame (RFC 8878, tag 1).
+//!
+//! Invariants: compression never expands a payload by more than the tag
+//! byte (incompressible data is stored); decompression is bounded by a
+//! caller-given limit, so a hostile frame cannot exhaust memory.
+
+use crate::error::{Error, Result};
+use std::io::Read;
+
+/// Tag of an uncompressed payload.
+pub const TAG_STORED: u8 = 0;
+/// Tag of a zstd-compressed payload.
+pub const TAG_ZSTD: u8 = 1;
+
+/// The default zstd level.
+pub const DEFAULT_LEVEL: i32 = 3;
+
+/// Compress `data` at `level`; store it if zstd does not make it smaller.
+pub fn compress(data: &[u8], level: i32) -> Vec<u8> {
+    if level > 0 && data.len() >= 64 {
+        if let Ok(z) = zstd::bulk::compress(data, level) {
+            if z.len() < data.len() {
+                let mut out = Vec::with_capacity(z.len() + 1);
+                out.push(TAG_ZSTD);
+                out.extend_from_slice(&z);
+                return out;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(data.len() + 1);
+    out.push(TAG_STORED);
+    out.extend_from_slice(data);
+    out
+}
+
+/// Undo [`compress`]; output larger than `limit` bytes is an error.
+pub fn decompress(payload: &[u8], limit: usize) -> Result<Vec<u8>> {
+    let (tag, body) = payload
+        .split_first()
+        .ok_or_else(|| Error::corrupt("empty payload has no compression tag"))?;
+    match *tag {
+        TAG_STORED => {
+            if body.len() > limit {
+                return Err(Error::corrupt("stored payload exceeds its size limit"));
+            }
+            Ok(body.to_vec())
+        }
+        TAG_ZSTD => {
+            let bad = |e: std::io::Error| Error::corrupt(format!("zstd frame is invalid: {e}"));
+            let mut dec = zstd::stream::read::Decoder::new(body)
+                .map_err(bad)?
+                .single_frame();
+            let mut out = Vec::new();
+            let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+            (&mut dec).take(cap).read_to_end(&mut out).map_err(bad)?;
+            if out.len() > limit {
+                return Err(Error::corrupt("zstd payload exceeds its size limit"));
+            }
+            let rest = dec.finish();
+            if !rest.buffer().is_empty() || !rest.into_inner().is_empty() {
+                return Err(Error::corrupt("bytes follow the zstd frame"));
+            }
+            Ok(out)
+        }
+        other => Err(Error::corrupt(format!("unknown compression tag {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_never_expand() {
+        let text = b"hello hello hello hello hello hello hello hello hello hello hello".repeat(10);
+        let c = compress(&text, 3);
+        assert_eq!(c[0], TAG_ZSTD);
+        assert_eq!(decompress(&c, text.len()).unwrap(), text);
+        let mut random = vec![0u8; 4096];
+        blake3::Hasher::new().finalize_xof().fill(&mut random);
+        let c = compress(&random, 3);
+        assert_eq!(c[0], TAG_STORED);
+        assert_eq!(c.len(), random.len() + 1);
+        assert!(decompress(&c, 100).is_err());
+    }
+
+    #[test]
+    fn bomb_is_bounded() {
+        let zeros = vec![0u8; 10 << 20];
+        let c = compress(&zeros, 3);
+        assert!(decompress(&c, 1 << 20).is_err());
+        assert!(decompress(&[9, 1, 2], 10).is_err());
+        assert!(decompress(&[1, 1, 2], 10).is_err());
+        // Exactly one frame: a second frame appended is rejected.
+        let mut two = compress(&vec![1u8; 1000], 3);
+        let again = compress(&vec![1u8; 1000], 3);
+        two.extend_from_slice(&again[1..]);
+        assert!(decompress(&two, 1 << 20).is_err());
+    }
+}

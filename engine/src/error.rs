@@ -1,0 +1,168 @@
+//! The one error type at the engine boundary.
+//!
+//! Policy: every failure the engine reports is an [`Error`] with an
+//! [`ErrorKind`] the CLI can map to an exit code, a human sentence that says
+//! what went wrong *and what to do next*, and optionally the underlying
+//! source. Messages never contain secrets (passwords, keys, plaintext); they
+//! may name repository objects (pack IDs, snapshot IDs, paths).
+
+use std::fmt;
+
+/// What went wrong, coarse enough to act on. New kinds may be added.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No repository at the given location (no `config`/`CAIRN` marker).
+    RepositoryNotFound,
+    /// `init` on a location that already holds a repository.
+    RepositoryExists,
+    /// Another process holds a conflicting lock.
+    Locked,
+    /// No key file could be opened with the given password.
+    WrongPassword,
+    /// Stored data failed verification: AEAD tag, content hash, magic,
+    /// structure. The repository (or a copy of it) is damaged or hostile.
+    Corrupt,
+    /// A stored object uses a format version this build does not know.
+    UnsupportedVersion,
+    /// A requested object (snapshot, path, blob) does not exist.
+    NotFound,
+    /// A snapshot prefix matches more than one snapshot.
+    Ambiguous,
+    /// The caller passed something unusable (bad pattern, bad parameter).
+    InvalidInput,
+    /// The storage device is full.
+    NoSpace,
+    /// The operation was interrupted by a signal.
+    Interrupted,
+    /// Any other I/O failure.
+    Io,
+}
+
+impl ErrorKind {
+    /// A short, stable, machine-readable name (used in `--json` output).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::RepositoryNotFound => "repository_not_found",
+            ErrorKind::RepositoryExists => "repository_exists",
+            ErrorKind::Locked => "locked",
+            ErrorKind::WrongPassword => "wrong_password",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::UnsupportedVersion => "unsupported_version",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Ambiguous => "ambiguous",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::NoSpace => "no_space",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
+/// The engine's error: a kind, a human message, and an optional cause.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// Shorthand used throughout the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with a human-readable `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Shorthand for a [`ErrorKind::Corrupt`] error.
+    pub fn corrupt(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Corrupt, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::InvalidInput`] error.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// Wrap an I/O error with context; `ENOSPC` becomes [`ErrorKind::NoSpace`]
+    /// and `EINTR`-style interruption stays [`ErrorKind::Io`].
+    pub fn io(context: impl Into<String>, err: std::io::Error) -> Self {
+        let kind = match err.raw_os_error() {
+            Some(code) if code == nix::libc::ENOSPC || code == nix::libc::EDQUOT => {
+                ErrorKind::NoSpace
+            }
+            _ => ErrorKind::Io,
+        };
+        let mut message = context.into();
+        if kind == ErrorKind::NoSpace {
+            message.push_str(" (no space left on device; free space and run the command again, already stored data is intact)");
+        }
+        Error {
+            kind,
+            message,
+            source: Some(Box::new(err)),
+        }
+    }
+
+    /// The kind, for exit codes and programmatic handling.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message without the cause chain.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Prefix more context to the message (outermost first).
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(src) = &self.source {
+            write!(f, ": {src}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enospc_maps_to_no_space() {
+        let e = Error::io(
+            "writing pack",
+            std::io::Error::from_raw_os_error(nix::libc::ENOSPC),
+        );
+        assert_eq!(e.kind(), ErrorKind::NoSpace);
+        assert!(e.to_string().contains("no space left"));
+    }
+
+    #[test]
+    fn context_prefixes() {
+        let e = Error::corrupt("bad tag").context("pack 00ff");
+        assert_eq!(e.to_string(), "pack 00ff: bad tag");
+        assert_eq!(e.kind().as_str(), "corrupt");
+    }
+}

@@ -1,0 +1,183 @@
+//! The only path by which new data enters a repository.
+//!
+//! [`BlobWriter`] deduplicates, compresses, seals and packs blobs from any
+//! number of threads. Its ordering is code, not convention:
+//!
+//! 1. a pack is stored (atomically, durably) before any index file names it;
+//! 2. an index file is stored before its entries enter the local cache;
+//! 3. [`BlobWriter::commit`] flushes every open pack and writes the index of
+//!    every stored pack *before* it writes the snapshot — and it is the only
+//!    function that writes a snapshot.
+//!
+//! On failure or interruption, [`BlobWriter::abandon`] indexes the packs
+//! already stored, so the next backup reuses them; no snapshot is written.
+
+use super::Repository;
+use crate::backend::Kind;
+use crate::compression;
+use crate::error::Result;
+use crate::id::{BlobId, IndexId, SnapshotId};
+use crate::index::IndexFile;
+use crate::index::PackEntries;
+use crate::pack::{BlobEntry, BlobType, PackBuilder};
+use crate::snapshot::Snapshot;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Write an index file once this many stored packs await indexing.
+const INDEX_EVERY_PACKS: usize = 64;
+
+/// Concurrent writer of new blobs for one session.
+pub struct BlobWriter<'r> {
+    repo: &'r Repository,
+    data: Mutex<PackBuilder>,
+    trees: Mutex<PackBuilder>,
+    pending: Mutex<Vec<PackEntries>>,
+    index_lock: Mutex<()>,
+    session: Mutex<HashSet<BlobId>>,
+    new_bytes: AtomicU64,
+    stored_bytes: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<'r> BlobWriter<'r> {
+    /// A writer for `repo`. Opens (and syncs) the index cache.
+    pub fn new(repo: &'r Repository) -> Result<Self> {
+        repo.index()?;
+        Ok(BlobWriter {
+            repo,
+            data: Mutex::new(PackBuilder::new()),
+            trees: Mutex::new(PackBuilder::new()),
+            pending: Mutex::new(Vec::new()),
+            index_lock: Mutex::new(()),
+            session: Mutex::new(HashSet::new()),
+            new_bytes: AtomicU64::new(0),
+            stored_bytes: AtomicU64::new(0),
+        })
+    }
+
+    /// Reserve `id` for storing. `true` means the caller must [`store`]
+    /// it; `false` means it is already stored or being stored.
+    ///
+    /// [`store`]: Self::store
+    pub fn claim(&self, id: &BlobId) -> Result<bool> {
+        if lock(&self.session).contains(id) {
+            return Ok(false);
+        }
+        if self.repo.index()?.contains(id)? {
+            return Ok(false);
+        }
+        Ok(lock(&self.session).insert(*id))
+    }
+
+    /// Compress, seal and pack a claimed blob.
+    pub fn store(&self, blob_type: BlobType, id: BlobId, plain: &[u8]) -> Result<()> {
+        let payload = compression::compress(plain, self.repo.config.zstd_level);
+        let sealed = self
+            .repo
+            .sealer
+            .seal_compact(blob_type.object_type(), &id.0, &payload)?;
+        self.new_bytes
+            .fetch_add(plain.len() as u64, Ordering::Relaxed);
+        self.stored_bytes
+            .fetch_add(sealed.len() as u64, Ordering::Relaxed);
+        let entry = BlobEntry {
+            blob_type,
+            id,
+            offset: 0,
+            sealed_len: 0,
+            plain_len: plain.len() as u32,
+        };
+        let slot = match blob_type {
+            BlobType::Chunk => &self.data,
+            BlobType::Tree => &self.trees,
+        };
+        let full = {
+            let mut pb = lock(slot);
+            pb.add(entry, &sealed);
+            if pb.len() >= self.repo.config.pack_size as usize {
+                Some(std::mem::take(&mut *pb))
+            } else {
+                None
+            }
+        };
+        if let Some(pb) = full {
+            self.write_pack(pb)?;
+        }
+        Ok(())
+    }
+
+    fn write_pack(&self, pb: PackBuilder) -> Result<()> {
+        if pb.is_empty() {
+            return Ok(());
+        }
+        let fp = pb.finish(&self.repo.sealer)?;
+        self.repo
+            .backend
+            .write(Kind::Data, &fp.id.to_hex(), &fp.bytes)?;
+        let n = {
+            let mut p = lock(&self.pending);
+            p.push(PackEntries {
+                pack: fp.id,
+                blobs: fp.entries,
+            });
+            p.len()
+        };
+        if n >= INDEX_EVERY_PACKS {
+            self.write_index()?;
+        }
+        Ok(())
+    }
+
+    fn write_index(&self) -> Result<()> {
+        let _one_at_a_time = lock(&self.index_lock);
+        let packs = std::mem::take(&mut *lock(&self.pending));
+        if packs.is_empty() {
+            return Ok(());
+        }
+        let file = IndexFile {
+            supersedes: Vec::new(),
+            packs,
+        };
+        let bytes = file.seal(&self.repo.sealer, self.repo.config.zstd_level)?;
+        let id = IndexId(*blake3::hash(&bytes).as_bytes());
+        self.repo.backend.write(Kind::Index, &id.to_hex(), &bytes)?;
+        self.repo.index()?.insert_index(&id, &file)
+    }
+
+    fn flush(&self) -> Result<()> {
+        let data = std::mem::take(&mut *lock(&self.data));
+        self.write_pack(data)?;
+        let trees = std::mem::take(&mut *lock(&self.trees));
+        self.write_pack(trees)?;
+        self.write_index()
+    }
+
+    /// (plaintext bytes newly stored, sealed bytes added).
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.new_bytes.load(Ordering::Relaxed),
+            self.stored_bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Flush packs, write the index, then write the snapshot.
+    pub fn commit(self, snapshot: &Snapshot) -> Result<SnapshotId> {
+        self.flush()?;
+        let bytes = snapshot.seal(&self.repo.sealer)?;
+        let id = SnapshotId(*blake3::hash(&bytes).as_bytes());
+        self.repo
+            .backend
+            .write(Kind::Snapshot, &id.to_hex(), &bytes)?;
+        Ok(id)
+    }
+
+    /// Index whatever packs are complete and stop; writes no snapshot.
+    pub fn abandon(self) -> Result<()> {
+        self.flush()
+    }
+}

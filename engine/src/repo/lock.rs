@@ -1,0 +1,273 @@
+//! Repository locks: small sealed files in `locks/`.
+//!
+//! Backups take *shared* locks (any number may run at once: packs and index
+//! files are content-named and never overwritten). Maintenance that deletes
+//! data takes an *exclusive* lock. A lock is stale when its refresh time is
+//! older than [`STALE_AFTER`] or when it was made on this host by a process
+//! that no longer exists; stale locks are ignored and may be removed.
+//! Holders refresh their lock every [`REFRESH_EVERY`].
+
+use crate::backend::{Backend, Kind};
+use crate::cbor::{Fields, Value};
+use crate::crypto::{ObjectType, Sealer};
+use crate::error::{Error, ErrorKind, Result};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A lock not refreshed for this long is stale.
+pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+/// How often a holder rewrites its lock.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// The content of a lock file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockInfo {
+    /// Host name of the holder.
+    pub host: String,
+    /// Process ID of the holder.
+    pub pid: u32,
+    /// Last refresh, Unix seconds.
+    pub time: i64,
+    /// Exclusive or shared.
+    pub exclusive: bool,
+}
+
+fn now_secs() -> i64 {
+    crate::tree::Timestamp::now().secs
+}
+
+/// This machine's host name.
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+impl LockInfo {
+    fn seal(&self, sealer: &Sealer) -> Result<Vec<u8>> {
+        let v = Value::map(vec![
+            ("v", Value::Uint(1)),
+            ("host", Value::Text(self.host.clone())),
+            ("pid", Value::Uint(self.pid.into())),
+            ("time", Value::int(self.time)),
+            ("exclusive", Value::Bool(self.exclusive)),
+        ]);
+        sealer.seal(
+            ObjectType::Lock,
+            &[0; 32],
+            &crate::compression::compress(&v.encode(), 0),
+        )
+    }
+
+    fn open(sealer: &Sealer, bytes: &[u8]) -> Result<Self> {
+        let payload = sealer.open(ObjectType::Lock, &[0; 32], bytes)?;
+        let plain = crate::compression::decompress(&payload, 1 << 16)?;
+        let v = Value::decode(&plain)?;
+        let f = Fields::of(&v, "lock")?;
+        if f.u64("v")? != 1 {
+            return Err(Error::new(
+                ErrorKind::UnsupportedVersion,
+                "lock version not supported",
+            ));
+        }
+        Ok(LockInfo {
+            host: f.text("host")?.to_owned(),
+            pid: u32::try_from(f.u64("pid")?)
+                .map_err(|_| Error::corrupt("lock pid out of range"))?,
+            time: f.i64("time")?,
+            exclusive: f.opt_bool("exclusive")?,
+        })
+    }
+
+    /// Is this lock stale from this machine's point of view?
+    pub fn is_stale(&self) -> bool {
+        if now_secs().saturating_sub(self.time) > STALE_AFTER.as_secs() as i64 {
+            return true;
+        }
+        if self.host == hostname() {
+            let pid = nix::unistd::Pid::from_raw(self.pid as i32);
+            return matches!(
+                nix::sys::signal::kill(pid, None),
+                Err(nix::errno::Errno::ESRCH)
+            );
+        }
+        false
+    }
+}
+
+/// Every lock in the repository, with its file name. Unreadable lock files
+/// are reported as `Err` entries so callers can decide.
+pub fn list_locks(
+    backend: &dyn Backend,
+    sealer: &Sealer,
+) -> Result<Vec<(String, Result<LockInfo>)>> {
+    let mut out = Vec::new();
+    for (name, _) in backend.list(Kind::Lock)? {
+        let info = backend
+            .read(Kind::Lock, &name)
+            .and_then(|b| LockInfo::open(sealer, &b));
+        if matches!(&info, Err(e) if e.kind() == ErrorKind::NotFound) {
+            continue; // released meanwhile
+        }
+        out.push((name, info));
+    }
+    Ok(out)
+}
+
+/// A held lock; released (file removed) on drop.
+pub struct LockGuard {
+    backend: Arc<dyn Backend>,
+    name: String,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    refresher: Option<std::thread::JoinHandle<()>>,
+}
+
+fn conflict(info: &LockInfo) -> Error {
+    Error::new(
+        ErrorKind::Locked,
+        format!(
+            "repository is locked {} by pid {} on host '{}'; wait for it to finish, or run `cairn unlock` if that process is gone",
+            if info.exclusive { "exclusively" } else { "" },
+            info.pid,
+            info.host
+        )
+        .replace("locked  by", "locked by"),
+    )
+}
+
+/// Take a lock. Shared locks conflict only with live exclusive locks;
+/// exclusive locks conflict with any live lock.
+pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, exclusive: bool) -> Result<LockGuard> {
+    let check = |own: Option<&str>| -> Result<()> {
+        for (name, info) in list_locks(&*backend, sealer)? {
+            if Some(name.as_str()) == own {
+                continue;
+            }
+            // A lock we cannot read is treated as live and exclusive only
+            // when we want exclusivity; shared holders ignore it.
+            match info {
+                Ok(i) if !i.is_stale() && (exclusive || i.exclusive) => return Err(conflict(&i)),
+                Err(_) if exclusive => {
+                    return Err(Error::new(
+                        ErrorKind::Locked,
+                        format!("repository has an unreadable lock file locks/{name}; run `cairn unlock` after checking no cairn process is running"),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    check(None)?;
+    let mut rnd = [0u8; 32];
+    crate::crypto::random_bytes(&mut rnd)?;
+    let name = crate::id::hex_encode(&rnd);
+    let info = LockInfo {
+        host: hostname(),
+        pid: std::process::id(),
+        time: now_secs(),
+        exclusive,
+    };
+    backend.write(Kind::Lock, &name, &info.seal(sealer)?)?;
+    // Re-check: a competitor may have written between our check and write.
+    if let Err(e) = check(Some(&name)) {
+        let _ = backend.remove(Kind::Lock, &name);
+        return Err(e);
+    }
+    // The refresher wakes every REFRESH_EVERY, or at once when the guard
+    // drops its sender.
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let refresher = {
+        let (backend, name, sealer) = (backend.clone(), name.clone(), sealer.clone());
+        std::thread::Builder::new()
+            .name("cairn-lock-refresh".into())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(REFRESH_EVERY) {
+                    let fresh = LockInfo {
+                        time: now_secs(),
+                        ..info.clone()
+                    };
+                    if let Ok(bytes) = fresh.seal(&sealer) {
+                        let _ = backend.write(Kind::Lock, &name, &bytes);
+                    }
+                }
+            })
+            .ok()
+    };
+    Ok(LockGuard {
+        backend,
+        name,
+        stop: Some(stop),
+        refresher,
+    })
+}
+
+/// Remove stale locks (or all locks with `all`); returns how many.
+pub fn remove_locks(backend: &dyn Backend, sealer: &Sealer, all: bool) -> Result<usize> {
+    let mut n = 0;
+    for (name, info) in list_locks(backend, sealer)? {
+        let stale = match &info {
+            Ok(i) => i.is_stale(),
+            Err(_) => true,
+        };
+        if all || stale {
+            backend.remove(Kind::Lock, &name)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(h) = self.refresher.take() {
+            let _ = h.join();
+        }
+        let _ = self.backend.remove(Kind::Lock, &self.name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::MemoryBackend;
+
+    #[test]
+    fn shared_and_exclusive() {
+        let b: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+        let s = Sealer::new(&[1; 32]);
+        let g1 = acquire(b.clone(), &s, false).unwrap();
+        let g2 = acquire(b.clone(), &s, false).unwrap();
+        assert_eq!(
+            acquire(b.clone(), &s, true).err().unwrap().kind(),
+            ErrorKind::Locked
+        );
+        drop((g1, g2));
+        let x = acquire(b.clone(), &s, true).unwrap();
+        assert_eq!(
+            acquire(b.clone(), &s, false).err().unwrap().kind(),
+            ErrorKind::Locked
+        );
+        drop(x);
+        assert!(b.list(Kind::Lock).unwrap().is_empty());
+    }
+
+    #[test]
+    fn stale_locks_are_ignored() {
+        let b: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+        let s = Sealer::new(&[1; 32]);
+        let old = LockInfo {
+            host: "elsewhere".into(),
+            pid: 1,
+            time: 0,
+            exclusive: true,
+        };
+        b.write(Kind::Lock, "aa", &old.seal(&s).unwrap()).unwrap();
+        let g = acquire(b.clone(), &s, false).unwrap();
+        drop(g);
+        assert_eq!(remove_locks(&*b, &s, false).unwrap(), 1);
+    }
+}

@@ -1,0 +1,352 @@
+//! Opening and creating repositories.
+//!
+//! [`Repository`] ties together a backend, the unlocked keys, the config
+//! and the (lazily opened) local index cache. It offers read access; all
+//! writing of new data goes through [`commit::BlobWriter`], which enforces
+//! the packs → index → snapshot order.
+
+pub mod commit;
+pub mod config;
+pub mod lock;
+mod spec_copy;
+
+use crate::backend::{Backend, Kind};
+use crate::chunking::{Chunker, ChunkerParams};
+use crate::crypto::{KdfParams, KeyFile, MasterKey, Sealer, SubKeys};
+use crate::error::{Error, ErrorKind, Result};
+use crate::id::{BlobId, KeyId, SnapshotId, TreeId};
+use crate::index::{IndexCache, Location};
+use crate::pack::open_blob;
+use crate::snapshot::Snapshot;
+use crate::tree::{Timestamp, Tree};
+pub use config::Config;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Settings for `init`.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// Argon2id cost for the first key file.
+    pub kdf: KdfParams,
+    /// Chunk sizes.
+    pub chunker: ChunkerParams,
+    /// zstd level.
+    pub zstd_level: i32,
+    /// Target pack size.
+    pub pack_size: u32,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            kdf: KdfParams::default(),
+            chunker: ChunkerParams::default(),
+            zstd_level: crate::compression::DEFAULT_LEVEL,
+            pack_size: 16 << 20,
+        }
+    }
+}
+
+/// An open, unlocked repository.
+pub struct Repository {
+    backend: Arc<dyn Backend>,
+    keys: SubKeys,
+    sealer: Sealer,
+    config: Config,
+    chunker: Chunker,
+    cache_root: PathBuf,
+    index: Mutex<Option<Arc<IndexCache>>>,
+}
+
+/// The default cache root: `$XDG_CACHE_HOME/cairn`, else `~/.cache/cairn`.
+pub fn default_cache_root() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("cairn");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(h).join(".cache").join("cairn");
+    }
+    std::env::temp_dir().join("cairn-cache")
+}
+
+fn check_marker(backend: &dyn Backend) -> Result<()> {
+    match backend.read(Kind::Root, config::MARKER_NAME) {
+        Ok(bytes) => config::parse_marker(&bytes).map(|_| ()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::new(
+            ErrorKind::RepositoryNotFound,
+            format!(
+                "no Cairn repository at {} (run `cairn init` to create one)",
+                backend.location()
+            ),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+impl Repository {
+    /// Create a new repository protected by `password`.
+    pub fn init(
+        backend: Arc<dyn Backend>,
+        password: &[u8],
+        opts: &InitOptions,
+        cache_root: PathBuf,
+    ) -> Result<Self> {
+        match check_marker(&*backend) {
+            Err(e) if e.kind() == ErrorKind::RepositoryNotFound => {}
+            Err(e) => return Err(e),
+            Ok(()) => {
+                return Err(Error::new(
+                    ErrorKind::RepositoryExists,
+                    format!("a repository already exists at {}", backend.location()),
+                ))
+            }
+        }
+        if !backend.list(Kind::Root)?.is_empty() {
+            return Err(Error::new(
+                ErrorKind::RepositoryExists,
+                format!(
+                    "{} is not empty; choose an empty location for a new repository",
+                    backend.location()
+                ),
+            ));
+        }
+        opts.chunker
+            .validate()
+            .map_err(|e| Error::invalid(e.message().to_owned()))?;
+        opts.kdf
+            .validate()
+            .map_err(|e| Error::invalid(e.message().to_owned()))?;
+        backend.create()?;
+        let master = MasterKey::generate()?;
+        let mut id = [0u8; 16];
+        crate::crypto::random_bytes(&mut id)?;
+        let now = Timestamp::now().secs;
+        let config = Config {
+            id,
+            chunker: opts.chunker,
+            zstd_level: opts.zstd_level,
+            pack_size: opts.pack_size,
+            created: now,
+        };
+        let keys = master.subkeys();
+        let sealer = Sealer::new(&keys.seal);
+        // The spec goes first so even a half-initialised directory explains itself.
+        spec_copy::write(&*backend)?;
+        let kf = KeyFile::create(&master, password, opts.kdf, now, &lock::hostname())?;
+        let kbytes = kf.encode();
+        backend.write(Kind::Key, &KeyFile::id(&kbytes).to_hex(), &kbytes)?;
+        backend.write(Kind::Root, config::CONFIG_NAME, &config.seal(&sealer)?)?;
+        // The marker last: its presence means the repository is complete.
+        backend.write(
+            Kind::Root,
+            config::MARKER_NAME,
+            config::marker_text().as_bytes(),
+        )?;
+        Self::assemble(backend, keys, config, cache_root)
+    }
+
+    /// Open an existing repository with `password`.
+    pub fn open(backend: Arc<dyn Backend>, password: &[u8], cache_root: PathBuf) -> Result<Self> {
+        check_marker(&*backend)?;
+        let mut key_names = backend.list(Kind::Key)?;
+        key_names.sort();
+        if key_names.is_empty() {
+            return Err(Error::corrupt(format!(
+                "repository at {} has no key files; restore keys/ from a copy",
+                backend.location()
+            )));
+        }
+        let mut last_err = None;
+        let mut master = None;
+        for (name, _) in key_names {
+            let bytes = backend.read(Kind::Key, &name)?;
+            if KeyFile::id(&bytes) != KeyId::from_hex(&name).unwrap_or_default() {
+                last_err = Some(Error::corrupt(format!(
+                    "key file {name} does not match its name (damaged)"
+                )));
+                continue;
+            }
+            match KeyFile::decode(&bytes).and_then(|kf| kf.open(password)) {
+                Ok(m) => {
+                    master = Some(m);
+                    break;
+                }
+                Err(e) => {
+                    let e = if e.kind() == ErrorKind::WrongPassword {
+                        e
+                    } else {
+                        e.context(format!("key file {name}"))
+                    };
+                    if last_err
+                        .as_ref()
+                        .is_none_or(|p: &Error| p.kind() != ErrorKind::WrongPassword)
+                    {
+                        last_err = Some(e);
+                    }
+                }
+            }
+        }
+        let master = match master {
+            Some(m) => m,
+            None => {
+                return Err(last_err
+                    .unwrap_or_else(|| Error::new(ErrorKind::WrongPassword, "wrong password")))
+            }
+        };
+        let keys = master.subkeys();
+        let sealer = Sealer::new(&keys.seal);
+        let config = Config::open(&sealer, &backend.read(Kind::Root, config::CONFIG_NAME)?)?;
+        Self::assemble(backend, keys, config, cache_root)
+    }
+
+    fn assemble(
+        backend: Arc<dyn Backend>,
+        keys: SubKeys,
+        config: Config,
+        cache_root: PathBuf,
+    ) -> Result<Self> {
+        let chunker = Chunker::new(&keys.gear, config.chunker)?;
+        Ok(Repository {
+            sealer: Sealer::new(&keys.seal),
+            backend,
+            keys,
+            config,
+            chunker,
+            cache_root,
+            index: Mutex::new(None),
+        })
+    }
+
+    /// The storage.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+    /// The config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    /// The working keys.
+    pub fn keys(&self) -> &SubKeys {
+        &self.keys
+    }
+    /// The envelope sealer.
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+    /// The keyed chunker.
+    pub fn chunker(&self) -> &Chunker {
+        &self.chunker
+    }
+
+    /// The index cache, opened and synced with the repository on first use.
+    pub fn index(&self) -> Result<Arc<IndexCache>> {
+        let mut slot = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = &*slot {
+            return Ok(c.clone());
+        }
+        let cache = Arc::new(IndexCache::open(&self.cache_root, &self.config.id_hex())?);
+        cache.sync(&*self.backend, &self.sealer)?;
+        *slot = Some(cache.clone());
+        Ok(cache)
+    }
+
+    /// Take a lock (shared for backup, exclusive for destructive work).
+    pub fn lock(&self, exclusive: bool) -> Result<lock::LockGuard> {
+        lock::acquire(self.backend.clone(), &self.sealer, exclusive)
+    }
+
+    /// Every snapshot, oldest first. Unreadable snapshot files are errors.
+    pub fn snapshots(&self) -> Result<Vec<(SnapshotId, Snapshot)>> {
+        let mut out = Vec::new();
+        for (name, _) in self.backend.list(Kind::Snapshot)? {
+            let Ok(id) = SnapshotId::from_hex(&name) else {
+                continue;
+            };
+            out.push((id, self.load_snapshot(&id)?));
+        }
+        out.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    /// Read one snapshot.
+    pub fn load_snapshot(&self, id: &SnapshotId) -> Result<Snapshot> {
+        let bytes = self.backend.read(Kind::Snapshot, &id.to_hex())?;
+        Snapshot::open(&self.sealer, id, &bytes)
+    }
+
+    /// Resolve `latest` or a unique hex prefix of a snapshot ID.
+    pub fn find_snapshot(&self, spec: &str) -> Result<(SnapshotId, Snapshot)> {
+        if spec == "latest" {
+            return self.snapshots()?.pop().ok_or_else(|| {
+                Error::new(ErrorKind::NotFound, "the repository has no snapshots yet")
+            });
+        }
+        if spec.is_empty() || !spec.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::invalid(format!(
+                "'{spec}' is not a snapshot ID, ID prefix or 'latest'"
+            )));
+        }
+        let spec_lc = spec.to_ascii_lowercase();
+        let matches: Vec<String> = self
+            .backend
+            .list(Kind::Snapshot)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.starts_with(&spec_lc))
+            .collect();
+        match matches.as_slice() {
+            [one] => {
+                let id = SnapshotId::from_hex(one)?;
+                Ok((id, self.load_snapshot(&id)?))
+            }
+            [] => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no snapshot matches '{spec}' (see `cairn snapshots`)"),
+            )),
+            _ => Err(Error::new(
+                ErrorKind::Ambiguous,
+                format!(
+                    "'{spec}' matches {} snapshots; give more digits",
+                    matches.len()
+                ),
+            )),
+        }
+    }
+
+    /// Where a blob is stored.
+    pub fn locate(&self, id: &BlobId) -> Result<Location> {
+        self.index()?.get(id)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("blob {} is not in the index; the repository is missing data (run `cairn check`)", id.to_hex()),
+            )
+        })
+    }
+
+    /// Read and fully verify one blob.
+    pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>> {
+        let loc = self.locate(id)?;
+        let pack = loc.pack.to_hex();
+        let sealed = self
+            .backend
+            .read_range(
+                Kind::Data,
+                &pack,
+                loc.entry.offset,
+                u64::from(loc.entry.sealed_len),
+            )
+            .map_err(|e| e.context(format!("pack {pack}")))?;
+        open_blob(&self.keys, &self.sealer, &loc.entry, &sealed).map_err(|e| {
+            e.context(format!(
+                "pack {pack}, blob {} (the pack is damaged; restore it from another copy)",
+                id.to_hex()
+            ))
+        })
+    }
+
+    /// Read and decode a tree.
+    pub fn read_tree(&self, id: &TreeId) -> Result<Tree> {
+        let bytes = self.read_blob(&BlobId(id.0))?;
+        Tree::decode(&bytes).map_err(|e| e.context(format!("tree {id}")))
+    }
+}

@@ -1,0 +1,47 @@
+//! The copy of `format-spec/` that `init` writes into every repository's
+//! `spec/` directory, so a repository explains itself without this code.
+//! The files are compiled in, so the copy always matches the writer.
+
+use crate::backend::{Backend, Kind};
+use crate::error::Result;
+
+/// (name inside `spec/`, contents).
+pub const FILES: &[(&str, &str)] = &[
+    ("README.md", include_str!("../../../format-spec/README.md")),
+    (
+        "CHANGES.md",
+        include_str!("../../../format-spec/CHANGES.md"),
+    ),
+    (
+        "v1-overview.md",
+        include_str!("../../../format-spec/v1/overview.md"),
+    ),
+    (
+        "v1-crypto.md",
+        include_str!("../../../format-spec/v1/crypto.md"),
+    ),
+    (
+        "v1-chunking.md",
+        include_str!("../../../format-spec/v1/chunking.md"),
+    ),
+    (
+        "v1-packs-and-index.md",
+        include_str!("../../../format-spec/v1/packs-and-index.md"),
+    ),
+    (
+        "v1-trees-and-snapshots.md",
+        include_str!("../../../format-spec/v1/trees-and-snapshots.md"),
+    ),
+    (
+        "v1-threat-model.md",
+        include_str!("../../../format-spec/v1/threat-model.md"),
+    ),
+];
+
+/// Write every spec file.
+pub fn write(backend: &dyn Backend) -> Result<()> {
+    for (name, text) in FILES {
+        backend.write(Kind::Spec, name, text.as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install what building and testing Cairn needs on a fresh Debian machine.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+need=()
+[ -e /usr/lib/llvm-14/lib/libclang.so ] || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
+command -v restic >/dev/null 2>&1 || [ "${CAIRN_SKIP_RESTIC:-}" = 1 ] || need+=(restic)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }

@@ -1,0 +1,73 @@
+//! Deduplication and change detection.
+
+use cairn_tests::{random_bytes, Env};
+use std::fs;
+
+fn u(v: &serde_json::Value, k: &str) -> u64 {
+    v[k].as_u64()
+        .unwrap_or_else(|| panic!("{k} missing in {v}"))
+}
+
+#[test]
+fn unchanged_rebackup_reads_nothing_and_adds_under_one_percent() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("a/b")).unwrap();
+    for i in 0..50u64 {
+        fs::write(
+            src.join(format!("a/f{i}")),
+            random_bytes(100_000 + i as usize * 3000, i),
+        )
+        .unwrap();
+    }
+    fs::write(src.join("a/b/large"), random_bytes(20 << 20, 99)).unwrap();
+    let first = env.backup(&src, &[]);
+    let second = env.backup(&src, &[]);
+    assert_eq!(
+        u(&second, "unchanged_files"),
+        u(&second, "files"),
+        "{second}"
+    );
+    assert_eq!(u(&second, "files"), 51);
+    assert!(second["parent"].as_str() == first["snapshot_id"].as_str());
+    let total = u(&first, "bytes");
+    assert!(
+        u(&second, "new_bytes") * 100 < total,
+        "second backup stored {} of {total}",
+        u(&second, "new_bytes")
+    );
+}
+
+#[test]
+fn insert_in_middle_of_100_mib_stores_few_chunks() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    let mut data = random_bytes(100 << 20, 7);
+    fs::write(src.join("big"), &data).unwrap();
+    env.backup(&src, &[]);
+    data.splice(50 << 20..50 << 20, *b"0123456789");
+    fs::write(src.join("big"), &data).unwrap();
+    let second = env.backup(&src, &[]);
+    let new = u(&second, "new_bytes");
+    // One or two chunks around the edit (max chunk 8 MiB, average 1 MiB).
+    assert!(new < 12 << 20, "10-byte insert stored {new} new bytes");
+    assert!(new > 0);
+    let target = env.path("out");
+    env.ok(&["restore", "latest", "--target", target.to_str().unwrap()]);
+    let back = fs::read(target.join(src.strip_prefix("/").unwrap()).join("big")).unwrap();
+    assert!(back == data, "restored content differs");
+}
+
+#[test]
+fn identical_files_are_stored_once() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    let data = random_bytes(3 << 20, 11);
+    for i in 0..5 {
+        fs::write(src.join(format!("copy{i}")), &data).unwrap();
+    }
+    let s = env.backup(&src, &[]);
+    assert!(u(&s, "new_bytes") < (3 << 20) + (1 << 16), "{s}");
+}

@@ -1,0 +1,50 @@
+//! Golden repositories: every format version ever written must restore
+//! forever. See tests/golden/README.md for passwords and contents.
+
+use cairn_tests::Env;
+use std::path::Path;
+
+#[test]
+fn golden_v1_restores_byte_exact() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/v1");
+    let env = Env::new();
+    // Work on a copy: tests must never modify the committed fixture.
+    let copy = env.path("golden-copy");
+    copy_dir(&golden.join("repo"), &copy);
+    std::fs::write(
+        &env.pwfile,
+        std::fs::read_to_string(golden.join("password")).unwrap(),
+    )
+    .unwrap();
+    let env = Env { repo: copy, ..env };
+    let snaps = env.json(&["snapshots"]);
+    assert_eq!(snaps.as_array().unwrap().len(), 2, "{snaps}");
+    let target = env.path("out");
+    env.ok(&["restore", "latest", "--target", target.to_str().unwrap()]);
+    let manifest = std::fs::read_to_string(golden.join("MANIFEST")).unwrap();
+    let mut checked = 0;
+    for line in manifest.lines().filter(|l| !l.is_empty()) {
+        let (hash, rel) = line.split_once("  ").unwrap();
+        let data = std::fs::read(target.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        assert_eq!(blake3::hash(&data).to_hex().as_str(), hash, "{rel}");
+        checked += 1;
+    }
+    assert!(checked >= 3);
+    let dumped = env.ok(&["dump", &snaps[0]["id"].as_str().unwrap()[..8], "notes.txt"]);
+    assert!(dumped.starts_with("golden stdin"), "{dumped}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let rel = e.path().strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}

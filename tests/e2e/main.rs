@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `cairn` binary on real files with a real
+//! RocksDB cache. One test binary; one module per capability.
+
+mod dedup;
+mod failures;
+mod filters;
+mod golden;
+mod locks;
+mod roundtrip;
+mod stdin_dump;
+mod vectors;

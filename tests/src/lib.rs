@@ -1,0 +1,305 @@
+//! Helpers for the end-to-end tests: run the real `cairn` binary against a
+//! throw-away repository, build source trees, compare restored trees.
+
+pub mod vectors;
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Path of the `cairn` binary under test: `$CAIRN_BIN`, or the one built
+/// next to this test executable (`target/<profile>/cairn`).
+pub fn cairn_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("CAIRN_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("cairn");
+    assert!(
+        bin.exists(),
+        "{} not found: build it first (`cargo build -p cairn-cli`) or set CAIRN_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// A scratch area with a repository path, a cache and a password file.
+pub struct Env {
+    /// Keeps everything alive.
+    pub dir: tempfile::TempDir,
+    /// The repository location.
+    pub repo: PathBuf,
+    /// The cache root.
+    pub cache: PathBuf,
+    /// A file holding the password.
+    pub pwfile: PathBuf,
+}
+
+/// The password every test repository uses.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl Env {
+    /// A fresh scratch area (repository not yet created).
+    pub fn new() -> Env {
+        let dir = tempfile::Builder::new()
+            .prefix("cairn-e2e-")
+            .tempdir()
+            .expect("tempdir");
+        let repo = dir.path().join("repo");
+        let cache = dir.path().join("cache");
+        let pwfile = dir.path().join("password");
+        std::fs::write(&pwfile, format!("{PASSWORD}\n")).expect("write pw");
+        Env {
+            dir,
+            repo,
+            cache,
+            pwfile,
+        }
+    }
+
+    /// A scratch area with an initialised repository (cheap KDF).
+    pub fn init() -> Env {
+        let e = Env::new();
+        e.ok(&["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"]);
+        e
+    }
+
+    /// A path inside the scratch area.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A `cairn` command with repository, cache and password set.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(cairn_bin());
+        c.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("CAIRN_REPOSITORY", &self.repo)
+            .env("CAIRN_CACHE_DIR", &self.cache)
+            .env("CAIRN_PASSWORD_FILE", &self.pwfile)
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Run and capture.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("spawn cairn")
+    }
+
+    /// Run, require exit 0, return stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_success(&out, args);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Run with `--json`, require exit 0, parse stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        let s = self.ok(&a);
+        serde_json::from_str(&s).unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{s}"))
+    }
+
+    /// Back up `path`, return the JSON summary.
+    pub fn backup(&self, path: &Path, extra: &[&str]) -> serde_json::Value {
+        let p = path.to_str().expect("utf8 path");
+        let mut a = vec!["backup", p];
+        a.extend_from_slice(extra);
+        self.json(&a)
+    }
+
+    /// Every repository file with its BLAKE3, for "nothing changed" checks.
+    pub fn repo_fingerprint(&self) -> BTreeMap<PathBuf, String> {
+        let mut m = BTreeMap::new();
+        for e in walkdir::WalkDir::new(&self.repo)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            if e.file_type().is_file() {
+                let bytes = std::fs::read(e.path()).expect("read");
+                m.insert(
+                    e.path().to_path_buf(),
+                    blake3::hash(&bytes).to_hex().to_string(),
+                );
+            }
+        }
+        m
+    }
+
+    /// All pack files.
+    pub fn packs(&self) -> Vec<PathBuf> {
+        walkdir::WalkDir::new(self.repo.join("data"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.path().to_path_buf())
+            .collect()
+    }
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Env::new()
+    }
+}
+
+/// Panic with the command's output unless it exited 0.
+pub fn assert_success(out: &Output, args: &[&str]) {
+    assert!(
+        out.status.success(),
+        "cairn {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Assert an exact exit code, and that it was not a panic.
+pub fn assert_code(out: &Output, code: i32) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "cairn panicked: {stderr}");
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut out = vec![0u8; n];
+    blake3::Hasher::new_keyed(&[seed as u8; 32])
+        .update(&seed.to_le_bytes())
+        .finalize_xof()
+        .fill(&mut out);
+    out
+}
+
+/// A comparable description of one filesystem entry.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Type letter.
+    pub kind: char,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// mtime in ns (not for symlinks' parents' sake: all kinds).
+    pub mtime_ns: i128,
+    /// Size (files).
+    pub size: u64,
+    /// BLAKE3 of content (files) or link target (symlinks).
+    pub content: String,
+    /// xattrs.
+    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Device number (devices).
+    pub rdev: u64,
+    /// Number of names for this inode within the tree.
+    pub links: u64,
+}
+
+/// Describe every entry under `root` by relative path (raw bytes).
+pub fn describe(root: &Path) -> BTreeMap<Vec<u8>, Entry> {
+    let mut m = BTreeMap::new();
+    for e in walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let p = e.path();
+        let md = std::fs::symlink_metadata(p).expect("lstat");
+        let ft = md.file_type();
+        let kind = if ft.is_dir() {
+            'd'
+        } else if ft.is_symlink() {
+            'l'
+        } else if ft.is_fifo() {
+            'p'
+        } else if ft.is_char_device() {
+            'c'
+        } else if ft.is_block_device() {
+            'b'
+        } else {
+            '-'
+        };
+        let content = match kind {
+            '-' => blake3::hash(&std::fs::read(p).expect("read"))
+                .to_hex()
+                .to_string(),
+            'l' => String::from_utf8_lossy(
+                std::fs::read_link(p)
+                    .expect("readlink")
+                    .as_os_str()
+                    .as_bytes(),
+            )
+            .into_owned(),
+            _ => String::new(),
+        };
+        let mut xattrs: Vec<_> = xattr::list(p)
+            .map(|l| {
+                l.map(|n| {
+                    (
+                        n.as_bytes().to_vec(),
+                        xattr::get(p, &n).ok().flatten().unwrap_or_default(),
+                    )
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        xattrs.sort();
+        let rel = p
+            .strip_prefix(root)
+            .expect("prefix")
+            .as_os_str()
+            .as_bytes()
+            .to_vec();
+        m.insert(
+            rel,
+            Entry {
+                kind,
+                mode: md.mode() & 0o7777,
+                uid: md.uid(),
+                gid: md.gid(),
+                mtime_ns: i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()),
+                size: if kind == '-' { md.len() } else { 0 },
+                content,
+                xattrs,
+                rdev: if matches!(kind, 'c' | 'b') {
+                    md.rdev()
+                } else {
+                    0
+                },
+                links: if kind == '-' { md.nlink() } else { 0 },
+            },
+        );
+    }
+    m
+}
+
+/// Assert two trees are identical in content and metadata; returns the
+/// number of entries compared.
+pub fn assert_same_tree(expected: &Path, actual: &Path) -> usize {
+    let a = describe(expected);
+    let b = describe(actual);
+    let names = |m: &BTreeMap<Vec<u8>, Entry>| {
+        m.keys()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&a), names(&b), "different entries");
+    for (k, ea) in &a {
+        let eb = &b[k];
+        assert_eq!(ea, eb, "entry {} differs", String::from_utf8_lossy(k));
+    }
+    a.len()
+}
+
+/// `OsStr` from raw bytes.
+pub fn os(b: &[u8]) -> &OsStr {
+    OsStr::from_bytes(b)
+}
