@@ -22,7 +22,7 @@ use crate::progress::{check_interrupt, Progress};
 use crate::repo::commit::BlobWriter;
 use crate::repo::Repository;
 use crate::snapshot::{Snapshot, SnapshotStats};
-use crate::source::files::{data_regions, node_from, NameCache};
+use crate::source::files::{data_regions, node_from, ts, NameCache};
 use crate::tree::{Extent, Node, NodeKind, Timestamp, Tree};
 use crossbeam_channel::Sender;
 use std::collections::BTreeMap;
@@ -76,6 +76,8 @@ struct Walker<'a, 'r> {
     stats: SnapshotStats,
     warnings: Vec<String>,
     progress: &'a dyn Progress,
+    /// Read buffer reused for every file (see `StreamChunker`).
+    buf: Vec<u8>,
 }
 
 impl Walker<'_, '_> {
@@ -93,10 +95,10 @@ impl Walker<'_, '_> {
             .map_err(|_| Error::new(ErrorKind::Io, "backup workers stopped unexpectedly"))
     }
 
-    fn add_chunk(&self, data: Vec<u8>) -> Result<ChunkId> {
-        let id = self.repo.keys().blob_id(&data);
+    fn add_chunk(&self, data: &[u8]) -> Result<ChunkId> {
+        let id = self.repo.keys().blob_id(data);
         if self.writer.claim(&BlobId(id))? {
-            self.send(BlobType::Chunk, BlobId(id), data)?;
+            self.send(BlobType::Chunk, BlobId(id), data.to_vec())?;
         }
         Ok(ChunkId(id))
     }
@@ -130,31 +132,34 @@ impl Walker<'_, '_> {
         content: &mut Vec<Extent>,
     ) -> Result<std::io::Result<u64>> {
         let chunker = self.repo.chunker();
-        let mut sc = StreamChunker::new(chunker, reader);
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut sc = StreamChunker::new(chunker, reader, &mut buf);
         let mut total = 0u64;
-        loop {
-            check_interrupt()?;
+        let result = loop {
+            if let Err(e) = check_interrupt() {
+                break Err(e);
+            }
             match sc.next_chunk() {
                 Ok(Some(chunk)) => {
                     total += chunk.len() as u64;
                     self.progress.bytes(chunk.len() as u64);
-                    content.push(Extent::Chunk(self.add_chunk(chunk)?));
+                    match self.add_chunk(chunk) {
+                        Ok(id) => content.push(Extent::Chunk(id)),
+                        Err(e) => break Err(e),
+                    }
                 }
-                Ok(None) => return Ok(Ok(total)),
-                Err(e) => return Ok(Err(e)),
+                Ok(None) => break Ok(Ok(total)),
+                Err(e) => break Ok(Err(e)),
             }
-        }
+        };
+        self.buf = buf;
+        result
     }
 
     fn file(&mut self, path: &Path, mut node: Node, parent: Option<&Node>) -> Result<Option<Node>> {
         self.progress.file(path);
         if let Some(p) = parent {
-            if p.kind == NodeKind::File
-                && p.size == node.size
-                && p.mtime == node.mtime
-                && p.ctime == node.ctime
-                && p.inode == node.inode
-            {
+            if unchanged(p, node.size, node.mtime, node.ctime, node.inode) {
                 node.content = p.content.clone();
                 self.stats.files += 1;
                 self.stats.bytes += node.size;
@@ -164,7 +169,7 @@ impl Walker<'_, '_> {
             }
         }
         let read = (|| -> Result<std::io::Result<(Vec<Extent>, u64)>> {
-            let mut f = match std::fs::File::open(path) {
+            let mut f = match open_noatime(path) {
                 Ok(f) => f,
                 Err(e) => return Ok(Err(e)),
             };
@@ -236,6 +241,18 @@ impl Walker<'_, '_> {
                 return Ok(None);
             }
         };
+        self.entry_with(path, name, md, parent, root_dev)
+    }
+
+    /// As [`entry`](Self::entry) with the `lstat` result already in hand.
+    fn entry_with(
+        &mut self,
+        path: &Path,
+        name: &[u8],
+        md: std::fs::Metadata,
+        parent: Option<&Node>,
+        root_dev: u64,
+    ) -> Result<Option<Node>> {
         let (node, warns) = node_from(path, name, &md, &self.names);
         for w in warns {
             self.warn(w);
@@ -296,11 +313,52 @@ impl Walker<'_, '_> {
             }
         }
         names.sort();
+        // Look ahead: lstat the next entries and ask the kernel to start
+        // reading the files we will have to read (new or changed ones), so
+        // disk latency overlaps our work. Unchanged files are never touched.
+        let mut ahead: std::collections::VecDeque<(Vec<u8>, std::io::Result<std::fs::Metadata>)> =
+            std::collections::VecDeque::new();
+        let mut names = names.into_iter();
         let mut tree = Tree::default();
-        for name in names {
+        loop {
+            while ahead.len() < PREFETCH_FILES {
+                let Some(name) = names.next() else { break };
+                let child = path.join(std::ffi::OsStr::from_bytes(&name));
+                let md = std::fs::symlink_metadata(&child);
+                if let Ok(m) = &md {
+                    let pnode = parent.and_then(|t| t.get(&name));
+                    let same = pnode.is_some_and(|p| {
+                        unchanged(
+                            p,
+                            m.len(),
+                            ts(m.mtime(), m.mtime_nsec()),
+                            ts(m.ctime(), m.ctime_nsec()),
+                            m.ino(),
+                        )
+                    });
+                    if m.is_file() && !same && !self.excludes.matches(&child) {
+                        prefetch(&child);
+                    }
+                }
+                ahead.push_back((name, md));
+            }
+            let Some((name, md)) = ahead.pop_front() else {
+                break;
+            };
+            check_interrupt()?;
             let child = path.join(std::ffi::OsStr::from_bytes(&name));
+            if self.excludes.matches(&child) {
+                continue;
+            }
+            let md = match md {
+                Ok(m) => m,
+                Err(e) => {
+                    self.warn(format!("{}: {e} (skipped)", child.display()));
+                    continue;
+                }
+            };
             let pnode = parent.and_then(|t| t.get(&name));
-            if let Some(n) = self.entry(&child, &name, pnode, root_dev)? {
+            if let Some(n) = self.entry_with(&child, &name, md, pnode, root_dev)? {
                 tree.nodes.push(n);
             }
         }
@@ -339,6 +397,50 @@ impl Walker<'_, '_> {
     }
 }
 
+/// Open for reading without updating the access time where permitted
+/// (`O_NOATIME` needs ownership or privilege; fall back silently), and ask
+/// the kernel to read the whole file ahead asynchronously, so disk reads
+/// overlap chunking, hashing and compression.
+fn open_noatime(path: &Path) -> std::io::Result<std::fs::File> {
+    use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOATIME)
+        .open(path)
+    {
+        Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => std::fs::File::open(path),
+        other => other,
+    }?;
+    let fd = f.as_raw_fd();
+    let _ = posix_fadvise(fd, 0, 0, PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL);
+    let _ = posix_fadvise(fd, 0, 0, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+    Ok(f)
+}
+
+/// Would a file with this metadata reuse `p`'s content without reading?
+fn unchanged(p: &Node, size: u64, mtime: Timestamp, ctime: Timestamp, inode: u64) -> bool {
+    p.kind == NodeKind::File
+        && p.size == size
+        && p.mtime == mtime
+        && p.ctime == ctime
+        && p.inode == inode
+}
+
+/// How many entries ahead of the current one are examined and prefetched.
+const PREFETCH_FILES: usize = 32;
+
+/// Ask the kernel to start reading a file we will read soon (best effort;
+/// files we may not read or that vanished are simply skipped).
+fn prefetch(path: &Path) {
+    use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
+    use std::os::fd::AsRawFd;
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = posix_fadvise(f.as_raw_fd(), 0, 0, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+    }
+}
+
 #[derive(Default)]
 struct Trie {
     target: bool,
@@ -370,13 +472,14 @@ fn with_workers<'r, T>(
         .map(|n| n.get())
         .unwrap_or(2)
         .clamp(1, 16);
-    let (tx, rx) = crossbeam_channel::bounded::<Job>(workers * 2);
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(workers);
     std::thread::scope(|s| {
         for _ in 0..workers {
             let rx = rx.clone();
             s.spawn(move || {
+                let mut scratch = Vec::new();
                 for (t, id, data) in rx {
-                    if let Err(e) = writer.store(t, id, &data) {
+                    if let Err(e) = writer.store(t, id, &data, &mut scratch) {
                         let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
                         if f.is_none() {
                             *f = Some(e);
@@ -520,6 +623,7 @@ pub fn backup(
             stats: SnapshotStats::default(),
             warnings: Vec::new(),
             progress,
+            buf: Vec::new(),
         };
         let root = if trie.target {
             // Backing up "/" itself: the root tree is its listing.
@@ -564,6 +668,7 @@ pub fn backup_stdin(
             stats: SnapshotStats::default(),
             warnings: Vec::new(),
             progress,
+            buf: Vec::new(),
         };
         let mut node = Node::new(name.as_bytes().to_vec(), NodeKind::File);
         let now = snapshot.time;

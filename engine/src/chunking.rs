@@ -27,12 +27,12 @@ pub struct ChunkerParams {
 }
 
 impl Default for ChunkerParams {
-    /// 512 KiB / 1 MiB / 8 MiB.
+    /// 512 KiB / 1 MiB / 4 MiB.
     fn default() -> Self {
         ChunkerParams {
             min_size: 512 * 1024,
             avg_size: 1024 * 1024,
-            max_size: 8 * 1024 * 1024,
+            max_size: 4 * 1024 * 1024,
         }
     }
 }
@@ -156,66 +156,68 @@ impl Chunker {
     }
 }
 
-/// Splits a byte stream into owned chunks with bounded buffering
-/// (at most twice `max_size`).
-pub struct StreamChunker<'c, R> {
+/// Splits a byte stream into chunks, reading through a caller-owned
+/// buffer that is reused across streams (so a backup of many small files
+/// allocates and zeroes it once). Buffering is bounded by `4 * max_size`;
+/// a refill moves at most `max_size` leftover bytes per `3 * max_size` read.
+pub struct StreamChunker<'c, 'b, R> {
     chunker: &'c Chunker,
     reader: R,
-    buf: Vec<u8>,
-    pos: usize,
+    buf: &'b mut Vec<u8>,
+    start: usize,
+    end: usize,
     eof: bool,
 }
 
-impl<'c, R: Read> StreamChunker<'c, R> {
-    /// Chunk `reader` with `chunker`.
-    pub fn new(chunker: &'c Chunker, reader: R) -> Self {
+impl<'c, 'b, R: Read> StreamChunker<'c, 'b, R> {
+    /// Chunk `reader` with `chunker`, buffering in `buf`.
+    pub fn new(chunker: &'c Chunker, reader: R, buf: &'b mut Vec<u8>) -> Self {
         StreamChunker {
             chunker,
             reader,
-            buf: Vec::new(),
-            pos: 0,
+            buf,
+            start: 0,
+            end: 0,
             eof: false,
         }
     }
 
     fn fill(&mut self) -> std::io::Result<()> {
         let max = self.chunker.params.max_size as usize;
-        if self.eof || self.buf.len() - self.pos >= max {
+        if self.eof || self.end - self.start >= max {
             return Ok(());
         }
-        self.buf.drain(..self.pos);
-        self.pos = 0;
-        let want = 2 * max;
-        while self.buf.len() < want {
-            let old = self.buf.len();
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        let want = 4 * max;
+        if self.buf.len() < want {
             self.buf.resize(want, 0);
-            let n = match self.reader.read(&mut self.buf[old..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(e);
+        }
+        while self.end < want {
+            match self.reader.read(&mut self.buf[self.end..want]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
                 }
-            };
-            self.buf.truncate(old + n);
-            if n == 0 {
-                self.eof = true;
-                break;
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(())
     }
 
-    /// The next chunk, or `None` at end of stream.
-    pub fn next_chunk(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+    /// The next chunk (valid until the next call), or `None` at the end.
+    pub fn next_chunk(&mut self) -> std::io::Result<Option<&[u8]>> {
         self.fill()?;
-        let rest = &self.buf[self.pos..];
-        if rest.is_empty() {
+        if self.start == self.end {
             return Ok(None);
         }
+        let rest = &self.buf[self.start..self.end];
         let n = self.chunker.cut(rest);
-        let chunk = rest[..n].to_vec();
-        self.pos += n;
+        let chunk = &self.buf[self.start..self.start + n];
+        self.start += n;
         Ok(Some(chunk))
     }
 }
@@ -251,7 +253,8 @@ mod tests {
         }
         let avg = d.len() / cuts.len();
         assert!((2048..=8192).contains(&avg), "avg {avg}");
-        let mut sc = StreamChunker::new(&c, std::io::Cursor::new(&d));
+        let mut buf = Vec::new();
+        let mut sc = StreamChunker::new(&c, std::io::Cursor::new(&d), &mut buf);
         let mut lens = Vec::new();
         while let Some(ch) = sc.next_chunk().unwrap() {
             lens.push(ch.len());

@@ -18,20 +18,60 @@ pub const DEFAULT_LEVEL: i32 = 3;
 
 /// Compress `data` at `level`; store it if zstd does not make it smaller.
 pub fn compress(data: &[u8], level: i32) -> Vec<u8> {
-    if level > 0 && data.len() >= 64 {
-        if let Ok(z) = zstd::bulk::compress(data, level) {
-            if z.len() < data.len() {
-                let mut out = Vec::with_capacity(z.len() + 1);
-                out.push(TAG_ZSTD);
-                out.extend_from_slice(&z);
-                return out;
+    let mut out = Vec::with_capacity(data.len() / 2 + 16);
+    compress_into(&mut out, data, level);
+    out
+}
+
+/// Chunks larger than this are first probed with a sample (see
+/// [`compress_into`]).
+const PROBE_ABOVE: usize = 128 * 1024;
+/// Size of the probe sample.
+const PROBE_LEN: usize = 32 * 1024;
+
+/// Append the payload of `data` (tag byte, then body) to `out`, reusing one
+/// zstd context per thread. Large inputs are probed first: if a 32 KiB
+/// sample does not shrink by at least 3%, the whole input is stored
+/// uncompressed without spending time on it (random or already-compressed
+/// data). The result is always a valid payload for [`decompress`].
+pub fn compress_into(out: &mut Vec<u8>, data: &[u8], level: i32) {
+    thread_local! {
+        static CTX: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let stored = |out: &mut Vec<u8>| {
+        out.push(TAG_STORED);
+        out.extend_from_slice(data);
+    };
+    if level <= 0 || data.len() < 64 {
+        return stored(out);
+    }
+    CTX.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().map(|(l, _)| *l) != Some(level) {
+            *slot = zstd::bulk::Compressor::new(level).ok().map(|c| (level, c));
+        }
+        let Some((_, ctx)) = slot.as_mut() else {
+            return stored(out);
+        };
+        if data.len() > PROBE_ABOVE {
+            let sample = &data[..PROBE_LEN];
+            match ctx.compress(sample) {
+                Ok(z) if z.len() * 100 < sample.len() * 97 => {}
+                _ => return stored(out),
             }
         }
-    }
-    let mut out = Vec::with_capacity(data.len() + 1);
-    out.push(TAG_STORED);
-    out.extend_from_slice(data);
-    out
+        let start = out.len();
+        out.push(TAG_ZSTD);
+        out.resize(start + 1 + zstd::zstd_safe::compress_bound(data.len()), 0);
+        match ctx.compress_to_buffer(data, &mut out[start + 1..]) {
+            Ok(n) if n < data.len() => out.truncate(start + 1 + n),
+            _ => {
+                out.truncate(start);
+                stored(out);
+            }
+        }
+    })
 }
 
 /// Undo [`compress`]; output larger than `limit` bytes is an error.
@@ -83,6 +123,31 @@ mod tests {
         assert_eq!(c[0], TAG_STORED);
         assert_eq!(c.len(), random.len() + 1);
         assert!(decompress(&c, 100).is_err());
+    }
+
+    fn payload(data: &[u8], level: i32) -> Vec<u8> {
+        let mut out = vec![0xee; 3]; // appends after existing bytes
+        compress_into(&mut out, data, level);
+        assert_eq!(&out[..3], &[0xee; 3]);
+        out.split_off(3)
+    }
+
+    #[test]
+    fn compress_into_round_trips_and_probes() {
+        let text = b"abcabcabc-".repeat(100_000);
+        for level in [0, 3, 5] {
+            let p = payload(&text, level);
+            assert_eq!(p[0], if level > 0 { TAG_ZSTD } else { TAG_STORED });
+            assert_eq!(decompress(&p, text.len()).unwrap(), text);
+        }
+        // Random data is stored after the probe, large or small.
+        for n in [1000, 1 << 20] {
+            let mut random = vec![0u8; n];
+            blake3::Hasher::new().finalize_xof().fill(&mut random);
+            let p = payload(&random, 3);
+            assert_eq!(p[0], TAG_STORED);
+            assert_eq!(decompress(&p, n).unwrap(), random);
+        }
     }
 
     #[test]

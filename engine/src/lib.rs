@@ -40,6 +40,8 @@ pub mod snapshot;
 pub mod tree;
 
 mod archive;
+#[cfg(test)]
+mod decode_fuzz;
 mod progress;
 mod repo;
 mod restore;

@@ -3,6 +3,7 @@
 //! compared on every test run (`vectors_are_up_to_date`). Payloads use the
 //! *stored* compression tag so vectors do not depend on a zstd version.
 
+use cairn_engine::backend::{Backend, Kind, MemoryBackend};
 use cairn_engine::chunking::{gear_table, Chunker, ChunkerParams};
 use cairn_engine::compression;
 use cairn_engine::crypto::aead::ObjectType;
@@ -159,12 +160,13 @@ pub fn generate() -> BTreeMap<String, Value> {
                       "min": small.min_size, "avg": small.avg_size, "max": small.max_size,
                       "cuts": cuts_small, "first_8_blob_ids": ids},
             "default": {"seed": "cairn chunking vector, default parameters", "length": big.len(),
-                        "min": 524288, "avg": 1048576, "max": 8388608, "cuts": cuts_default},
+                        "min": 524288, "avg": 1048576, "max": 4194304, "cuts": cuts_default},
         }),
     );
 
     // Pack.
-    let mut pb = PackBuilder::new();
+    let mem = MemoryBackend::new();
+    let mut pb = PackBuilder::new(&mem).expect("pack");
     let mut entries_json = Vec::new();
     for (i, text) in ["first blob", "second blob, a little longer"]
         .iter()
@@ -184,7 +186,8 @@ pub fn generate() -> BTreeMap<String, Value> {
                 plain_len: text.len() as u32,
             },
             &sealed,
-        );
+        )
+        .expect("add");
         entries_json.push(
             json!({"plaintext_utf8": text, "id": id.to_hex(), "nonce": h(&nonce(10 + i as u8))}),
         );
@@ -195,6 +198,7 @@ pub fn generate() -> BTreeMap<String, Value> {
             |len| sealer.seal_compact_with_nonce(ObjectType::PackFooter, &[0; 32], len, &nonce(21)),
         )
         .expect("pack");
+    let pack_bytes = mem.read(Kind::Data, &fp.id.to_hex()).expect("pack bytes");
     files.insert(
         "pack.json".into(),
         json!({
@@ -202,7 +206,7 @@ pub fn generate() -> BTreeMap<String, Value> {
             "blobs": entries_json,
             "trailer_nonce": h(&nonce(20)),
             "footer_nonce": h(&nonce(21)),
-            "pack": h(&fp.bytes),
+            "pack": h(&pack_bytes),
             "pack_id": fp.id.to_hex(),
             "entries": fp.entries.iter().map(|e| json!({"id": e.id.to_hex(), "offset": e.offset, "sealed_len": e.sealed_len, "plain_len": e.plain_len})).collect::<Vec<_>>(),
         }),

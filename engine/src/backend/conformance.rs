@@ -86,6 +86,27 @@ pub fn run(b: &dyn Backend) -> Result<()> {
     for i in 0..20u8 {
         b.remove(Kind::Snapshot, &crate::id::hex_encode(&[i; 32]))?;
     }
+    // Streamed writes: invisible until commit, discarded when dropped.
+    let mut w = b.begin_write(Kind::Data)?;
+    w.write_all(b"part one, ")?;
+    w.write_all(b"part two")?;
+    ensure(
+        b.list(Kind::Data)?.is_empty(),
+        "an uncommitted stream is not listed",
+    )?;
+    w.commit(&name)?;
+    ensure(
+        b.read(Kind::Data, &name)? == b"part one, part two",
+        "a committed stream reads back",
+    )?;
+    b.remove(Kind::Data, &name)?;
+    let mut w = b.begin_write(Kind::Data)?;
+    w.write_all(b"abandoned")?;
+    drop(w);
+    ensure(
+        b.list(Kind::Data)?.is_empty(),
+        "a dropped stream leaves nothing",
+    )?;
     // Empty files round-trip.
     b.write(Kind::Lock, "00", b"")?;
     ensure(

@@ -86,7 +86,80 @@ pub(crate) fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
     result
 }
 
+/// A temporary file in the kind's directory, renamed into place on commit.
+struct LocalPending {
+    file: Option<File>,
+    tmp: PathBuf,
+    dir: PathBuf,
+    backend: LocalBackend,
+    kind: Kind,
+}
+
+impl super::PendingWrite for LocalPending {
+    fn write_all(&mut self, data: &[u8]) -> Result<()> {
+        let f = self
+            .file
+            .as_mut()
+            .ok_or_else(|| Error::invalid("write after commit"))?;
+        f.write_all(data)
+            .map_err(|e| Error::io(format!("writing {}", self.tmp.display()), e))
+    }
+
+    fn commit(mut self: Box<Self>, name: &str) -> Result<()> {
+        let f = self
+            .file
+            .take()
+            .ok_or_else(|| Error::invalid("commit twice"))?;
+        f.sync_all()
+            .map_err(|e| Error::io(format!("syncing {}", self.tmp.display()), e))?;
+        drop(f);
+        let dest = self.backend.path(self.kind, name)?;
+        let dest_dir = dest.parent().map(Path::to_path_buf).unwrap_or_default();
+        mkdir(&dest_dir)?;
+        fs::rename(&self.tmp, &dest)
+            .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e))?;
+        fsync_dir(&dest_dir)?;
+        if dest_dir != self.dir {
+            fsync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LocalPending {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 impl Backend for LocalBackend {
+    fn as_dyn(&self) -> &dyn Backend {
+        self
+    }
+
+    fn begin_write(&self, kind: Kind) -> Result<Box<dyn super::PendingWrite + '_>> {
+        let dir = self.root.join(kind.dir());
+        mkdir(&dir)?;
+        let mut rnd = [0u8; 8];
+        crate::crypto::random_bytes(&mut rnd)?;
+        let tmp = dir.join(format!("{TMP_PREFIX}{}", crate::id::hex_encode(&rnd)));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
+        Ok(Box::new(LocalPending {
+            file: Some(file),
+            tmp,
+            dir,
+            backend: self.clone(),
+            kind,
+        }))
+    }
+
     fn location(&self) -> String {
         self.root.display().to_string()
     }

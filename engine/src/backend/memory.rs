@@ -31,6 +31,9 @@ impl MemoryBackend {
 }
 
 impl Backend for MemoryBackend {
+    fn as_dyn(&self) -> &dyn Backend {
+        self
+    }
     fn location(&self) -> String {
         "memory:".into()
     }

@@ -86,8 +86,49 @@ impl Kind {
     }
 }
 
+/// A file being written piece by piece whose name is known only at the
+/// end (packs are named by the hash of their bytes). Nothing is visible
+/// under any name until [`commit`](PendingWrite::commit) returns `Ok`, and
+/// then the file is durable. Dropping it uncommitted discards it.
+pub trait PendingWrite: Send {
+    /// Append bytes.
+    fn write_all(&mut self, data: &[u8]) -> Result<()>;
+    /// Make the file durable and visible as `name` (atomic, like
+    /// [`Backend::write`]).
+    fn commit(self: Box<Self>, name: &str) -> Result<()>;
+}
+
+/// The fallback [`PendingWrite`]: buffer in memory, then [`Backend::write`].
+pub struct BufferedWrite<'a> {
+    backend: &'a dyn Backend,
+    kind: Kind,
+    buf: Vec<u8>,
+}
+
+impl PendingWrite for BufferedWrite<'_> {
+    fn write_all(&mut self, data: &[u8]) -> Result<()> {
+        self.buf.extend_from_slice(data);
+        Ok(())
+    }
+    fn commit(self: Box<Self>, name: &str) -> Result<()> {
+        self.backend.write(self.kind, name, &self.buf)
+    }
+}
+
 /// Storage for repository files; see the module docs for the contract.
 pub trait Backend: Send + Sync {
+    /// Start a streamed write of a file of `kind` (see [`PendingWrite`]).
+    /// Backends that can stream (local files) override this; the default
+    /// buffers in memory.
+    fn begin_write(&self, kind: Kind) -> Result<Box<dyn PendingWrite + '_>> {
+        Ok(Box::new(BufferedWrite {
+            backend: self.as_dyn(),
+            kind,
+            buf: Vec::new(),
+        }))
+    }
+    /// `self` as a trait object (implement as `self`).
+    fn as_dyn(&self) -> &dyn Backend;
     /// Human-readable location (never contains credentials).
     fn location(&self) -> String;
     /// Create the empty layout. Idempotent.
@@ -107,6 +148,12 @@ pub trait Backend: Send + Sync {
 }
 
 impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
+    fn begin_write(&self, kind: Kind) -> Result<Box<dyn PendingWrite + '_>> {
+        (**self).begin_write(kind)
+    }
+    fn as_dyn(&self) -> &dyn Backend {
+        (**self).as_dyn()
+    }
     fn location(&self) -> String {
         (**self).location()
     }

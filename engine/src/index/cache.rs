@@ -95,7 +95,14 @@ impl IndexCache {
     /// cannot be created or another process holds the database.
     pub fn open(cache_root: &Path, repo_id: &str) -> Result<Self> {
         let dir = cache_root.join(repo_id);
-        if std::fs::create_dir_all(&dir).is_err() {
+        let created = {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+        };
+        if created.is_err() {
             return Self::open_temp(&std::env::temp_dir());
         }
         set_private(&dir);

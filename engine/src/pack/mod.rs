@@ -19,7 +19,7 @@ mod reader;
 mod writer;
 
 pub use format::{decode_entries, encode_entries, BlobEntry, BlobType, ENTRY_LEN};
-pub use reader::{open_blob, read_trailer};
+pub use reader::{decode_trailer, decode_trailer_payload, open_blob, read_trailer};
 pub use writer::{FinishedPack, PackBuilder};
 
 /// Magic at both ends of a pack.

@@ -21,6 +21,11 @@ pub fn decode_trailer(sealer: &Sealer, sealed: &[u8]) -> Result<Vec<BlobEntry>> 
             ))
         }
     };
+    decode_trailer_payload(plain)
+}
+
+/// Decode a trailer's plaintext (after the compression tag); never panics.
+pub fn decode_trailer_payload(plain: &[u8]) -> Result<Vec<BlobEntry>> {
     let mut r = Reader::new(plain, "pack trailer");
     let version = r.u8()?;
     if version != PACK_VERSION {
@@ -133,7 +138,8 @@ mod tests {
     fn build_read_verify() {
         let keys = MasterKey::from_bytes([1; 32]).subkeys();
         let sealer = Sealer::new(&keys.seal);
-        let mut pb = PackBuilder::new();
+        let b = MemoryBackend::new();
+        let mut pb = PackBuilder::new(&b).unwrap();
         let mut want = Vec::new();
         for i in 0..5u8 {
             let plain = vec![i; 1000 + usize::from(i)];
@@ -149,25 +155,25 @@ mod tests {
                 sealed_len: 0,
                 plain_len: plain.len() as u32,
             };
-            pb.add(e, &sealed);
+            pb.add(e, &sealed).unwrap();
             want.push(plain);
         }
         let fp = pb.finish(&sealer).unwrap();
-        assert_eq!(fp.bytes.len() % super::super::PACK_ALIGN, 0);
-        let b = MemoryBackend::new();
-        b.write(Kind::Data, &fp.id.to_hex(), &fp.bytes).unwrap();
+        assert_eq!(fp.len % super::super::PACK_ALIGN as u64, 0);
+        let bytes = b.read(Kind::Data, &fp.id.to_hex()).unwrap();
+        assert_eq!(bytes.len() as u64, fp.len);
+        assert_eq!(blake3::hash(&bytes).as_bytes(), &fp.id.0);
         let entries = read_trailer(&b, &sealer, &fp.id).unwrap();
         assert_eq!(entries, fp.entries);
         for (e, plain) in entries.iter().zip(&want) {
-            let sealed =
-                &fp.bytes[e.offset as usize..(e.offset + u64::from(e.sealed_len)) as usize];
+            let sealed = &bytes[e.offset as usize..(e.offset + u64::from(e.sealed_len)) as usize];
             assert_eq!(&open_blob(&keys, &sealer, e, sealed).unwrap(), plain);
         }
         // Swapping entries (wrong ID binding) fails.
         let e0 = entries[0];
         let mut swapped = entries[1];
         swapped.id = e0.id;
-        let sealed = &fp.bytes
+        let sealed = &bytes
             [swapped.offset as usize..(swapped.offset + u64::from(swapped.sealed_len)) as usize];
         assert!(open_blob(&keys, &sealer, &swapped, sealed).is_err());
         // Garbage packs error, never panic.
@@ -176,7 +182,7 @@ mod tests {
             b.write(
                 Kind::Data,
                 &PackId([0; 32]).to_hex(),
-                &fp.bytes[fp.bytes.len() - n.min(fp.bytes.len())..],
+                &bytes[bytes.len() - n.min(bytes.len())..],
             )
             .unwrap();
             assert!(read_trailer(&b, &sealer, &PackId([0; 32])).is_err());

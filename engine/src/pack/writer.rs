@@ -1,51 +1,62 @@
-//! Assembles sealed blobs into a pack in memory, then hands back the bytes
-//! and their entries; the caller stores the pack and only *then* indexes it.
+//! Streams sealed blobs into a new pack file through the backend, hashing
+//! as it goes; on [`finish`](PackBuilder::finish) the trailer and footer are
+//! appended and the file is committed under the BLAKE3 of its bytes. Memory
+//! per open pack is its entry list, not its data. The caller indexes a pack
+//! only after `finish` returned (the pack is then durable).
 
 use super::format::{encode_entries, BlobEntry};
 use super::{FOOTER_LEN, HEADER_LEN, PACK_ALIGN, PACK_MAGIC, PACK_VERSION};
+use crate::backend::{Backend, Kind, PendingWrite};
 use crate::compression::TAG_STORED;
 use crate::crypto::aead::FULL_OVERHEAD;
 use crate::crypto::{ObjectType, Sealer};
 use crate::error::Result;
 use crate::id::PackId;
 
-/// A pack being filled.
-pub struct PackBuilder {
-    buf: Vec<u8>,
+/// A pack being written.
+pub struct PackBuilder<'b> {
+    out: Box<dyn PendingWrite + 'b>,
+    hasher: blake3::Hasher,
+    len: u64,
     entries: Vec<BlobEntry>,
 }
 
-/// A complete pack, ready to store under `id`.
+/// A stored pack.
+#[derive(Debug)]
 pub struct FinishedPack {
-    /// BLAKE3 of `bytes`.
+    /// BLAKE3 of its bytes (its name).
     pub id: PackId,
-    /// The whole file.
-    pub bytes: Vec<u8>,
+    /// Its length in bytes (a multiple of [`PACK_ALIGN`]).
+    pub len: u64,
     /// The blobs it holds.
     pub entries: Vec<BlobEntry>,
 }
 
-impl Default for PackBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl PackBuilder {
-    /// An empty pack (header only).
-    pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(1 << 20);
-        buf.extend_from_slice(&PACK_MAGIC);
-        buf.extend_from_slice(&[PACK_VERSION, 0, 0, 0]);
-        PackBuilder {
-            buf,
+impl<'b> PackBuilder<'b> {
+    /// Start a pack in `backend` (writes the header).
+    pub fn new(backend: &'b dyn Backend) -> Result<Self> {
+        let mut pb = PackBuilder {
+            out: backend.begin_write(Kind::Data)?,
+            hasher: blake3::Hasher::new(),
+            len: 0,
             entries: Vec::new(),
-        }
+        };
+        pb.put(&PACK_MAGIC)?;
+        pb.put(&[PACK_VERSION, 0, 0, 0])?;
+        debug_assert_eq!(pb.len, HEADER_LEN as u64);
+        Ok(pb)
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes)?;
+        self.hasher.update(bytes);
+        self.len += bytes.len() as u64;
+        Ok(())
     }
 
     /// Bytes so far.
-    pub fn len(&self) -> usize {
-        self.buf.len()
+    pub fn len(&self) -> u64 {
+        self.len
     }
 
     /// No blobs yet.
@@ -53,16 +64,18 @@ impl PackBuilder {
         self.entries.is_empty()
     }
 
-    /// Append one compact envelope.
-    pub fn add(&mut self, mut entry: BlobEntry, sealed: &[u8]) {
-        entry.offset = self.buf.len() as u64;
+    /// Append one compact envelope; `entry`'s offset and sealed length are
+    /// filled in here.
+    pub fn add(&mut self, mut entry: BlobEntry, sealed: &[u8]) -> Result<()> {
+        entry.offset = self.len;
         entry.sealed_len = sealed.len() as u32;
-        self.buf.extend_from_slice(sealed);
+        self.put(sealed)?;
         self.entries.push(entry);
+        Ok(())
     }
 
-    /// Seal the trailer (padded so the pack is a multiple of
-    /// [`PACK_ALIGN`]) and the footer.
+    /// Seal the trailer (zero-padded so the pack is a multiple of
+    /// [`PACK_ALIGN`]) and the footer, then commit the pack.
     ///
     /// Trailer payload: `tag=0 | version=1 | entries | zero padding`, stored
     /// uncompressed so the padding can be computed exactly.
@@ -82,19 +95,19 @@ impl PackBuilder {
     ) -> Result<FinishedPack> {
         let mut plain = vec![TAG_STORED, PACK_VERSION];
         encode_entries(&mut plain, &self.entries);
-        let total = self.buf.len() + FULL_OVERHEAD + plain.len() + FOOTER_LEN;
+        let total = self.len as usize + FULL_OVERHEAD + plain.len() + FOOTER_LEN;
         let pad = (PACK_ALIGN - total % PACK_ALIGN) % PACK_ALIGN;
         plain.resize(plain.len() + pad, 0);
         let trailer = seal_trailer(&plain)?;
-        self.buf.extend_from_slice(&trailer);
+        self.put(&trailer)?;
         let footer = seal_footer(&(trailer.len() as u32).to_le_bytes())?;
-        self.buf.extend_from_slice(&footer);
-        self.buf.extend_from_slice(&PACK_MAGIC);
-        debug_assert!(self.buf.len() >= HEADER_LEN);
-        let id = PackId(*blake3::hash(&self.buf).as_bytes());
+        self.put(&footer)?;
+        self.put(&PACK_MAGIC)?;
+        let id = PackId(*self.hasher.finalize().as_bytes());
+        self.out.commit(&id.to_hex())?;
         Ok(FinishedPack {
             id,
-            bytes: self.buf,
+            len: self.len,
             entries: self.entries,
         })
     }

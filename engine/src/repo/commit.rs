@@ -15,6 +15,7 @@
 use super::Repository;
 use crate::backend::Kind;
 use crate::compression;
+use crate::crypto::aead::NONCE_LEN;
 use crate::error::Result;
 use crate::id::{BlobId, IndexId, SnapshotId};
 use crate::index::IndexFile;
@@ -31,8 +32,8 @@ const INDEX_EVERY_PACKS: usize = 64;
 /// Concurrent writer of new blobs for one session.
 pub struct BlobWriter<'r> {
     repo: &'r Repository,
-    data: Mutex<PackBuilder>,
-    trees: Mutex<PackBuilder>,
+    data: Mutex<Option<PackBuilder<'r>>>,
+    trees: Mutex<Option<PackBuilder<'r>>>,
     pending: Mutex<Vec<PackEntries>>,
     index_lock: Mutex<()>,
     session: Mutex<HashSet<BlobId>>,
@@ -50,8 +51,8 @@ impl<'r> BlobWriter<'r> {
         repo.index()?;
         Ok(BlobWriter {
             repo,
-            data: Mutex::new(PackBuilder::new()),
-            trees: Mutex::new(PackBuilder::new()),
+            data: Mutex::new(None),
+            trees: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
             index_lock: Mutex::new(()),
             session: Mutex::new(HashSet::new()),
@@ -74,13 +75,22 @@ impl<'r> BlobWriter<'r> {
         Ok(lock(&self.session).insert(*id))
     }
 
-    /// Compress, seal and pack a claimed blob.
-    pub fn store(&self, blob_type: BlobType, id: BlobId, plain: &[u8]) -> Result<()> {
-        let payload = compression::compress(plain, self.repo.config.zstd_level);
-        let sealed = self
-            .repo
+    /// Compress, seal and pack a claimed blob. `scratch` is the calling
+    /// worker's reusable buffer (no allocation per blob in steady state).
+    pub fn store(
+        &self,
+        blob_type: BlobType,
+        id: BlobId,
+        plain: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
+        scratch.clear();
+        scratch.resize(NONCE_LEN, 0);
+        compression::compress_into(scratch, plain, self.repo.config.zstd_level);
+        self.repo
             .sealer
-            .seal_compact(blob_type.object_type(), &id.0, &payload)?;
+            .seal_compact_in_place(blob_type.object_type(), &id.0, scratch)?;
+        let sealed: &[u8] = scratch;
         self.new_bytes
             .fetch_add(plain.len() as u64, Ordering::Relaxed);
         self.stored_bytes
@@ -97,10 +107,14 @@ impl<'r> BlobWriter<'r> {
             BlobType::Tree => &self.trees,
         };
         let full = {
-            let mut pb = lock(slot);
-            pb.add(entry, &sealed);
-            if pb.len() >= self.repo.config.pack_size as usize {
-                Some(std::mem::take(&mut *pb))
+            let mut open = lock(slot);
+            let pb = match open.as_mut() {
+                Some(pb) => pb,
+                None => open.insert(PackBuilder::new(self.repo.backend.as_dyn())?),
+            };
+            pb.add(entry, sealed)?;
+            if pb.len() >= u64::from(self.repo.config.pack_size) {
+                open.take()
             } else {
                 None
             }
@@ -111,14 +125,11 @@ impl<'r> BlobWriter<'r> {
         Ok(())
     }
 
-    fn write_pack(&self, pb: PackBuilder) -> Result<()> {
+    fn write_pack(&self, pb: PackBuilder<'r>) -> Result<()> {
         if pb.is_empty() {
-            return Ok(());
+            return Ok(()); // dropping it discards the temporary file
         }
         let fp = pb.finish(&self.repo.sealer)?;
-        self.repo
-            .backend
-            .write(Kind::Data, &fp.id.to_hex(), &fp.bytes)?;
         let n = {
             let mut p = lock(&self.pending);
             p.push(PackEntries {
@@ -150,10 +161,12 @@ impl<'r> BlobWriter<'r> {
     }
 
     fn flush(&self) -> Result<()> {
-        let data = std::mem::take(&mut *lock(&self.data));
-        self.write_pack(data)?;
-        let trees = std::mem::take(&mut *lock(&self.trees));
-        self.write_pack(trees)?;
+        for slot in [&self.data, &self.trees] {
+            let open = lock(slot).take();
+            if let Some(pb) = open {
+                self.write_pack(pb)?;
+            }
+        }
         self.write_index()
     }
 

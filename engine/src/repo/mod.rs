@@ -325,7 +325,12 @@ impl Repository {
 
     /// Read and fully verify one blob.
     pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>> {
-        let loc = self.locate(id)?;
+        self.read_located(&self.locate(id)?)
+    }
+
+    /// Read and fully verify the blob at a known location.
+    pub fn read_located(&self, loc: &Location) -> Result<Vec<u8>> {
+        let id = &loc.entry.id;
         let pack = loc.pack.to_hex();
         let sealed = self
             .backend

@@ -14,7 +14,8 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 use std::sync::Mutex;
 
-fn ts(secs: i64, nanos: i64) -> Timestamp {
+/// A timestamp from `stat` seconds and nanoseconds.
+pub(crate) fn ts(secs: i64, nanos: i64) -> Timestamp {
     Timestamp {
         secs,
         nanos: u32::try_from(nanos).unwrap_or(0).min(999_999_999),
