@@ -14,3 +14,13 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }
+
+# SecantusDB, a MongoDB-wire-compatible server, for the MongoDB tests; in a
+# venv outside the clone so repeat runs reuse it.
+VENV="${CAIRN_VENV:-$HOME/.cache/cairn-venv}"
+SECANTUS_VERSION="0.7.0b3"
+if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('SecantusDB') == '$SECANTUS_VERSION'" 2>/dev/null; then
+  echo "setup: installing SecantusDB $SECANTUS_VERSION into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "SecantusDB==$SECANTUS_VERSION"
+fi

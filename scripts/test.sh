@@ -10,6 +10,7 @@ echo "== fmt"; cargo fmt --all -- --check
 echo "== clippy"; cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== build"; cargo build --workspace --all-targets --quiet
 export CAIRN_BIN="$CARGO_TARGET_DIR/debug/cairn"
+export CAIRN_SECANTUSD="${CAIRN_VENV:-$HOME/.cache/cairn-venv}/bin/secantusd-py"
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast --test-threads 2

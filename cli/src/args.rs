@@ -50,6 +50,8 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Write one file of a snapshot to standard output.
     Dump(DumpArgs),
+    /// Read every blob of a snapshot and check it against what was recorded.
+    Verify(VerifyArgs),
     /// Remove stale locks.
     Unlock(UnlockArgs),
 }
@@ -95,6 +97,28 @@ pub struct BackupArgs {
     /// File name for --stdin content.
     #[arg(long, default_value = "stdin", requires = "stdin")]
     pub stdin_name: String,
+    #[command(flatten)]
+    pub mongo: MongoArgs,
+}
+
+/// MongoDB selection options (backup from, or restore to, `mongodb://`).
+#[derive(Args, Debug, Default)]
+pub struct MongoArgs {
+    /// MongoDB: only this database (repeatable).
+    #[arg(long = "db", value_name = "DB")]
+    pub dbs: Vec<String>,
+    /// MongoDB: only this collection, as NAME or DB.NAME (repeatable).
+    #[arg(long = "collection", value_name = "COLL")]
+    pub collections: Vec<String>,
+    /// MongoDB backup: skip this collection, NAME or DB.NAME (repeatable).
+    #[arg(long = "exclude-collection", value_name = "COLL")]
+    pub exclude_collections: Vec<String>,
+    /// MongoDB backup: auto, transaction, snapshot or per-collection.
+    #[arg(long, default_value = "auto")]
+    pub consistency: String,
+    /// MongoDB: seconds to wait for the server before giving up.
+    #[arg(long, default_value_t = 10)]
+    pub mongo_timeout: u64,
 }
 
 #[derive(Args, Debug)]
@@ -115,9 +139,27 @@ pub struct LsArgs {
 pub struct RestoreArgs {
     /// Snapshot ID, unique prefix, or "latest".
     pub snapshot: String,
-    /// Directory to restore into.
-    #[arg(short, long)]
-    pub target: PathBuf,
+    /// Directory to restore into (MongoDB dumps: a mongodump-style directory).
+    #[arg(short, long, required_unless_present = "to", conflicts_with = "to")]
+    pub target: Option<PathBuf>,
+    /// Restore a MongoDB dump into this server (mongodb:// URI).
+    #[arg(long, value_name = "URI")]
+    pub to: Option<String>,
+    /// MongoDB: replace existing collections.
+    #[arg(long, requires = "to")]
+    pub drop: bool,
+    /// MongoDB: restore database OLD as NEW (repeatable).
+    #[arg(long = "rename-db", value_name = "OLD=NEW", requires = "to")]
+    pub rename_db: Vec<String>,
+    /// MongoDB: only this database (repeatable).
+    #[arg(long = "db", value_name = "DB", requires = "to")]
+    pub dbs: Vec<String>,
+    /// MongoDB: only this collection, NAME or DB.NAME (repeatable).
+    #[arg(long = "collection", value_name = "COLL", requires = "to")]
+    pub collections: Vec<String>,
+    /// MongoDB: seconds to wait for the server before giving up.
+    #[arg(long, default_value_t = 10)]
+    pub mongo_timeout: u64,
     /// Restore only paths matching GLOB (repeatable).
     #[arg(long = "include", value_name = "GLOB")]
     pub includes: Vec<String>,
@@ -132,6 +174,12 @@ pub struct DumpArgs {
     pub snapshot: String,
     /// File inside the snapshot (for --stdin snapshots: the --stdin-name).
     pub path: String,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Snapshot ID, unique prefix, or "latest".
+    pub snapshot: String,
 }
 
 #[derive(Args, Debug)]

@@ -50,6 +50,7 @@ fn main() {
         Command::Ls(a) => commands::ls::run(&ctx, a),
         Command::Restore(a) => commands::restore::run(&ctx, a),
         Command::Dump(a) => commands::dump::run(&ctx, a),
+        Command::Verify(a) => commands::verify::run(&ctx, a),
         Command::Unlock(a) => commands::unlock::run(&ctx, a),
     };
     let code = match result {

@@ -42,12 +42,14 @@ pub mod tree;
 mod archive;
 #[cfg(test)]
 mod decode_fuzz;
+pub mod mongo;
 mod progress;
 mod repo;
 mod restore;
 mod source;
+pub mod verify;
 
-pub use archive::{backup, backup_stdin, BackupOptions, BackupSummary};
+pub use archive::{backup, backup_stdin, BackupOptions, BackupSummary, StreamSink};
 pub use chunking::ChunkerParams;
 pub use crypto::KdfParams;
 pub use error::{Error, ErrorKind, Result};

@@ -49,7 +49,7 @@ pub struct Snapshot {
     pub tags: Vec<String>,
     /// Snapshot used for change detection.
     pub parent: Option<SnapshotId>,
-    /// "files" or "stdin".
+    /// "files", "stdin" or "mongodb".
     pub source: String,
     /// Totals.
     pub stats: SnapshotStats,
@@ -109,7 +109,7 @@ impl Snapshot {
             return Err(Error::corrupt("snapshot tags are not sorted and unique"));
         }
         let source = f.text("source")?;
-        if source != "files" && source != "stdin" {
+        if !matches!(source, "files" | "stdin" | "mongodb") {
             return Err(Error::corrupt(format!(
                 "snapshot source '{source}' is unknown"
             )));

@@ -6,6 +6,7 @@ mod failures;
 mod filters;
 mod golden;
 mod locks;
+mod mongo;
 mod repository;
 mod roundtrip;
 mod stdin_dump;

@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: run the real `cairn` binary against a
 //! throw-away repository, build source trees, compare restored trees.
 
+pub mod mongo;
 pub mod vectors;
 
 use std::collections::BTreeMap;
@@ -165,7 +166,12 @@ pub fn assert_success(out: &Output, args: &[&str]) {
 pub fn assert_code(out: &Output, code: i32) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "cairn panicked: {stderr}");
-    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stderr: {stderr}\nstdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// Deterministic pseudo-random bytes.

@@ -310,9 +310,27 @@ pub fn generate() -> BTreeMap<String, Value> {
     files
 }
 
-/// Pretty JSON with a trailing newline, as checked in.
+/// Objects with keys in sorted order, whatever serde_json's map type is
+/// (its `preserve_order` feature may be switched on by other crates).
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Pretty JSON with sorted keys and a trailing newline, as checked in.
 pub fn render(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).expect("json");
+    let mut s = serde_json::to_string_pretty(&sorted(v)).expect("json");
     s.push('\n');
     s
 }

@@ -3,6 +3,7 @@
 use super::Ctx;
 use crate::args::BackupArgs;
 use crate::output::{bytes, parse_time};
+use cairn_engine::mongo::{Consistency, DumpOptions};
 use cairn_engine::{BackupOptions, BackupSummary, Error, Result, SnapshotId};
 use serde_json::json;
 use std::time::Instant;
@@ -49,13 +50,46 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
             "nothing to back up: give one or more paths, or --stdin",
         ));
     }
+    let mongo_uri = args
+        .paths
+        .first()
+        .and_then(|p| p.to_str())
+        .filter(|p| cairn_engine::mongo::conn::is_mongodb_uri(p))
+        .map(str::to_owned);
+    let dump = match &mongo_uri {
+        Some(uri) => {
+            if args.paths.len() > 1 {
+                return Err(Error::invalid(
+                    "back up one MongoDB URI at a time, without file paths",
+                ));
+            }
+            Some(DumpOptions {
+                connect: super::mongo_args::connect(uri, args.mongo.mongo_timeout)?,
+                dbs: args.mongo.dbs.clone(),
+                collections: args.mongo.collections.clone(),
+                exclude_collections: args.mongo.exclude_collections.clone(),
+                consistency: Consistency::parse(&args.mongo.consistency)?,
+            })
+        }
+        None => {
+            let m = &args.mongo;
+            if !m.dbs.is_empty() || !m.collections.is_empty() || !m.exclude_collections.is_empty() {
+                return Err(Error::invalid(
+                    "--db/--collection/--exclude-collection need a mongodb:// URI to back up",
+                ));
+            }
+            None
+        }
+    };
     let repo = ctx.open()?;
     if let Some(p) = &args.parent {
         opts.parent = Some(repo.find_snapshot(p)?.0);
     }
     let progress = ctx.out.progress("backup");
     let start = Instant::now();
-    let result = if args.stdin {
+    let result = if let Some(d) = &dump {
+        cairn_engine::mongo::backup_mongodb(&repo, d, &opts, &progress)
+    } else if args.stdin {
         let stdin = std::io::stdin().lock();
         cairn_engine::backup_stdin(&repo, &args.stdin_name, stdin, &opts, &progress)
     } else {

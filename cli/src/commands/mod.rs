@@ -5,9 +5,11 @@ pub mod backup;
 pub mod dump;
 pub mod init;
 pub mod ls;
+pub mod mongo_args;
 pub mod restore;
 pub mod snapshots;
 pub mod unlock;
+pub mod verify;
 
 use crate::output::Output;
 use cairn_engine::backend::LocalBackend;

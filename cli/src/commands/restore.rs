@@ -3,14 +3,22 @@
 use super::Ctx;
 use crate::args::RestoreArgs;
 use crate::output::bytes;
+use cairn_engine::mongo::MongoRestoreOptions;
 use cairn_engine::{RestoreOptions, Result};
 use serde_json::json;
 use std::time::Instant;
 
 /// Run `restore`.
 pub fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<i32> {
+    if let Some(uri) = &args.to {
+        return to_mongodb(ctx, args, uri);
+    }
+    let target = args
+        .target
+        .clone()
+        .ok_or_else(|| cairn_engine::Error::invalid("give --target DIR or --to mongodb://..."))?;
     let opts = RestoreOptions {
-        target: args.target.clone(),
+        target: target.clone(),
         includes: args.includes.clone(),
         excludes: args.excludes.clone(),
     };
@@ -33,7 +41,7 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<i32> {
     if ctx.out.json {
         crate::output::print_json(&json!({
             "snapshot_id": id.to_hex(),
-            "target": args.target.display().to_string(),
+            "target": target.display().to_string(),
             "files": s.files,
             "dirs": s.dirs,
             "others": s.others,
@@ -45,12 +53,82 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<i32> {
         ctx.out.info(&format!(
             "restored snapshot {} to {}: {} files, {} dirs, {} other, {} in {:.2}s",
             id.short(),
-            args.target.display(),
+            target.display(),
             s.files,
             s.dirs,
             s.others,
             bytes(s.bytes),
             secs
+        ));
+    }
+    Ok(crate::exit::OK)
+}
+
+fn to_mongodb(ctx: &Ctx, args: &RestoreArgs, uri: &str) -> Result<i32> {
+    let mut rename_db = Vec::new();
+    for r in &args.rename_db {
+        let (old, new) = r
+            .split_once('=')
+            .filter(|(o, n)| !o.is_empty() && !n.is_empty())
+            .ok_or_else(|| {
+                cairn_engine::Error::invalid(format!("--rename-db '{r}': use OLD=NEW"))
+            })?;
+        rename_db.push((old.to_owned(), new.to_owned()));
+    }
+    let opts = MongoRestoreOptions {
+        connect: super::mongo_args::connect(uri, args.mongo_timeout)?,
+        dbs: args.dbs.clone(),
+        collections: args.collections.clone(),
+        rename_db,
+        drop: args.drop,
+    };
+    let repo = ctx.open()?;
+    let (id, snap) = repo.find_snapshot(&args.snapshot)?;
+    let progress = ctx.out.progress("restore");
+    let start = Instant::now();
+    let result = cairn_engine::mongo::restore_mongodb(&repo, &snap, &opts, &progress);
+    progress.finish();
+    let outcomes = result?;
+    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+    if ctx.out.json {
+        let cols: Vec<_> = outcomes
+            .iter()
+            .map(|o| {
+                json!({"source": o.source, "target": o.target, "inserted": o.inserted,
+                            "expected": o.expected, "indexes": o.indexes, "error": o.error})
+            })
+            .collect();
+        crate::output::print_json(&json!({
+            "snapshot_id": id.to_hex(),
+            "collections": cols,
+            "failed": failed,
+            "duration_secs": start.elapsed().as_secs_f64(),
+        }));
+    } else {
+        for o in &outcomes {
+            match &o.error {
+                None => ctx.out.info(&format!(
+                    "  {} -> {}: {} documents, {} indexes",
+                    o.source, o.target, o.inserted, o.indexes
+                )),
+                Some(e) => eprintln!(
+                    "  {} -> {}: FAILED after {} of {} documents: {e}",
+                    o.source, o.target, o.inserted, o.expected
+                ),
+            }
+        }
+        ctx.out.info(&format!(
+            "restored {} of {} collections from snapshot {} in {:.2}s",
+            outcomes.len() - failed,
+            outcomes.len(),
+            id.short(),
+            start.elapsed().as_secs_f64()
+        ));
+    }
+    if failed > 0 {
+        return Err(cairn_engine::Error::new(
+            cairn_engine::ErrorKind::Io,
+            format!("{failed} collection(s) failed to restore (see above); rerun with --drop to replace them"),
         ));
     }
     Ok(crate::exit::OK)

@@ -33,6 +33,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../format-spec/v1/trees-and-snapshots.md"),
     ),
     (
+        "v1-mongodb.md",
+        include_str!("../../../format-spec/v1/mongodb.md"),
+    ),
+    (
         "v1-threat-model.md",
         include_str!("../../../format-spec/v1/threat-model.md"),
     ),

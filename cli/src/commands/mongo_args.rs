@@ -1,0 +1,30 @@
+//! MongoDB connection settings from flags and the environment. The
+//! password comes from `CAIRN_MONGODB_PASSWORD_FILE`, then
+//! `CAIRN_MONGODB_PASSWORD`, then the URI; never from a flag.
+
+use cairn_engine::mongo::MongoConnect;
+use cairn_engine::{Error, Result};
+use std::time::Duration;
+
+/// Build the connection for `uri`.
+pub fn connect(uri: &str, timeout_secs: u64) -> Result<MongoConnect> {
+    let password = if let Some(p) =
+        std::env::var_os("CAIRN_MONGODB_PASSWORD_FILE").filter(|p| !p.is_empty())
+    {
+        let mut s = std::fs::read_to_string(&p)
+            .map_err(|e| Error::io("reading CAIRN_MONGODB_PASSWORD_FILE", e))?;
+        if s.ends_with('\n') {
+            s.pop();
+        }
+        Some(s)
+    } else {
+        std::env::var("CAIRN_MONGODB_PASSWORD")
+            .ok()
+            .filter(|p| !p.is_empty())
+    };
+    Ok(MongoConnect {
+        uri: uri.to_owned(),
+        password,
+        timeout: Duration::from_secs(timeout_secs.max(1)),
+    })
+}

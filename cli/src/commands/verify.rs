@@ -1,0 +1,79 @@
+//! `cairn verify SNAPSHOT`: read and check every blob; compare totals and,
+//! for MongoDB dumps, per-collection document counts and hashes.
+
+use super::Ctx;
+use crate::args::VerifyArgs;
+use crate::output::bytes;
+use cairn_engine::{Error, ErrorKind, Result};
+use serde_json::json;
+
+/// Run `verify`.
+pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
+    let repo = ctx.open()?;
+    let (id, snap) = repo.find_snapshot(&args.snapshot)?;
+    let progress = ctx.out.progress("verify");
+    let result = cairn_engine::verify::verify(&repo, &snap, &progress);
+    progress.finish();
+    let r = result?;
+    if ctx.out.json {
+        let cols: Vec<_> = r
+            .collections
+            .iter()
+            .map(|c| {
+                json!({"db": c.db, "collection": c.name, "documents": c.count,
+                            "expected_documents": c.expected_count, "bytes": c.bytes,
+                            "expected_bytes": c.expected_bytes, "ok": c.ok})
+            })
+            .collect();
+        crate::output::print_json(&json!({
+            "snapshot_id": id.to_hex(),
+            "source": r.source,
+            "ok": r.ok(),
+            "files": r.files,
+            "bytes": r.bytes,
+            "blobs": r.blobs,
+            "collections": cols,
+            "errors": r.errors,
+        }));
+    } else {
+        if !r.collections.is_empty() {
+            let mut db = "";
+            for c in &r.collections {
+                if c.db != db {
+                    println!("database {}", c.db);
+                    db = &c.db;
+                }
+                println!(
+                    "  {:<32} {:>10} documents {:>12}  {}",
+                    c.name,
+                    c.count,
+                    bytes(c.bytes),
+                    if c.ok { "ok" } else { "MISMATCH" }
+                );
+            }
+        }
+        println!(
+            "snapshot {}: {} files, {} in {} blobs verified{}",
+            id.short(),
+            r.files,
+            bytes(r.bytes),
+            r.blobs,
+            if r.ok() { ", all ok" } else { "" }
+        );
+        for e in &r.errors {
+            eprintln!("error: {e}");
+        }
+    }
+    if r.ok() {
+        Ok(crate::exit::OK)
+    } else {
+        Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "snapshot {} failed verification: {} problem(s)",
+                id.short(),
+                r.errors.len()
+            ),
+        ))
+    }
+}
