@@ -226,3 +226,36 @@ fn unreadable_file_gives_warning_and_exit_3() {
     assert_eq!(v["files"], 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("locked"));
 }
+
+#[test]
+fn verify_reports_damage_and_exits_non_zero() {
+    let (env, _src) = small_repo();
+    let ok = env.json(&["verify", "latest"]);
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert_eq!(ok["files"], 2);
+    assert!(ok["blobs"].as_u64().unwrap() >= 1);
+    for p in env.packs() {
+        let mut b = fs::read(&p).unwrap();
+        if b.len() > 20_000 {
+            let i = b.len() / 3;
+            b[i] ^= 0x10;
+            fs::write(&p, b).unwrap();
+        }
+    }
+    let out = env.run(&["--json", "verify", "latest"]);
+    assert_code(&out, 1);
+    let first_line = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let report: serde_json::Value = serde_json::from_str(&first_line).unwrap();
+    assert_eq!(report["ok"], false);
+    let errors = report["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("/d/one")),
+        "{report}"
+    );
+}
