@@ -110,6 +110,19 @@ impl Error {
         }
     }
 
+    /// Like [`Error::io`], but an engine error carried inside the I/O error
+    /// (readers built on `std::io::Read` wrap theirs with
+    /// `std::io::Error::other`) comes back out with its own kind.
+    pub fn from_io(context: impl Into<String>, err: std::io::Error) -> Self {
+        match err.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
+            Some(inner) => Error::new(
+                inner.kind(),
+                format!("{}: {}", context.into(), inner.message()),
+            ),
+            None => Error::io(context, err),
+        }
+    }
+
     /// The kind, for exit codes and programmatic handling.
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -157,6 +170,19 @@ mod tests {
         );
         assert_eq!(e.kind(), ErrorKind::NoSpace);
         assert!(e.to_string().contains("no space left"));
+    }
+
+    #[test]
+    fn from_io_keeps_wrapped_kind() {
+        let wrapped = std::io::Error::other(Error::corrupt("bad blob"));
+        let e = Error::from_io("reading x", wrapped);
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        assert_eq!(e.to_string(), "reading x: bad blob");
+        let plain = Error::from_io(
+            "reading y",
+            std::io::Error::from_raw_os_error(nix::libc::EIO),
+        );
+        assert_eq!(plain.kind(), ErrorKind::Io);
     }
 
     #[test]

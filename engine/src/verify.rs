@@ -143,12 +143,8 @@ pub fn verify(repo: &Repository, snap: &Snapshot, progress: &dyn Progress) -> Re
                 found.insert(i, c);
                 b
             }),
-            None => std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| {
-                match e.get_ref().and_then(|i| i.downcast_ref::<crate::Error>()) {
-                    Some(inner) => crate::Error::new(inner.kind(), inner.message().to_owned()),
-                    None => crate::Error::io("reading", e),
-                }
-            }),
+            None => std::io::copy(&mut reader, &mut std::io::sink())
+                .map_err(|e| crate::Error::from_io("reading", e)),
         };
         match result {
             Ok(n) => {

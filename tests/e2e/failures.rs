@@ -75,16 +75,7 @@ fn bad_flag_is_usage_error() {
 fn corrupted_pack_byte_fails_restore_naming_the_pack() {
     let (env, src) = small_repo();
     // Damage one byte in the middle of every data pack's blob area.
-    let mut names = Vec::new();
-    for p in env.packs() {
-        let mut b = fs::read(&p).unwrap();
-        if b.len() > 20_000 {
-            let i = b.len() / 3;
-            b[i] ^= 0x01;
-            fs::write(&p, b).unwrap();
-            names.push(p.file_name().unwrap().to_string_lossy().into_owned());
-        }
-    }
+    let names = env.corrupt_data_packs(0x01);
     assert!(!names.is_empty(), "no data pack found to corrupt");
     let target = env.path("out");
     let out = env.run(&["restore", "latest", "--target", target.to_str().unwrap()]);
@@ -234,14 +225,7 @@ fn verify_reports_damage_and_exits_non_zero() {
     assert_eq!(ok["ok"], true, "{ok}");
     assert_eq!(ok["files"], 2);
     assert!(ok["blobs"].as_u64().unwrap() >= 1);
-    for p in env.packs() {
-        let mut b = fs::read(&p).unwrap();
-        if b.len() > 20_000 {
-            let i = b.len() / 3;
-            b[i] ^= 0x10;
-            fs::write(&p, b).unwrap();
-        }
-    }
+    assert!(!env.corrupt_data_packs(0x10).is_empty());
     let out = env.run(&["--json", "verify", "latest"]);
     assert_code(&out, 1);
     let first_line = String::from_utf8_lossy(&out.stdout)

@@ -89,7 +89,19 @@ fn interrupted_backup_exits_130_writes_no_snapshot_and_next_backup_works() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Interrupt as soon as the backup has started writing its first pack.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while fs::read_dir(env.repo.join("data"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .all(|e| !e.file_name().to_string_lossy().starts_with(".tmp-"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "backup never started writing"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,

@@ -134,6 +134,22 @@ impl Env {
         m
     }
 
+    /// Flip bits (`mask`) of one byte a third into every pack larger than
+    /// 20 kB (data packs of the test trees); returns their file names.
+    pub fn corrupt_data_packs(&self, mask: u8) -> Vec<String> {
+        let mut names = Vec::new();
+        for p in self.packs() {
+            let mut b = std::fs::read(&p).expect("read pack");
+            if b.len() > 20_000 {
+                let i = b.len() / 3;
+                b[i] ^= mask;
+                std::fs::write(&p, b).expect("write pack");
+                names.push(p.file_name().expect("name").to_string_lossy().into_owned());
+            }
+        }
+        names
+    }
+
     /// All pack files.
     pub fn packs(&self) -> Vec<PathBuf> {
         walkdir::WalkDir::new(self.repo.join("data"))

@@ -7,7 +7,7 @@
 use super::{Backend, Kind};
 use crate::error::{Error, ErrorKind, Result};
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -262,16 +262,6 @@ impl Backend for LocalBackend {
             Err(e) => Err(Error::io(format!("removing {}", p.display()), e)),
         }
     }
-}
-
-/// Read a whole file from a path that may be a FIFO or special file.
-#[allow(dead_code)]
-pub(crate) fn read_all(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut f = File::open(path)?;
-    let mut v = Vec::new();
-    f.seek(SeekFrom::Start(0))?;
-    f.read_to_end(&mut v)?;
-    Ok(v)
 }
 
 #[cfg(test)]

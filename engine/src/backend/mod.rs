@@ -16,7 +16,7 @@
 //!   harmless; removing a missing file is `Ok`.
 //! * **Exact reads.** `read_range` returns exactly `len` bytes or an error;
 //!   a short read is never returned as success.
-//! * **Missing files** are reported with [`ErrorKind::NotFound`].
+//! * **Missing files** are reported with [`crate::ErrorKind::NotFound`].
 //! * **Listing** returns every complete file of a kind (no temporaries).
 //! * **Privacy.** Files and directories are created readable by the owner
 //!   only where the storage has such a notion.
@@ -28,8 +28,6 @@ mod memory;
 pub use local::LocalBackend;
 pub use memory::MemoryBackend;
 
-#[allow(unused_imports)]
-use crate::error::ErrorKind;
 use crate::error::Result;
 
 /// The kinds of repository files, each with its own namespace.

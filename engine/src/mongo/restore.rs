@@ -106,7 +106,7 @@ pub fn next_document(r: &mut impl Read) -> Result<Option<Vec<u8>>> {
     while got < 4 {
         let n = r
             .read(&mut len[got..])
-            .map_err(|e| io_err("reading the dump", e))?;
+            .map_err(|e| Error::from_io("reading the dump", e))?;
         if n == 0 {
             return if got == 0 {
                 Ok(None)
@@ -125,15 +125,8 @@ pub fn next_document(r: &mut impl Read) -> Result<Option<Vec<u8>>> {
     let mut doc = vec![0u8; size as usize];
     doc[..4].copy_from_slice(&len);
     r.read_exact(&mut doc[4..])
-        .map_err(|e| io_err("reading the dump", e))?;
+        .map_err(|e| Error::from_io("reading the dump", e))?;
     Ok(Some(doc))
-}
-
-fn io_err(what: &str, e: std::io::Error) -> Error {
-    match e.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
-        Some(inner) => Error::new(inner.kind(), format!("{what}: {}", inner.message())),
-        None => Error::io(what, e),
-    }
 }
 
 /// Read a small file of the snapshot fully.
@@ -143,7 +136,7 @@ pub fn read_file(repo: &Repository, snap: &Snapshot, path: &str) -> Result<Vec<u
             let mut out = Vec::new();
             ContentReader::new(repo, &n)
                 .read_to_end(&mut out)
-                .map_err(|e| io_err(path, e))?;
+                .map_err(|e| Error::from_io(path, e))?;
             Ok(out)
         }
         Found::Root(_) => Err(Error::invalid(format!("{path} is not a file"))),
