@@ -52,6 +52,10 @@ pub enum Command {
     Dump(DumpArgs),
     /// Read every blob of a snapshot and check it against what was recorded.
     Verify(VerifyArgs),
+    /// Check the repository's structure: index, pack trailers, snapshots.
+    Check(CheckArgs),
+    /// Read packs and verify every byte (names, tags, blob IDs).
+    Scrub(ScrubArgs),
     /// Remove stale locks.
     Unlock(UnlockArgs),
 }
@@ -180,6 +184,16 @@ pub struct DumpArgs {
 pub struct VerifyArgs {
     /// Snapshot ID, unique prefix, or "latest".
     pub snapshot: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {}
+
+#[derive(Args, Debug)]
+pub struct ScrubArgs {
+    /// Verify only part n of m (deterministic by pack ID), e.g. 1/7.
+    #[arg(long, default_value = "1/1")]
+    pub subset: String,
 }
 
 #[derive(Args, Debug)]

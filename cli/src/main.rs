@@ -51,6 +51,8 @@ fn main() {
         Command::Restore(a) => commands::restore::run(&ctx, a),
         Command::Dump(a) => commands::dump::run(&ctx, a),
         Command::Verify(a) => commands::verify::run(&ctx, a),
+        Command::Check(a) => commands::check::run(&ctx, a),
+        Command::Scrub(a) => commands::scrub::run(&ctx, a),
         Command::Unlock(a) => commands::unlock::run(&ctx, a),
     };
     let code = match result {

@@ -40,12 +40,14 @@ pub mod snapshot;
 pub mod tree;
 
 mod archive;
+pub mod check;
 #[cfg(test)]
 mod decode_fuzz;
 pub mod mongo;
 mod progress;
 mod repo;
 mod restore;
+pub mod scrub;
 mod source;
 pub mod verify;
 

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `cairn` binary on real files with a real
 //! RocksDB cache. One test binary; one module per capability.
 
+mod audit;
 mod dedup;
 mod failures;
 mod filters;

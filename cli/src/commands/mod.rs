@@ -2,11 +2,13 @@
 //! options, runs the engine, and renders the result (human or JSON).
 
 pub mod backup;
+pub mod check;
 pub mod dump;
 pub mod init;
 pub mod ls;
 pub mod mongo_args;
 pub mod restore;
+pub mod scrub;
 pub mod snapshots;
 pub mod unlock;
 pub mod verify;

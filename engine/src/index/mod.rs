@@ -1,7 +1,7 @@
 //! The blob index: which pack holds each blob.
 //!
 //! The *authoritative* index is the set of sealed index files in the
-//! repository ([`file`]). The RocksDB database under the user's cache
+//! repository ([`mod@file`]). The RocksDB database under the user's cache
 //! directory ([`cache`]) is a disposable copy for fast lookups with bounded
 //! memory; it is rebuilt from the index files whenever it is missing or
 //! stale, and deleting it never loses anything.

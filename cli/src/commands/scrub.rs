@@ -1,0 +1,60 @@
+//! `cairn scrub`: read and verify packs (see `cairn_engine::scrub`).
+
+use super::Ctx;
+use crate::args::ScrubArgs;
+use crate::output::bytes;
+use cairn_engine::scrub::Subset;
+use cairn_engine::{Error, ErrorKind, Result};
+use serde_json::json;
+use std::time::Instant;
+
+/// Run `scrub`.
+pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
+    let subset = Subset::parse(&args.subset)?;
+    let repo = ctx.open()?;
+    let progress = ctx.out.progress("scrub");
+    let start = Instant::now();
+    let result = cairn_engine::scrub::scrub(&repo, subset, &progress);
+    progress.finish();
+    let r = result?;
+    let secs = start.elapsed().as_secs_f64();
+    if ctx.out.json {
+        let damaged: Vec<_> = r
+            .damaged
+            .iter()
+            .map(|d| json!({"pack": d.pack.to_hex(), "errors": d.errors}))
+            .collect();
+        crate::output::print_json(&json!({
+            "ok": r.damaged.is_empty(), "packs": r.packs, "bytes": r.bytes, "blobs": r.blobs,
+            "damaged": damaged, "duration_secs": secs,
+        }));
+    } else {
+        for d in &r.damaged {
+            for e in &d.errors {
+                eprintln!("pack {}: {e}", d.pack);
+            }
+        }
+        ctx.out.info(&format!(
+            "scrubbed {} packs ({}, {} blobs) in {secs:.2}s: {}",
+            r.packs,
+            bytes(r.bytes),
+            r.blobs,
+            if r.damaged.is_empty() {
+                "all intact".to_owned()
+            } else {
+                format!("{} damaged", r.damaged.len())
+            }
+        ));
+    }
+    if r.damaged.is_empty() {
+        Ok(crate::exit::OK)
+    } else {
+        Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "{} damaged pack(s): restore them from a copy of the repository",
+                r.damaged.len()
+            ),
+        ))
+    }
+}

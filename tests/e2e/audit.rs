@@ -1,0 +1,96 @@
+//! Integrity audits: `check` (structure) and `scrub` (every byte).
+
+use cairn_tests::{assert_code, random_bytes, Env};
+use std::fs;
+
+fn repo_with_two_snapshots() -> Env {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/a"), random_bytes(400_000, 1)).unwrap();
+    fs::write(src.join("b"), random_bytes(50_000, 2)).unwrap();
+    env.backup(&src, &[]);
+    fs::write(src.join("c"), random_bytes(70_000, 3)).unwrap();
+    env.backup(&src, &[]);
+    env
+}
+
+#[test]
+fn clean_repository_passes_check_and_scrub() {
+    let env = repo_with_two_snapshots();
+    let c = env.json(&["check"]);
+    assert_eq!(c["ok"], true, "{c}");
+    assert_eq!(c["snapshots"], 2);
+    assert!(c["packs"].as_u64().unwrap() >= 2);
+    let s = env.json(&["scrub"]);
+    assert_eq!(s["ok"], true, "{s}");
+    assert_eq!(s["packs"], c["packs"]);
+    // Subsets partition the packs.
+    let parts: u64 = (1..=3)
+        .map(|n| {
+            env.json(&["scrub", "--subset", &format!("{n}/3")])["packs"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(parts, s["packs"].as_u64().unwrap());
+    assert_code(&env.run(&["scrub", "--subset", "4/3"]), 2);
+}
+
+#[test]
+fn scrub_detects_every_flipped_bit_in_packs() {
+    let env = repo_with_two_snapshots();
+    let packs = env.packs();
+    let mut cases = 0;
+    for (i, p) in packs.iter().enumerate() {
+        let orig = fs::read(p).unwrap();
+        for k in 0..12usize {
+            let pos = (k * 7919 + i * 104_729) % orig.len();
+            let mut bad = orig.clone();
+            bad[pos] ^= 1 << (k % 8);
+            fs::write(p, &bad).unwrap();
+            let out = env.run(&["--json", "scrub"]);
+            assert_code(&out, 1);
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains(&name),
+                "flip at {pos} in {name} not attributed"
+            );
+            cases += 1;
+        }
+        fs::write(p, &orig).unwrap();
+    }
+    assert!(cases >= 24, "only {cases} cases");
+    assert_eq!(env.json(&["scrub"])["ok"], true);
+}
+
+#[test]
+fn check_reports_missing_pack_and_missing_index() {
+    let env = repo_with_two_snapshots();
+    let victim = env
+        .packs()
+        .into_iter()
+        .max_by_key(|p| fs::metadata(p).unwrap().len())
+        .unwrap();
+    let saved = fs::read(&victim).unwrap();
+    fs::remove_file(&victim).unwrap();
+    let out = env.run(&["--json", "check"]);
+    assert_code(&out, 1);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("missing") && stdout.contains("restore"),
+        "{stdout}"
+    );
+    fs::write(&victim, saved).unwrap();
+    assert_eq!(env.json(&["check"])["ok"], true);
+
+    for e in fs::read_dir(env.repo.join("index")).unwrap() {
+        fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    let _ = fs::remove_dir_all(&env.cache);
+    let out = env.run(&["--json", "check"]);
+    assert_code(&out, 1);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(stdout.contains("no index file records"), "{stdout}");
+    assert!(stdout.contains("not in any index"), "{stdout}");
+}
