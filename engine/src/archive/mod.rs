@@ -466,6 +466,36 @@ fn build_trie(paths: &[PathBuf]) -> Trie {
     root
 }
 
+/// Run `body` on a fresh [`Walker`] whose blobs worker threads store;
+/// returns the root tree ID with the walk's totals and warnings.
+fn run_walker<'r>(
+    repo: &'r Repository,
+    writer: &BlobWriter<'r>,
+    failed: &Mutex<Option<Error>>,
+    excludes: PathFilter,
+    one_fs: bool,
+    progress: &dyn Progress,
+    body: impl FnOnce(&mut Walker<'_, 'r>) -> Result<TreeId>,
+) -> Result<(TreeId, SnapshotStats, Vec<String>)> {
+    with_workers(writer, failed, |tx| {
+        let mut w = Walker {
+            repo,
+            writer,
+            tx,
+            failed,
+            excludes,
+            one_fs,
+            names: NameCache::default(),
+            stats: SnapshotStats::default(),
+            warnings: Vec::new(),
+            progress,
+            buf: Vec::new(),
+        };
+        let id = body(&mut w)?;
+        Ok((id, w.stats, w.warnings))
+    })
+}
+
 /// Run `walk` with worker threads storing what it sends; returns the walk
 /// result and the writer, ready to commit or abandon.
 fn with_workers<'r, T>(
@@ -616,30 +646,24 @@ pub fn backup(
     let failed = Mutex::new(None);
     let excludes = PathFilter::new(&opts.excludes)?;
     let trie = build_trie(&paths);
-    let walked = with_workers(&writer, &failed, |tx| {
-        let mut w = Walker {
-            repo,
-            writer: &writer,
-            tx,
-            failed: &failed,
-            excludes,
-            one_fs: opts.one_file_system,
-            names: NameCache::default(),
-            stats: SnapshotStats::default(),
-            warnings: Vec::new(),
-            progress,
-            buf: Vec::new(),
-        };
-        let root = if trie.target {
-            // Backing up "/" itself: the root tree is its listing.
-            let md = std::fs::symlink_metadata("/").map_err(|e| Error::io("stat /", e))?;
-            w.dir_tree(Path::new("/"), parent_root.as_ref(), md.dev())?
-                .unwrap_or_default()
-        } else {
-            w.root(&trie, Path::new("/"), parent_root.as_ref())?
-        };
-        let id = w.add_tree(root)?;
-        Ok((id, w.stats, w.warnings))
-    });
+    let walked = run_walker(
+        repo,
+        &writer,
+        &failed,
+        excludes,
+        opts.one_file_system,
+        progress,
+        |w| {
+            let root = if trie.target {
+                // Backing up "/" itself: the root tree is its listing.
+                let md = std::fs::symlink_metadata("/").map_err(|e| Error::io("stat /", e))?;
+                w.dir_tree(Path::new("/"), parent_root.as_ref(), md.dev())?
+                    .unwrap_or_default()
+            } else {
+                w.root(&trie, Path::new("/"), parent_root.as_ref())?
+            };
+            w.add_tree(root)
+        },
+    );
     finish(repo, writer, failed, walked, snapshot)
 }

@@ -5,14 +5,12 @@
 //! error in any stream aborts the backup — no partial dump becomes a
 //! snapshot.
 
-use super::{base_snapshot, finish, with_workers, BackupOptions, BackupSummary, Walker};
+use super::{base_snapshot, finish, run_walker, BackupOptions, BackupSummary, Walker};
 use crate::error::{Error, Result};
 use crate::filter::PathFilter;
 use crate::progress::Progress;
 use crate::repo::commit::BlobWriter;
 use crate::repo::Repository;
-use crate::snapshot::SnapshotStats;
-use crate::source::files::NameCache;
 use crate::tree::{Node, NodeKind, Timestamp, Tree};
 use std::io::Read;
 use std::sync::Mutex;
@@ -79,27 +77,14 @@ pub(crate) fn backup_streams(
     let _lock = repo.lock(false)?;
     let writer = BlobWriter::new(repo)?;
     let failed = Mutex::new(None);
-    let walked = with_workers(&writer, &failed, |tx| {
-        let mut w = Walker {
-            repo,
-            writer: &writer,
-            tx,
-            failed: &failed,
-            excludes: PathFilter::new(&[])?,
-            one_fs: false,
-            names: NameCache::default(),
-            stats: SnapshotStats::default(),
-            warnings: Vec::new(),
-            progress,
-            buf: Vec::new(),
-        };
+    let no_excludes = PathFilter::new(&[])?;
+    let walked = run_walker(repo, &writer, &failed, no_excludes, false, progress, |w| {
         let mut sink = StreamSink {
-            walker: &mut w,
+            walker: w,
             time: snapshot.time,
         };
         let nodes = build(&mut sink)?;
-        let id = w.add_tree(Tree { nodes })?;
-        Ok((id, w.stats, w.warnings))
+        w.add_tree(Tree { nodes })
     });
     finish(repo, writer, failed, walked, snapshot)
 }
