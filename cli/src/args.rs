@@ -56,6 +56,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Read packs and verify every byte (names, tags, blob IDs).
     Scrub(ScrubArgs),
+    /// Rebuild damaged repository metadata.
+    #[command(subcommand)]
+    Repair(RepairCommand),
     /// Remove stale locks.
     Unlock(UnlockArgs),
 }
@@ -194,6 +197,12 @@ pub struct ScrubArgs {
     /// Verify only part n of m (deterministic by pack ID), e.g. 1/7.
     #[arg(long, default_value = "1/1")]
     pub subset: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RepairCommand {
+    /// Rebuild the index from the pack trailers alone (exclusive lock).
+    Index,
 }
 
 #[derive(Args, Debug)]

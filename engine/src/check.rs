@@ -186,7 +186,7 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
         }
         if missing > 0 {
             r.errors.push(format!(
-                "snapshot {} references {missing} blobs that no index file records — restore the missing index or pack files from a copy",
+                "snapshot {} references {missing} blobs that no index file records — run `cairn repair index`; if that does not help, restore the missing packs from a copy",
                 id.short()
             ));
         }

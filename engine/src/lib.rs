@@ -45,6 +45,7 @@ pub mod check;
 mod decode_fuzz;
 pub mod mongo;
 mod progress;
+pub mod repair;
 mod repo;
 mod restore;
 pub mod scrub;

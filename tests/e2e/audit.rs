@@ -94,3 +94,49 @@ fn check_reports_missing_pack_and_missing_index() {
     assert!(stdout.contains("no index file records"), "{stdout}");
     assert!(stdout.contains("not in any index"), "{stdout}");
 }
+
+#[test]
+fn repair_index_rebuilds_from_pack_trailers() {
+    let env = repo_with_two_snapshots();
+    let src = env.path("src");
+    // Lose every index file and the cache: restore cannot find the data.
+    for e in fs::read_dir(env.repo.join("index")).unwrap() {
+        fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    fs::remove_dir_all(&env.cache).unwrap();
+    assert_code(
+        &env.run(&[
+            "restore",
+            "latest",
+            "--target",
+            env.path("x").to_str().unwrap(),
+        ]),
+        1,
+    );
+    let out = env.run(&["check"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cairn repair index"),
+        "check must say what to run next"
+    );
+    let r = env.json(&["repair", "index"]);
+    assert!(r["packs"].as_u64().unwrap() >= 2, "{r}");
+    assert_eq!(r["unreadable"].as_array().unwrap().len(), 0);
+    assert_eq!(env.json(&["check"])["ok"], true);
+    let t = env.path("out");
+    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    cairn_tests::assert_same_tree(&src, &t.join(src.strip_prefix("/").unwrap()));
+
+    // A damaged index file is replaced too, and the old one removed.
+    let idx: Vec<_> = fs::read_dir(env.repo.join("index"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(idx.len(), 1);
+    let mut b = fs::read(&idx[0]).unwrap();
+    b[40] ^= 0xff;
+    fs::write(&idx[0], b).unwrap();
+    assert_code(&env.run(&["check"]), 1);
+    env.json(&["repair", "index"]);
+    assert_eq!(env.json(&["check"])["ok"], true);
+    assert!(!idx[0].exists(), "the damaged index file was not removed");
+}

@@ -1,0 +1,51 @@
+//! `cairn repair index`.
+
+use super::Ctx;
+use crate::args::RepairCommand;
+use cairn_engine::Result;
+use serde_json::json;
+
+/// Run a repair.
+pub fn run(ctx: &Ctx, cmd: &RepairCommand) -> Result<i32> {
+    match cmd {
+        RepairCommand::Index => index(ctx),
+    }
+}
+
+fn index(ctx: &Ctx) -> Result<i32> {
+    let repo = ctx.open()?;
+    let progress = ctx.out.progress("repair index");
+    let result = cairn_engine::repair::repair_index(&repo, &progress);
+    progress.finish();
+    let r = result?;
+    if ctx.out.json {
+        let bad: Vec<_> = r
+            .unreadable
+            .iter()
+            .map(|(p, e)| json!({"pack": p.to_hex(), "error": e}))
+            .collect();
+        crate::output::print_json(&json!({
+            "packs": r.packs, "blobs": r.blobs, "unreadable": bad,
+            "index": r.index.map(|i| i.to_hex()), "removed_index_files": r.removed,
+        }));
+    } else {
+        for (p, e) in &r.unreadable {
+            eprintln!("warning: pack {p} is unreadable and was not indexed: {e}");
+        }
+        ctx.out.info(&format!(
+            "indexed {} blobs in {} packs; replaced {} index files{}",
+            r.blobs,
+            r.packs,
+            r.removed,
+            if r.unreadable.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} packs unreadable (run `cairn scrub`)",
+                    r.unreadable.len()
+                )
+            }
+        ));
+    }
+    Ok(crate::exit::OK)
+}
