@@ -3,6 +3,7 @@
 
 mod audit;
 mod dedup;
+mod durability;
 mod failures;
 mod filters;
 mod golden;
