@@ -66,3 +66,63 @@ fn sigkill_during_backup_never_damages_the_repository() {
     env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
     cairn_tests::assert_same_tree(&src, &t.join(src.strip_prefix("/").unwrap()));
 }
+
+/// A tmpfs mounted for one test, unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &std::path::Path, size: &str) -> SmallDisk {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the disk-full test mounts a tmpfs and must run as root (CI does)"
+        );
+        fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mount -t tmpfs failed");
+        SmallDisk(at.to_path_buf())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn backup_onto_a_full_disk_fails_cleanly_and_keeps_the_repository_valid() {
+    let mut env = Env::new();
+    let disk = env.path("small");
+    let mounted = SmallDisk::mount(&disk, "24m");
+    env.repo = disk.join("repo");
+    env.ok(&["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"]);
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("small"), random_bytes(1 << 20, 1)).unwrap();
+    let first = env.backup(&src, &[]);
+    fs::write(src.join("huge"), random_bytes(40 << 20, 2)).unwrap();
+    let out = env.run(&["backup", src.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no space left"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        env.json(&["snapshots"]).as_array().unwrap().len(),
+        1,
+        "a snapshot was written"
+    );
+    assert_eq!(env.json(&["check"])["ok"], true);
+    let id = first["snapshot_id"].as_str().unwrap();
+    assert_eq!(env.json(&["verify", id])["ok"], true);
+    let t = env.path("out");
+    env.ok(&["restore", id, "--target", t.to_str().unwrap()]);
+    let back = fs::read(t.join(src.strip_prefix("/").unwrap()).join("small")).unwrap();
+    assert!(back == fs::read(src.join("small")).unwrap());
+    drop(mounted); // unmount before the scratch directory is removed
+    drop(env);
+}
