@@ -1,7 +1,10 @@
-//! `cairn scrub`: read packs and verify every byte — each pack's name
-//! (BLAKE3 of its bytes), its trailer, and every blob's AEAD tag and keyed
-//! BLAKE3 ID. `--subset n/m` verifies a deterministic share (packs whose
-//! first ID byte is congruent to n−1 modulo m), so m runs cover everything.
+//! `cairn scrub`: read the repository and verify every byte — each pack's
+//! name (BLAKE3 of its bytes), its trailer, and every blob's AEAD tag and
+//! keyed BLAKE3 ID; and every index, snapshot and key file (name hash and,
+//! for index and snapshot files, AEAD) and the config. `--subset n/m`
+//! verifies a deterministic share of the packs (those whose first ID byte
+//! is congruent to n−1 modulo m), so m runs cover everything; the small
+//! metadata files are verified on every run.
 
 use crate::backend::Kind;
 use crate::error::{Error, Result};
@@ -59,6 +62,61 @@ pub struct ScrubReport {
     pub blobs: u64,
     /// Damaged packs.
     pub damaged: Vec<PackError>,
+    /// Metadata files verified (index, snapshot, key files, config).
+    pub metadata_files: u64,
+    /// Damaged metadata files: (path, what is wrong).
+    pub damaged_metadata: Vec<(String, String)>,
+}
+
+impl ScrubReport {
+    /// Nothing damaged.
+    pub fn ok(&self) -> bool {
+        self.damaged.is_empty() && self.damaged_metadata.is_empty()
+    }
+}
+
+fn verify_metadata(repo: &Repository, report: &mut ScrubReport) -> Result<()> {
+    use crate::crypto::KeyFile;
+    use crate::id::{IndexId, KeyId, SnapshotId};
+    use crate::index::IndexFile;
+    let backend = repo.backend();
+    for kind in [Kind::Index, Kind::Snapshot, Kind::Key] {
+        for (name, _) in backend.list(kind)? {
+            check_interrupt()?;
+            report.metadata_files += 1;
+            let path = kind.path_of(&name);
+            let res = backend.read(kind, &name).and_then(|bytes| match kind {
+                Kind::Index => {
+                    IndexFile::open(repo.sealer(), &IndexId::from_hex(&name)?, &bytes).map(|_| ())
+                }
+                Kind::Snapshot => crate::snapshot::Snapshot::open(
+                    repo.sealer(),
+                    &SnapshotId::from_hex(&name)?,
+                    &bytes,
+                )
+                .map(|_| ()),
+                _ => {
+                    if KeyFile::id(&bytes) != KeyId::from_hex(&name)? {
+                        return Err(Error::corrupt("content does not match its name"));
+                    }
+                    KeyFile::decode(&bytes).map(|_| ())
+                }
+            });
+            if let Err(e) = res {
+                report.damaged_metadata.push((path, e.message().to_owned()));
+            }
+        }
+    }
+    report.metadata_files += 1;
+    let config = backend
+        .read(Kind::Root, crate::repo::config::CONFIG_NAME)
+        .and_then(|b| crate::repo::Config::open(repo.sealer(), &b));
+    if let Err(e) = config {
+        report
+            .damaged_metadata
+            .push(("config".into(), e.message().to_owned()));
+    }
+    Ok(())
 }
 
 /// Verify the selected packs.
@@ -72,6 +130,7 @@ pub fn scrub(repo: &Repository, subset: Subset, progress: &dyn Progress) -> Resu
         .collect();
     packs.sort();
     let mut report = ScrubReport::default();
+    verify_metadata(repo, &mut report)?;
     for (id, _) in packs {
         check_interrupt()?;
         progress.file(std::path::Path::new(&id.to_hex()));

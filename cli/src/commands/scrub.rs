@@ -24,9 +24,15 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             .iter()
             .map(|d| json!({"pack": d.pack.to_hex(), "errors": d.errors}))
             .collect();
+        let meta: Vec<_> = r
+            .damaged_metadata
+            .iter()
+            .map(|(p, e)| json!({"file": p, "error": e}))
+            .collect();
         crate::output::print_json(&json!({
-            "ok": r.damaged.is_empty(), "packs": r.packs, "bytes": r.bytes, "blobs": r.blobs,
-            "damaged": damaged, "duration_secs": secs,
+            "ok": r.ok(), "packs": r.packs, "bytes": r.bytes, "blobs": r.blobs,
+            "damaged": damaged, "metadata_files": r.metadata_files, "damaged_metadata": meta,
+            "duration_secs": secs,
         }));
     } else {
         for d in &r.damaged {
@@ -34,26 +40,34 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
                 eprintln!("pack {}: {e}", d.pack);
             }
         }
+        for (p, e) in &r.damaged_metadata {
+            eprintln!("{p}: {e}");
+        }
         ctx.out.info(&format!(
             "scrubbed {} packs ({}, {} blobs) in {secs:.2}s: {}",
             r.packs,
             bytes(r.bytes),
             r.blobs,
-            if r.damaged.is_empty() {
+            if r.ok() {
                 "all intact".to_owned()
             } else {
-                format!("{} damaged", r.damaged.len())
+                format!(
+                    "{} damaged packs, {} damaged metadata files",
+                    r.damaged.len(),
+                    r.damaged_metadata.len()
+                )
             }
         ));
     }
-    if r.damaged.is_empty() {
+    if r.ok() {
         Ok(crate::exit::OK)
     } else {
         Err(Error::new(
             ErrorKind::Corrupt,
             format!(
-                "{} damaged pack(s): restore them from a copy of the repository",
-                r.damaged.len()
+                "{} damaged pack(s), {} damaged metadata file(s): restore them from a copy of the repository (a damaged index file is rebuilt by `cairn repair index`)",
+                r.damaged.len(),
+                r.damaged_metadata.len()
             ),
         ))
     }
