@@ -120,8 +120,15 @@ fn io(what: &Path, e: std::io::Error) -> Error {
 /// Write one file: create it at its final size (holes stay holes), then
 /// fetch, verify and write its chunks in parallel at their offsets.
 fn write_file(repo: &Repository, path: &Path, node: &Node, progress: &dyn Progress) -> Result<()> {
-    use std::os::unix::fs::FileExt;
-    let f = std::fs::File::create(path).map_err(|e| io(path, e))?;
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    remove_if_not(path, |ft| ft.is_file())?;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| io(path, e))?;
     let mut jobs = Vec::with_capacity(node.content.len());
     let mut offset = 0u64;
     for e in &node.content {
@@ -129,11 +136,15 @@ fn write_file(repo: &Repository, path: &Path, node: &Node, progress: &dyn Progre
             Extent::Chunk(id) => {
                 let loc = repo.locate(&BlobId(id.0))?;
                 jobs.push((offset, loc));
-                offset += u64::from(loc.entry.plain_len);
+                offset = offset
+                    .checked_add(u64::from(loc.entry.plain_len))
+                    .ok_or_else(|| Error::corrupt("file content length overflows"))?;
             }
             Extent::Hole(n) => {
                 progress.bytes(*n);
-                offset += n;
+                offset = offset
+                    .checked_add(*n)
+                    .ok_or_else(|| Error::corrupt("file content length overflows"))?;
             }
         }
     }
@@ -152,6 +163,20 @@ fn write_file(repo: &Repository, path: &Path, node: &Node, progress: &dyn Progre
         progress.bytes(data.len() as u64);
         Ok(())
     })
+}
+
+/// Remove whatever is at `path` unless `keep` accepts its type; a symlink
+/// left in the target is never followed. Directories are left alone.
+fn remove_if_not(path: &Path, keep: impl Fn(&std::fs::FileType) -> bool) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(md) if keep(&md.file_type()) => Ok(()),
+        Ok(md) if md.is_dir() => Err(Error::invalid(format!(
+            "{} exists and is a directory; restore into an empty target",
+            path.display()
+        ))),
+        Ok(_) => std::fs::remove_file(path).map_err(|e| io(path, e)),
+        Err(_) => Ok(()),
+    }
 }
 
 fn timespec(t: Timestamp) -> nix::sys::time::TimeSpec {
@@ -243,8 +268,13 @@ pub fn restore(
     let mut dirs = plan.dirs;
     dirs.sort_by(|a, b| a.0.cmp(&b.0));
     for (rel, _) in &dirs {
+        // Parents come first (sorted), so each component is checked: a
+        // symlink already in the target is replaced, never followed.
         let p = target.join(rel);
-        std::fs::create_dir_all(&p).map_err(|e| io(&p, e))?;
+        remove_if_not(&p, |ft| ft.is_dir())?;
+        if !p.is_dir() {
+            std::fs::create_dir(&p).map_err(|e| io(&p, e))?;
+        }
     }
     summary.dirs = dirs.len() as u64;
 

@@ -323,7 +323,7 @@ impl Node {
     }
 
     /// Per-type field rules of `format-spec/v1/trees-and-snapshots.md`.
-    fn check_fields(&self) -> Result<()> {
+    pub(crate) fn check_fields(&self) -> Result<()> {
         let is = |k: NodeKind| self.kind == k;
         let ok = self.mode <= 0o7777
             && (self.content.is_empty() || is(NodeKind::File))

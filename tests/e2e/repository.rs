@@ -22,6 +22,11 @@ fn init_writes_a_copy_of_the_spec() {
     );
     let marker = fs::read_to_string(env.repo.join("CAIRN")).unwrap();
     assert!(marker.starts_with("CAIRN-REPOSITORY 1\n"));
+    // Exactly the bytes the spec prescribes.
+    let overview = fs::read_to_string(spec_dir.join("v1/overview.md")).unwrap();
+    let start = overview.find("```\nCAIRN-REPOSITORY 1\n").unwrap() + 4;
+    let end = start + overview[start..].find("```").unwrap();
+    assert_eq!(marker, &overview[start..end]);
 }
 
 #[test]

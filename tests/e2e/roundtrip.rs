@@ -132,6 +132,10 @@ fn every_metadata_kind_round_trips() {
         assert_eq!(fs::metadata(restored.join("private")).unwrap().uid(), 1234);
     }
 
+    // verify reads every blob, holes included, in bounded memory.
+    let v = env.json(&["verify", "latest"]);
+    assert_eq!(v["ok"], true, "{v}");
+
     // Snapshot metadata.
     let snaps = env.json(&["snapshots"]);
     let s = &snaps[0];

@@ -50,18 +50,21 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
             "nothing to back up: give one or more paths, or --stdin",
         ));
     }
-    let mongo_uri = args
+    // Any argument may be a URI: never treat one as a path (its password
+    // would be echoed in a "does not exist" message).
+    let uris: Vec<&str> = args
         .paths
-        .first()
-        .and_then(|p| p.to_str())
+        .iter()
+        .filter_map(|p| p.to_str())
         .filter(|p| cairn_engine::mongo::conn::is_mongodb_uri(p))
-        .map(str::to_owned);
-    let dump = match &mongo_uri {
+        .collect();
+    let dump = match uris.first() {
         Some(uri) => {
             if args.paths.len() > 1 {
-                return Err(Error::invalid(
-                    "back up one MongoDB URI at a time, without file paths",
-                ));
+                return Err(Error::invalid(format!(
+                    "back up one MongoDB URI at a time, without file paths ({})",
+                    cairn_engine::mongo::mask_uri(uri)
+                )));
             }
             Some(DumpOptions {
                 connect: super::mongo_args::connect(uri, args.mongo.mongo_timeout)?,

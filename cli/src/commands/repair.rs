@@ -26,11 +26,13 @@ fn index(ctx: &Ctx) -> Result<i32> {
             .collect();
         crate::output::print_json(&json!({
             "packs": r.packs, "blobs": r.blobs, "unreadable": bad,
-            "index": r.index.map(|i| i.to_hex()), "removed_index_files": r.removed,
+            "carried_over": r.carried_over,
+            "index_files": r.written.iter().map(|i| i.to_hex()).collect::<Vec<_>>(),
+            "removed_index_files": r.removed,
         }));
     } else {
         for (p, e) in &r.unreadable {
-            eprintln!("warning: pack {p} is unreadable and was not indexed: {e}");
+            eprintln!("warning: pack {p} has an unreadable trailer ({e}); its old index entries were kept if any existed — run `cairn scrub`");
         }
         ctx.out.info(&format!(
             "indexed {} blobs in {} packs; replaced {} index files{}",

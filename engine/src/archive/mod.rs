@@ -108,7 +108,24 @@ impl Walker<'_, '_> {
         Ok(ChunkId(id))
     }
 
+    /// Are all of these chunks in the index (or stored by this session)?
+    /// A parent's content is reused only then, so a lost pack is healed by
+    /// reading the file again instead of being carried forward.
+    fn all_stored(&self, content: &[Extent]) -> Result<bool> {
+        for e in content {
+            if let Extent::Chunk(id) = e {
+                if !self.writer.is_stored(&BlobId(id.0))? {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     fn add_tree(&self, mut tree: Tree) -> Result<TreeId> {
+        for n in &tree.nodes {
+            n.check_fields()?;
+        }
         let bytes = tree.encode();
         let id = self.repo.keys().blob_id(&bytes);
         if self.writer.claim(&BlobId(id))? {
@@ -164,7 +181,9 @@ impl Walker<'_, '_> {
     fn file(&mut self, path: &Path, mut node: Node, parent: Option<&Node>) -> Result<Option<Node>> {
         self.progress.file(path);
         if let Some(p) = parent {
-            if unchanged(p, node.size, node.mtime, node.ctime, node.inode) {
+            if unchanged(p, node.size, node.mtime, node.ctime, node.inode)
+                && self.all_stored(&p.content)?
+            {
                 node.content = p.content.clone();
                 self.stats.files += 1;
                 self.stats.bytes += node.size;
@@ -376,7 +395,15 @@ impl Walker<'_, '_> {
         for (name, sub) in &trie.children {
             let path = prefix.join(std::ffi::OsStr::from_bytes(name));
             let pnode = parent.and_then(|t| t.get(name));
-            let md = match std::fs::symlink_metadata(&path) {
+            // A backup path itself is recorded as it is (a symlink stays a
+            // symlink); a directory above it is followed if it is a symlink
+            // (e.g. /lib -> usr/lib), because it must be a directory here.
+            let md = if sub.target {
+                std::fs::symlink_metadata(&path)
+            } else {
+                std::fs::metadata(&path)
+            };
+            let md = match md {
                 Ok(m) => m,
                 Err(e) => {
                     self.warn(format!("{}: {e} (skipped)", path.display()));

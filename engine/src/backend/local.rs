@@ -110,19 +110,25 @@ impl super::PendingWrite for LocalPending {
             .file
             .take()
             .ok_or_else(|| Error::invalid("commit twice"))?;
-        f.sync_all()
-            .map_err(|e| Error::io(format!("syncing {}", self.tmp.display()), e))?;
-        drop(f);
-        let dest = self.backend.path(self.kind, name)?;
-        let dest_dir = dest.parent().map(Path::to_path_buf).unwrap_or_default();
-        mkdir(&dest_dir)?;
-        fs::rename(&self.tmp, &dest)
-            .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e))?;
-        fsync_dir(&dest_dir)?;
-        if dest_dir != self.dir {
-            fsync_dir(&self.dir)?;
+        let result = (|| {
+            f.sync_all()
+                .map_err(|e| Error::io(format!("syncing {}", self.tmp.display()), e))?;
+            drop(f);
+            let dest = self.backend.path(self.kind, name)?;
+            let dest_dir = dest.parent().map(Path::to_path_buf).unwrap_or_default();
+            mkdir(&dest_dir)?;
+            fs::rename(&self.tmp, &dest)
+                .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e))?;
+            fsync_dir(&dest_dir)?;
+            if dest_dir != self.dir {
+                fsync_dir(&self.dir)?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&self.tmp);
         }
-        Ok(())
+        result
     }
 }
 
@@ -238,9 +244,12 @@ impl Backend for LocalBackend {
                 if name.starts_with('.') {
                     continue;
                 }
-                let md = entry
-                    .metadata()
-                    .map_err(|e| Error::io(format!("stat {}", entry.path().display()), e))?;
+                let md = match entry.metadata() {
+                    Ok(md) => md,
+                    // Removed between readdir and stat (a released lock).
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(Error::io(format!("stat {}", entry.path().display()), e)),
+                };
                 if md.is_file() {
                     out.push((name, md.len()));
                 }

@@ -185,11 +185,10 @@ impl IndexCache {
     }
 
     fn wipe(&self) -> Result<()> {
+        // Every key starts with one of b'b', b'f', b'v': delete the whole
+        // key space in one range tombstone (constant memory).
         let mut batch = rocksdb::WriteBatch::default();
-        for item in self.db.iterator(rocksdb::IteratorMode::Start) {
-            let (k, _) = item.map_err(|e| db_err("scanning", e))?;
-            batch.delete(k);
-        }
+        batch.delete_range(&[0u8][..], &[0xffu8; 34][..]);
         self.db.write(batch).map_err(|e| db_err("wiping", e))
     }
 

@@ -61,7 +61,11 @@ pub struct ContentReader<'r> {
     extents: std::vec::IntoIter<Extent>,
     buf: Vec<u8>,
     pos: usize,
+    hole_left: u64,
 }
+
+/// Zeros served for holes, a slice at a time (holes can be terabytes).
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 impl<'r> ContentReader<'r> {
     /// A reader over `node`'s content.
@@ -71,6 +75,7 @@ impl<'r> ContentReader<'r> {
             extents: node.content.clone().into_iter(),
             buf: Vec::new(),
             pos: 0,
+            hole_left: 0,
         }
     }
 }
@@ -78,6 +83,15 @@ impl<'r> ContentReader<'r> {
 impl Read for ContentReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.buf.len() {
+            if self.hole_left > 0 {
+                let n = out
+                    .len()
+                    .min(ZEROS.len())
+                    .min(usize::try_from(self.hole_left).unwrap_or(usize::MAX));
+                out[..n].copy_from_slice(&ZEROS[..n]);
+                self.hole_left -= n as u64;
+                return Ok(n);
+            }
             match self.extents.next() {
                 None => return Ok(0),
                 Some(Extent::Chunk(id)) => {
@@ -87,7 +101,8 @@ impl Read for ContentReader<'_> {
                         .map_err(std::io::Error::other)?;
                 }
                 Some(Extent::Hole(n)) => {
-                    self.buf = vec![0; usize::try_from(n).map_err(std::io::Error::other)?];
+                    self.buf.clear();
+                    self.hole_left = n;
                 }
             }
             self.pos = 0;

@@ -75,6 +75,11 @@ impl<'r> BlobWriter<'r> {
         Ok(lock(&self.session).insert(*id))
     }
 
+    /// Is `id` stored, in the index or by this session?
+    pub fn is_stored(&self, id: &BlobId) -> Result<bool> {
+        Ok(lock(&self.session).contains(id) || self.repo.index()?.contains(id)?)
+    }
+
     /// Compress, seal and pack a claimed blob. `scratch` is the calling
     /// worker's reusable buffer (no allocation per blob in steady state).
     pub fn store(
@@ -100,7 +105,8 @@ impl<'r> BlobWriter<'r> {
             id,
             offset: 0,
             sealed_len: 0,
-            plain_len: plain.len() as u32,
+            plain_len: u32::try_from(plain.len())
+                .map_err(|_| crate::Error::invalid("blob larger than 4 GiB"))?,
         };
         let slot = match blob_type {
             BlobType::Chunk => &self.data,
@@ -112,7 +118,12 @@ impl<'r> BlobWriter<'r> {
                 Some(pb) => pb,
                 None => open.insert(PackBuilder::new(self.repo.backend.as_dyn())?),
             };
-            pb.add(entry, sealed)?;
+            if let Err(e) = pb.add(entry, sealed) {
+                // A failed write leaves the pack in an unknown state: drop
+                // it (its temporary file goes with it); never finish it.
+                open.take();
+                return Err(e);
+            }
             if pb.len() >= u64::from(self.repo.config.pack_size) {
                 open.take()
             } else {

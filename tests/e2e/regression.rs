@@ -1,0 +1,79 @@
+//! Regression tests, named after what broke (found in review).
+
+use cairn_tests::{assert_code, assert_same_tree, random_bytes, Env};
+use std::fs;
+use std::os::unix::fs::symlink;
+
+#[test]
+fn backup_path_below_a_symlinked_directory_restores() {
+    let env = Env::init();
+    let real = env.path("real");
+    fs::create_dir_all(real.join("sub")).unwrap();
+    fs::write(real.join("sub/file"), b"through a symlinked parent").unwrap();
+    symlink(&real, env.path("link")).unwrap();
+    let via_link = env.path("link").join("sub");
+    env.backup(&via_link, &[]);
+    assert_eq!(env.json(&["check"])["ok"], true);
+    let t = env.path("out");
+    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let back = fs::read(t.join(via_link.strip_prefix("/").unwrap()).join("file")).unwrap();
+    assert_eq!(back, b"through a symlinked parent");
+}
+
+#[test]
+fn unchanged_file_whose_pack_was_lost_is_read_again() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), random_bytes(300_000, 4)).unwrap();
+    env.backup(&src, &[]);
+    for p in env.packs() {
+        if fs::metadata(&p).unwrap().len() > 200_000 {
+            fs::remove_file(p).unwrap();
+        }
+    }
+    env.json(&["repair", "index"]);
+    let again = env.backup(&src, &[]);
+    assert_eq!(
+        again["unchanged_files"], 0,
+        "a file with lost chunks was carried forward: {again}"
+    );
+    let t = env.path("out");
+    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    assert_same_tree(&src, &t.join(src.strip_prefix("/").unwrap()));
+}
+
+#[test]
+fn mongodb_uri_among_file_paths_is_refused_without_echoing_the_password() {
+    let env = Env::init();
+    let out = env.run(&[
+        "backup",
+        "/etc/hostname",
+        "mongodb://u:s3cr3t-pw@127.0.0.1:1/",
+    ]);
+    assert_code(&out, 2);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("s3cr3t-pw"));
+}
+
+#[test]
+fn restore_never_follows_a_symlink_already_in_the_target() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("dir")).unwrap();
+    fs::write(src.join("dir/file"), b"mine").unwrap();
+    fs::write(src.join("top"), b"top").unwrap();
+    env.backup(&src, &[]);
+    let t = env.path("out");
+    let outside = env.path("outside");
+    fs::create_dir_all(&outside).unwrap();
+    let base = t.join(src.strip_prefix("/").unwrap());
+    fs::create_dir_all(&base).unwrap();
+    symlink(&outside, base.join("dir")).unwrap();
+    symlink(outside.join("victim"), base.join("top")).unwrap();
+    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    assert!(
+        fs::read_dir(&outside).unwrap().next().is_none(),
+        "restore wrote outside the target"
+    );
+    assert_same_tree(&src, &base);
+}
