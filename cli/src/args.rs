@@ -59,12 +59,18 @@ pub enum Command {
     /// Rebuild damaged repository metadata.
     #[command(subcommand)]
     Repair(RepairCommand),
+    /// Reed-Solomon parity settings and protection.
+    #[command(subcommand)]
+    Parity(ParityCommand),
     /// Remove stale locks.
     Unlock(UnlockArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
+    /// Reed-Solomon parity: M parity shards per group of K packs (e.g. 10+2).
+    #[arg(long, value_name = "K+M")]
+    pub parity: Option<String>,
     /// Argon2id memory in KiB (default 65536). Lower only for tests.
     #[arg(long, hide = true)]
     pub kdf_memory_kib: Option<u32>,
@@ -197,6 +203,23 @@ pub struct ScrubArgs {
     /// Verify only part n of m (deterministic by pack ID), e.g. 1/7.
     #[arg(long, default_value = "1/1")]
     pub subset: String,
+    /// Rebuild damaged or missing packs (from parity, or from --from), then verify again.
+    #[arg(long)]
+    pub repair: bool,
+    /// Another repository (directory) holding copies of the same packs.
+    #[arg(long, value_name = "DIR", requires = "repair")]
+    pub from: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ParityCommand {
+    /// Turn parity on (or change K+M) and protect every pack not yet covered.
+    Set {
+        /// K+M, e.g. 10+2; or "off".
+        spec: String,
+    },
+    /// Protect packs that no parity group covers yet.
+    Protect,
 }
 
 #[derive(Subcommand, Debug)]

@@ -54,6 +54,7 @@ fn main() {
         Command::Check(a) => commands::check::run(&ctx, a),
         Command::Scrub(a) => commands::scrub::run(&ctx, a),
         Command::Repair(a) => commands::repair::run(&ctx, a),
+        Command::Parity(a) => commands::parity::run(&ctx, a),
         Command::Unlock(a) => commands::unlock::run(&ctx, a),
     };
     let code = match result {

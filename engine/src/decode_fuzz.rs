@@ -74,6 +74,7 @@ fn samples() -> Vec<Vec<u8>> {
         zstd_level: 3,
         pack_size: 1 << 24,
         created: 0,
+        parity: None,
     };
     let fast = KdfParams {
         memory_kib: 8,

@@ -44,6 +44,7 @@ pub mod check;
 #[cfg(test)]
 mod decode_fuzz;
 pub mod mongo;
+pub mod parity;
 mod progress;
 pub mod repair;
 mod repo;

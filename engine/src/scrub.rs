@@ -66,12 +66,16 @@ pub struct ScrubReport {
     pub metadata_files: u64,
     /// Damaged metadata files: (path, what is wrong).
     pub damaged_metadata: Vec<(String, String)>,
+    /// Packs named by the index or a parity group but not stored.
+    pub missing: Vec<PackId>,
+    /// With parity on: stored packs no parity group covers.
+    pub unprotected: u64,
 }
 
 impl ScrubReport {
     /// Nothing damaged.
     pub fn ok(&self) -> bool {
-        self.damaged.is_empty() && self.damaged_metadata.is_empty()
+        self.damaged.is_empty() && self.damaged_metadata.is_empty() && self.missing.is_empty()
     }
 }
 
@@ -107,6 +111,16 @@ fn verify_metadata(repo: &Repository, report: &mut ScrubReport) -> Result<()> {
             }
         }
     }
+    for (name, _) in backend.list(Kind::Parity)? {
+        check_interrupt()?;
+        report.metadata_files += 1;
+        if !crate::parity::parity_ok(&**backend, &name) {
+            report.damaged_metadata.push((
+                Kind::Parity.path_of(&name),
+                "parity file does not match its checksum".into(),
+            ));
+        }
+    }
     report.metadata_files += 1;
     let config = backend
         .read(Kind::Root, crate::repo::config::CONFIG_NAME)
@@ -117,6 +131,15 @@ fn verify_metadata(repo: &Repository, report: &mut ScrubReport) -> Result<()> {
             .push(("config".into(), e.message().to_owned()));
     }
     Ok(())
+}
+
+fn packs_all(repo: &Repository) -> Result<std::collections::HashSet<PackId>> {
+    Ok(repo
+        .backend()
+        .list(Kind::Data)?
+        .into_iter()
+        .filter_map(|(n, _)| PackId::from_hex(&n).ok())
+        .collect())
 }
 
 /// Verify the selected packs.
@@ -131,6 +154,30 @@ pub fn scrub(repo: &Repository, subset: Subset, progress: &dyn Progress) -> Resu
     packs.sort();
     let mut report = ScrubReport::default();
     verify_metadata(repo, &mut report)?;
+    let stored: std::collections::HashSet<PackId> = packs_all(repo)?;
+    let groups = crate::parity::groups(&**backend)?;
+    let mut expected: std::collections::BTreeSet<PackId> = groups
+        .values()
+        .flat_map(|(g, _)| g.packs.iter().map(|p| p.0))
+        .collect();
+    if repo.config().parity.is_some() {
+        report.unprotected = stored.iter().filter(|p| !expected.contains(p)).count() as u64;
+    }
+    for (name, _) in backend.list(Kind::Index)? {
+        let Ok(id) = crate::id::IndexId::from_hex(&name) else {
+            continue;
+        };
+        if let Ok(f) = backend
+            .read(Kind::Index, &name)
+            .and_then(|b| crate::index::IndexFile::open(repo.sealer(), &id, &b))
+        {
+            expected.extend(f.packs.iter().map(|p| p.pack));
+        }
+    }
+    report.missing = expected
+        .into_iter()
+        .filter(|p| !stored.contains(p) && subset.contains(p))
+        .collect();
     for (id, _) in packs {
         check_interrupt()?;
         progress.file(std::path::Path::new(&id.to_hex()));

@@ -9,6 +9,7 @@ mod filters;
 mod golden;
 mod locks;
 mod mongo;
+mod parity;
 mod regression;
 mod repository;
 mod roundtrip;

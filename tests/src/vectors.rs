@@ -307,6 +307,33 @@ pub fn generate() -> BTreeMap<String, Value> {
             "snapshot_file": h(&snap_sealed), "snapshot_id": blake3::hash(&snap_sealed).to_hex().to_string(),
         }),
     );
+    // Parity: a group of three small "packs" with two parity shards.
+    let mem = MemoryBackend::new();
+    let mut members = Vec::new();
+    for (i, n) in [4096usize, 8192, 4096].iter().enumerate() {
+        let data = input(&format!("cairn parity vector {i}"), *n);
+        let id = cairn_engine::PackId(*blake3::hash(&data).as_bytes());
+        mem.write(Kind::Data, &id.to_hex(), &data).expect("write");
+        members.push((id, *n as u64));
+    }
+    let group = cairn_engine::parity::Group::new(members, 2);
+    cairn_engine::parity::write_group(&mem, &group).expect("parity");
+    let shards: Vec<String> = (0..2)
+        .map(|j| {
+            h(&mem
+                .read(Kind::Parity, &group.file_name(j))
+                .expect("parity file"))
+        })
+        .collect();
+    files.insert(
+        "parity.json".into(),
+        json!({
+            "description": "Parity group of three packs (contents: BLAKE3 XOF of 'cairn parity vector <i>', lengths 4096/8192/4096), k=3, m=2; members sorted by pack ID",
+            "members": group.packs.iter().map(|(id, len)| json!({"pack_id": id.to_hex(), "len": len})).collect::<Vec<_>>(),
+            "group_id": h(&group.id),
+            "parity_files": shards,
+        }),
+    );
     files
 }
 

@@ -101,6 +101,9 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
     progress.finish();
     let summary = result?;
     report(ctx, &summary, start.elapsed().as_secs_f64());
+    if let Some(e) = &summary.parity_error {
+        eprintln!("warning: the snapshot is stored but parity was not updated ({e}); run `cairn parity protect`");
+    }
     Ok(if summary.warnings.is_empty() {
         crate::exit::OK
     } else {

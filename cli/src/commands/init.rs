@@ -15,6 +15,12 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
             iterations: args.kdf_iterations.unwrap_or(defaults.iterations),
             parallelism: defaults.parallelism,
         },
+        parity: args
+            .parity
+            .as_deref()
+            .map(super::parity::parse)
+            .transpose()?
+            .flatten(),
         ..InitOptions::default()
     };
     let pw = crate::password::get(ctx.password_file.as_deref(), true)?;

@@ -7,6 +7,7 @@ pub mod dump;
 pub mod init;
 pub mod ls;
 pub mod mongo_args;
+pub mod parity;
 pub mod repair;
 pub mod restore;
 pub mod scrub;

@@ -16,8 +16,43 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
     let start = Instant::now();
     let result = cairn_engine::scrub::scrub(&repo, subset, &progress);
     progress.finish();
-    let r = result?;
+    let mut r = result?;
+    let mut repaired = None;
+    if args.repair && !r.ok() {
+        let targets: Vec<_> = r
+            .damaged
+            .iter()
+            .map(|d| d.pack)
+            .chain(r.missing.iter().copied())
+            .collect();
+        let from = args
+            .from
+            .as_ref()
+            .map(cairn_engine::backend::LocalBackend::new);
+        let from_dyn = from
+            .as_ref()
+            .map(|b| b as &dyn cairn_engine::backend::Backend);
+        let rep = {
+            let _lock = repo.lock(false)?;
+            cairn_engine::parity::repair(&repo, &targets, from_dyn, &progress)?
+        };
+        r = cairn_engine::scrub::scrub(&repo, subset, &progress)?;
+        repaired = Some(rep);
+    }
     let secs = start.elapsed().as_secs_f64();
+    if let Some(rep) = &repaired {
+        for (p, e) in &rep.failed {
+            eprintln!("pack {p}: not repaired: {e}");
+        }
+        if !ctx.out.json {
+            ctx.out.info(&format!(
+                "repaired {} packs, rewrote {} parity groups, {} could not be repaired",
+                rep.repaired.len(),
+                rep.parity_rewritten,
+                rep.failed.len()
+            ));
+        }
+    }
     if ctx.out.json {
         let damaged: Vec<_> = r
             .damaged
@@ -32,6 +67,9 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
         crate::output::print_json(&json!({
             "ok": r.ok(), "packs": r.packs, "bytes": r.bytes, "blobs": r.blobs,
             "damaged": damaged, "metadata_files": r.metadata_files, "damaged_metadata": meta,
+            "missing": r.missing.iter().map(|p| p.to_hex()).collect::<Vec<_>>(),
+            "unprotected_packs": r.unprotected,
+            "repaired": repaired.as_ref().map(|x| x.repaired.iter().map(|p| p.to_hex()).collect::<Vec<_>>()),
             "duration_secs": secs,
         }));
     } else {
@@ -42,6 +80,9 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
         }
         for (p, e) in &r.damaged_metadata {
             eprintln!("{p}: {e}");
+        }
+        for p in &r.missing {
+            eprintln!("pack {p}: missing");
         }
         ctx.out.info(&format!(
             "scrubbed {} packs ({}, {} blobs) in {secs:.2}s: {}",
@@ -65,8 +106,9 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
         Err(Error::new(
             ErrorKind::Corrupt,
             format!(
-                "{} damaged pack(s), {} damaged metadata file(s): restore them from a copy of the repository (a damaged index file is rebuilt by `cairn repair index`)",
+                "{} damaged and {} missing pack(s), {} damaged metadata file(s): run `cairn scrub --repair` (parity, or --from a copy); a damaged index file is rebuilt by `cairn repair index`",
                 r.damaged.len(),
+                r.missing.len(),
                 r.damaged_metadata.len()
             ),
         ))

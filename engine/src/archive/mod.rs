@@ -66,6 +66,9 @@ pub struct BackupSummary {
     pub snapshot: Snapshot,
     /// Problems that made the backup partial.
     pub warnings: Vec<String>,
+    /// Set when the snapshot is stored but its new packs could not be
+    /// protected by parity (run `cairn parity protect`).
+    pub parity_error: Option<String>,
 }
 
 type Job = (BlobType, BlobId, Vec<u8>);
@@ -575,9 +578,17 @@ fn finish(
     stats.stored_bytes = stored_bytes;
     snapshot.tree = tree;
     snapshot.stats = stats;
-    let _ = repo;
     let id = writer.commit(&snapshot)?;
+    // Protect the new packs with parity (the snapshot is already safe; a
+    // failure here only leaves packs unprotected until the next run).
+    let parity_error = match repo.config().parity {
+        Some(_) => crate::parity::protect(repo, &crate::progress::NoProgress)
+            .err()
+            .map(|e| e.to_string()),
+        None => None,
+    };
     Ok(BackupSummary {
+        parity_error,
         snapshot_id: id,
         snapshot,
         warnings,

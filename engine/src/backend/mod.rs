@@ -47,11 +47,13 @@ pub enum Kind {
     Lock,
     /// The copy of the format specification (`spec/`).
     Spec,
+    /// Reed-Solomon parity shards over groups of packs (`parity/`).
+    Parity,
 }
 
 impl Kind {
     /// Every kind, in layout order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Root,
         Kind::Key,
         Kind::Data,
@@ -59,6 +61,7 @@ impl Kind {
         Kind::Snapshot,
         Kind::Lock,
         Kind::Spec,
+        Kind::Parity,
     ];
 
     /// The directory of this kind, relative to the repository root.
@@ -71,6 +74,7 @@ impl Kind {
             Kind::Snapshot => "snapshots",
             Kind::Lock => "locks",
             Kind::Spec => "spec",
+            Kind::Parity => "parity",
         }
     }
 

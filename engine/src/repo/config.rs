@@ -61,6 +61,20 @@ pub struct Config {
     pub pack_size: u32,
     /// Creation time, Unix seconds.
     pub created: i64,
+    /// Reed-Solomon parity: `(k, m)` = m parity shards per group of up to
+    /// k packs; `None` = off.
+    pub parity: Option<(u8, u8)>,
+}
+
+/// Check `(k, m)` against the bounds of `format-spec/v1/parity.md`.
+pub fn validate_parity(k: u8, m: u8) -> Result<()> {
+    if (1..=64).contains(&k) && (1..=16).contains(&m) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "parity {k}+{m}: need 1 ≤ K ≤ 64 and 1 ≤ M ≤ 16"
+        )))
+    }
 }
 
 impl Config {
@@ -75,6 +89,14 @@ impl Config {
             ("zstd_level", Value::int(self.zstd_level.into())),
             ("pack_size", Value::Uint(self.pack_size.into())),
             ("created", Value::int(self.created)),
+            (
+                "parity_k",
+                Value::Uint(self.parity.map_or(0, |p| p.0).into()),
+            ),
+            (
+                "parity_m",
+                Value::Uint(self.parity.map_or(0, |p| p.1).into()),
+            ),
         ])
         .encode()
     }
@@ -116,6 +138,22 @@ impl Config {
                 .ok_or_else(|| Error::corrupt("config: zstd_level out of range"))?,
             pack_size,
             created: f.i64("created")?,
+            parity: match (
+                f.opt_u64("parity_k")?.unwrap_or(0),
+                f.opt_u64("parity_m")?.unwrap_or(0),
+            ) {
+                (0, _) | (_, 0) => None,
+                (k, m) => {
+                    let (k, m) = (
+                        u8::try_from(k)
+                            .map_err(|_| Error::corrupt("config: parity_k out of range"))?,
+                        u8::try_from(m)
+                            .map_err(|_| Error::corrupt("config: parity_m out of range"))?,
+                    );
+                    validate_parity(k, m).map_err(|e| Error::corrupt(e.message().to_owned()))?;
+                    Some((k, m))
+                }
+            },
         })
     }
 
@@ -160,6 +198,7 @@ mod tests {
             zstd_level: 3,
             pack_size: 16 << 20,
             created: 1,
+            parity: Some((10, 2)),
         };
         let s = Sealer::new(&[1; 32]);
         assert_eq!(Config::open(&s, &c.seal(&s).unwrap()).unwrap(), c);

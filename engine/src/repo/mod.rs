@@ -34,6 +34,8 @@ pub struct InitOptions {
     pub zstd_level: i32,
     /// Target pack size.
     pub pack_size: u32,
+    /// Reed-Solomon parity `(k, m)`, if wanted.
+    pub parity: Option<(u8, u8)>,
 }
 
 impl Default for InitOptions {
@@ -43,6 +45,7 @@ impl Default for InitOptions {
             chunker: ChunkerParams::default(),
             zstd_level: crate::compression::DEFAULT_LEVEL,
             pack_size: 16 << 20,
+            parity: None,
         }
     }
 }
@@ -113,6 +116,9 @@ impl Repository {
         opts.chunker
             .validate()
             .map_err(|e| Error::invalid(e.message().to_owned()))?;
+        if let Some((k, m)) = opts.parity {
+            config::validate_parity(k, m)?;
+        }
         opts.kdf
             .validate()
             .map_err(|e| Error::invalid(e.message().to_owned()))?;
@@ -127,6 +133,7 @@ impl Repository {
             zstd_level: opts.zstd_level,
             pack_size: opts.pack_size,
             created: now,
+            parity: opts.parity,
         };
         let keys = master.subkeys();
         let sealer = Sealer::new(&keys.seal);
@@ -248,6 +255,19 @@ impl Repository {
         cache.sync(&*self.backend, &self.sealer)?;
         *slot = Some(cache.clone());
         Ok(cache)
+    }
+
+    /// Change the parity setting: rewrite the config atomically.
+    pub fn set_parity(&mut self, parity: Option<(u8, u8)>) -> Result<()> {
+        if let Some((k, m)) = parity {
+            config::validate_parity(k, m)?;
+        }
+        let mut c = self.config.clone();
+        c.parity = parity;
+        self.backend
+            .write(Kind::Root, config::CONFIG_NAME, &c.seal(&self.sealer)?)?;
+        self.config = c;
+        Ok(())
     }
 
     /// Take a lock (shared for backup, exclusive for destructive work).

@@ -37,6 +37,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../format-spec/v1/mongodb.md"),
     ),
     (
+        "v1-parity.md",
+        include_str!("../../../format-spec/v1/parity.md"),
+    ),
+    (
         "v1-threat-model.md",
         include_str!("../../../format-spec/v1/threat-model.md"),
     ),
