@@ -200,9 +200,16 @@ pub struct CheckArgs {}
 
 #[derive(Args, Debug)]
 pub struct ScrubArgs {
-    /// Verify only part n of m (deterministic by pack ID), e.g. 1/7.
+    /// Verify only part n of m (deterministic by pack ID), e.g. 1/7; or a
+    /// percentage (e.g. 10%) of the packs, least recently verified first.
     #[arg(long, default_value = "1/1")]
     pub subset: String,
+    /// Only packs not verified for this long (e.g. 90d), or never.
+    #[arg(long, value_name = "AGE")]
+    pub stale: Option<String>,
+    /// Start no new pack after this long (e.g. 30m); stalest packs go first.
+    #[arg(long, value_name = "DURATION")]
+    pub max_duration: Option<String>,
     /// Rebuild damaged or missing packs (from parity, or from --from), then verify again.
     #[arg(long)]
     pub repair: bool,

@@ -134,6 +134,40 @@ pub fn parse_time(s: &str) -> cairn_engine::Result<Timestamp> {
     })
 }
 
+/// Parse a duration such as `90d`, `30m`, `1h30m`, `2w` (units s, m, h,
+/// d, w).
+pub fn parse_duration(s: &str) -> cairn_engine::Result<std::time::Duration> {
+    let bad = || {
+        cairn_engine::Error::invalid(format!("'{s}' is not a duration like 30m, 12h, 90d or 2w"))
+    };
+    let mut total: u64 = 0;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return Err(bad()),
+        };
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        num.clear();
+    }
+    if !num.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
 /// Human-readable byte count (binary units).
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -166,5 +200,10 @@ mod tests {
         assert!(parse_time("yesterday").is_err());
         assert_eq!(rfc3339(t), "2026-01-31T02:00:00Z");
         assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
+        assert_eq!(parse_duration("90d").unwrap().as_secs(), 90 * 86_400);
+        for bad in ["", "10", "5x", "m", "0s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 }

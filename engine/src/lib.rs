@@ -50,6 +50,7 @@ pub mod repair;
 mod repo;
 mod restore;
 pub mod scrub;
+pub mod scrub_state;
 mod source;
 pub mod verify;
 

@@ -12,6 +12,7 @@ use crate::id::PackId;
 use crate::pack::{open_blob, read_trailer};
 use crate::progress::{check_interrupt, Progress};
 use crate::repo::Repository;
+use crate::scrub_state::ScrubState;
 
 /// Which packs to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,24 +21,55 @@ pub struct Subset {
     pub n: u32,
     /// Number of parts.
     pub m: u32,
+    /// Or: this percentage of the packs, least recently verified first.
+    pub percent: Option<u32>,
 }
 
 impl Subset {
     /// Everything.
-    pub const ALL: Subset = Subset { n: 1, m: 1 };
+    pub const ALL: Subset = Subset {
+        n: 1,
+        m: 1,
+        percent: None,
+    };
 
-    /// Parse `n/m`.
+    /// Parse `n/m` or `P%`.
     pub fn parse(s: &str) -> Result<Self> {
-        let bad = || Error::invalid(format!("--subset '{s}': use n/m with 1 ≤ n ≤ m ≤ 256"));
+        if let Some(p) = s.strip_suffix('%') {
+            let p: u32 = p
+                .parse()
+                .ok()
+                .filter(|p| (1..=100).contains(p))
+                .ok_or_else(|| {
+                    Error::invalid(format!("--subset '{s}': a percentage must be 1% to 100%"))
+                })?;
+            return Ok(Subset {
+                n: 1,
+                m: 1,
+                percent: Some(p),
+            });
+        }
+        let bad = || {
+            Error::invalid(format!(
+                "--subset '{s}': use n/m with 1 ≤ n ≤ m ≤ 256, or P%"
+            ))
+        };
         let (n, m) = s.split_once('/').ok_or_else(bad)?;
         let (n, m): (u32, u32) = (n.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
         if n == 0 || m == 0 || n > m || m > 256 {
             return Err(bad());
         }
-        Ok(Subset { n, m })
+        Ok(Subset {
+            n,
+            m,
+            percent: None,
+        })
     }
 
     fn contains(&self, id: &PackId) -> bool {
+        if self.percent.is_some() {
+            return true;
+        }
         u32::from(id.0[0]) % self.m == self.n - 1
     }
 }
@@ -70,6 +102,23 @@ pub struct ScrubReport {
     pub missing: Vec<PackId>,
     /// With parity on: stored packs no parity group covers.
     pub unprotected: u64,
+    /// Stored packs never verified by any scrub (after this run).
+    pub never_verified: u64,
+    /// Age in seconds of the oldest verification among the other packs.
+    pub oldest_verified_age: Option<i64>,
+    /// `--max-duration` ended the run before every selected pack was read.
+    pub stopped_early: bool,
+}
+
+/// What to read in one run.
+#[derive(Clone, Copy, Debug)]
+pub struct ScrubOptions {
+    /// Deterministic part, or a percentage of the stalest packs.
+    pub subset: Subset,
+    /// Only packs not verified for this long (or never).
+    pub stale: Option<std::time::Duration>,
+    /// Stop starting new packs after this long.
+    pub max_duration: Option<std::time::Duration>,
 }
 
 impl ScrubReport {
@@ -142,16 +191,35 @@ fn packs_all(repo: &Repository) -> Result<std::collections::HashSet<PackId>> {
         .collect())
 }
 
-/// Verify the selected packs.
-pub fn scrub(repo: &Repository, subset: Subset, progress: &dyn Progress) -> Result<ScrubReport> {
+/// Verify the selected packs, least recently verified first, and record
+/// each intact pack's verification time in `state/scrub`.
+pub fn scrub(
+    repo: &Repository,
+    opts: ScrubOptions,
+    progress: &dyn Progress,
+) -> Result<ScrubReport> {
+    let started = std::time::Instant::now();
+    let now = crate::tree::Timestamp::now().secs;
     let backend = repo.backend();
+    let state = ScrubState::load(repo);
+    let last = |id: &PackId| state.verified.get(id).copied();
+    let subset = opts.subset;
     let mut packs: Vec<(PackId, u64)> = backend
         .list(Kind::Data)?
         .into_iter()
         .filter_map(|(n, size)| PackId::from_hex(&n).ok().map(|id| (id, size)))
-        .filter(|(id, _)| subset.contains(id))
+        .filter(|(id, _)| subset.percent.is_some() || subset.contains(id))
+        .filter(|(id, _)| match (opts.stale, last(id)) {
+            (Some(age), Some(t)) => now.saturating_sub(t) >= age.as_secs() as i64,
+            _ => true,
+        })
         .collect();
-    packs.sort();
+    packs.sort_by_key(|(id, _)| (last(id).unwrap_or(i64::MIN), *id));
+    if let Some(p) = subset.percent {
+        let take = (packs.len() * p as usize).div_ceil(100);
+        packs.truncate(take);
+    }
+    let mut fresh = ScrubState::default();
     let mut report = ScrubReport::default();
     verify_metadata(repo, &mut report)?;
     let stored: std::collections::HashSet<PackId> = packs_all(repo)?;
@@ -180,6 +248,10 @@ pub fn scrub(repo: &Repository, subset: Subset, progress: &dyn Progress) -> Resu
         .collect();
     for (id, _) in packs {
         check_interrupt()?;
+        if opts.max_duration.is_some_and(|d| started.elapsed() >= d) {
+            report.stopped_early = true;
+            break;
+        }
         progress.file(std::path::Path::new(&id.to_hex()));
         let mut errors = Vec::new();
         match backend.read(Kind::Data, &id.to_hex()) {
@@ -213,10 +285,26 @@ pub fn scrub(repo: &Repository, subset: Subset, progress: &dyn Progress) -> Resu
             }
         }
         report.packs += 1;
-        if !errors.is_empty() {
+        if errors.is_empty() {
+            fresh
+                .verified
+                .insert(id, crate::tree::Timestamp::now().secs);
+        } else {
             report.damaged.push(PackError { pack: id, errors });
         }
     }
+    // Record what was verified (a read-only medium just keeps no record).
+    let _ = fresh.save(repo, &stored);
+    let merged = ScrubState::load(repo);
+    report.never_verified = stored
+        .iter()
+        .filter(|p| !merged.verified.contains_key(p))
+        .count() as u64;
+    report.oldest_verified_age = stored
+        .iter()
+        .filter_map(|p| merged.verified.get(p))
+        .min()
+        .map(|t| now.saturating_sub(*t).max(0));
     Ok(report)
 }
 

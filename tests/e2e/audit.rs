@@ -185,3 +185,27 @@ fn scrub_detects_flipped_bits_in_index_snapshot_and_key_files() {
     assert!(cases >= 40);
     assert_eq!(env.json(&["scrub"])["ok"], true);
 }
+
+#[test]
+fn scrub_remembers_what_it_verified_and_covers_the_stalest_first() {
+    let env = repo_with_two_snapshots();
+    let total = env.json(&["scrub", "--stale", "1d"])["packs"]
+        .as_u64()
+        .unwrap();
+    assert!(total >= 2);
+    // Everything was just verified: nothing is stale now.
+    let again = env.json(&["scrub", "--stale", "1d"]);
+    assert_eq!(again["packs"], 0, "{again}");
+    assert_eq!(again["never_verified_packs"], 0);
+    assert!(again["oldest_verification_age_secs"].as_i64().unwrap() < 3600);
+    // A new backup adds never-verified packs; 50% runs take those first.
+    fs::write(env.path("src").join("later"), random_bytes(90_000, 7)).unwrap();
+    env.backup(&env.path("src"), &[]);
+    let before = env.json(&["scrub", "--stale", "1d", "--subset", "100%"])["packs"]
+        .as_u64()
+        .unwrap();
+    assert!(before >= 1, "the new packs were not selected");
+    assert_eq!(env.json(&["scrub", "--stale", "1d"])["packs"], 0);
+    assert!(env.repo.join("state/scrub").exists());
+    assert_code(&env.run(&["scrub", "--stale", "soon"]), 2);
+}

@@ -3,18 +3,30 @@
 use super::Ctx;
 use crate::args::ScrubArgs;
 use crate::output::bytes;
-use cairn_engine::scrub::Subset;
+use cairn_engine::scrub::{ScrubOptions, Subset};
 use cairn_engine::{Error, ErrorKind, Result};
 use serde_json::json;
 use std::time::Instant;
 
 /// Run `scrub`.
 pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
-    let subset = Subset::parse(&args.subset)?;
+    let opts = ScrubOptions {
+        subset: Subset::parse(&args.subset)?,
+        stale: args
+            .stale
+            .as_deref()
+            .map(crate::output::parse_duration)
+            .transpose()?,
+        max_duration: args
+            .max_duration
+            .as_deref()
+            .map(crate::output::parse_duration)
+            .transpose()?,
+    };
     let repo = ctx.open()?;
     let progress = ctx.out.progress("scrub");
     let start = Instant::now();
-    let result = cairn_engine::scrub::scrub(&repo, subset, &progress);
+    let result = cairn_engine::scrub::scrub(&repo, opts, &progress);
     progress.finish();
     let mut r = result?;
     let mut repaired = None;
@@ -36,7 +48,7 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             let _lock = repo.lock(false)?;
             cairn_engine::parity::repair(&repo, &targets, from_dyn, &progress)?
         };
-        r = cairn_engine::scrub::scrub(&repo, subset, &progress)?;
+        r = cairn_engine::scrub::scrub(&repo, opts, &progress)?;
         repaired = Some(rep);
     }
     let secs = start.elapsed().as_secs_f64();
@@ -69,6 +81,9 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             "damaged": damaged, "metadata_files": r.metadata_files, "damaged_metadata": meta,
             "missing": r.missing.iter().map(|p| p.to_hex()).collect::<Vec<_>>(),
             "unprotected_packs": r.unprotected,
+            "never_verified_packs": r.never_verified,
+            "oldest_verification_age_secs": r.oldest_verified_age,
+            "stopped_early": r.stopped_early,
             "repaired": repaired.as_ref().map(|x| x.repaired.iter().map(|p| p.to_hex()).collect::<Vec<_>>()),
             "duration_secs": secs,
         }));
@@ -84,6 +99,19 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
         for p in &r.missing {
             eprintln!("pack {p}: missing");
         }
+        let age = r
+            .oldest_verified_age
+            .map(|a| format!("oldest verification {:.1} days ago", a as f64 / 86_400.0))
+            .unwrap_or_else(|| "no pack verified yet".into());
+        ctx.out.info(&format!(
+            "coverage: {} packs never verified, {age}{}",
+            r.never_verified,
+            if r.stopped_early {
+                " (stopped at --max-duration)"
+            } else {
+                ""
+            }
+        ));
         ctx.out.info(&format!(
             "scrubbed {} packs ({}, {} blobs) in {secs:.2}s: {}",
             r.packs,

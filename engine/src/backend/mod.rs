@@ -49,11 +49,13 @@ pub enum Kind {
     Spec,
     /// Reed-Solomon parity shards over groups of packs (`parity/`).
     Parity,
+    /// Maintenance state, e.g. when each pack was last scrubbed (`state/`).
+    State,
 }
 
 impl Kind {
     /// Every kind, in layout order.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Root,
         Kind::Key,
         Kind::Data,
@@ -62,6 +64,7 @@ impl Kind {
         Kind::Lock,
         Kind::Spec,
         Kind::Parity,
+        Kind::State,
     ];
 
     /// The directory of this kind, relative to the repository root.
@@ -75,6 +78,7 @@ impl Kind {
             Kind::Lock => "locks",
             Kind::Spec => "spec",
             Kind::Parity => "parity",
+            Kind::State => "state",
         }
     }
 

@@ -57,6 +57,8 @@ pub enum ObjectType {
     PackTrailer = 6,
     /// A pack footer (the sealed trailer length).
     PackFooter = 7,
+    /// The scrub record (`state/scrub`).
+    ScrubState = 8,
     /// A data chunk blob.
     Chunk = 16,
     /// A tree blob.
@@ -74,6 +76,7 @@ impl ObjectType {
             5 => ObjectType::Lock,
             6 => ObjectType::PackTrailer,
             7 => ObjectType::PackFooter,
+            8 => ObjectType::ScrubState,
             16 => ObjectType::Chunk,
             17 => ObjectType::Tree,
             other => return Err(Error::corrupt(format!("unknown object type {other}"))),
