@@ -54,6 +54,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Check the repository's structure: index, pack trailers, snapshots.
     Check(CheckArgs),
+    /// Recovery drill: restore to a temporary place, compare, report, clean up.
+    Drill(DrillArgs),
     /// Read packs and verify every byte (names, tags, blob IDs).
     Scrub(ScrubArgs),
     /// Rebuild damaged repository metadata.
@@ -197,6 +199,25 @@ pub struct VerifyArgs {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {}
+
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// Snapshot ID, unique prefix, or "latest".
+    #[arg(default_value = "latest")]
+    pub snapshot: String,
+    /// MongoDB snapshots: restore into temporary databases on this server.
+    #[arg(long, value_name = "URI")]
+    pub to: Option<String>,
+    /// File snapshots: where to make the temporary directory [default: system temp].
+    #[arg(long, value_name = "DIR")]
+    pub tmp_dir: Option<PathBuf>,
+    /// Also write the JSON report to this file (for cron and alerting).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// MongoDB: seconds to wait for the server before giving up.
+    #[arg(long, default_value_t = 10)]
+    pub mongo_timeout: u64,
+}
 
 #[derive(Args, Debug)]
 pub struct ScrubArgs {

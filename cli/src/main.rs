@@ -52,6 +52,7 @@ fn main() {
         Command::Dump(a) => commands::dump::run(&ctx, a),
         Command::Verify(a) => commands::verify::run(&ctx, a),
         Command::Check(a) => commands::check::run(&ctx, a),
+        Command::Drill(a) => commands::drill::run(&ctx, a),
         Command::Scrub(a) => commands::scrub::run(&ctx, a),
         Command::Repair(a) => commands::repair::run(&ctx, a),
         Command::Parity(a) => commands::parity::run(&ctx, a),

@@ -31,6 +31,7 @@ pub mod cbor;
 pub mod chunking;
 pub mod compression;
 pub mod crypto;
+pub mod drill;
 pub mod error;
 pub mod filter;
 pub mod id;

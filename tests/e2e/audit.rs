@@ -209,3 +209,48 @@ fn scrub_remembers_what_it_verified_and_covers_the_stalest_first() {
     assert!(env.repo.join("state/scrub").exists());
     assert_code(&env.run(&["scrub", "--stale", "soon"]), 2);
 }
+
+#[test]
+fn drill_restores_compares_reports_and_cleans_up() {
+    let env = repo_with_two_snapshots();
+    let tmp = env.path("drilltmp");
+    fs::create_dir_all(&tmp).unwrap();
+    let report_file = env.path("drill.json");
+    let r = env.json(&[
+        "drill",
+        "latest",
+        "--tmp-dir",
+        tmp.to_str().unwrap(),
+        "--report",
+        report_file.to_str().unwrap(),
+    ]);
+    assert_eq!(r["status"], "ok", "{r}");
+    assert_eq!(r["files"], 3);
+    assert!(r["bytes"].as_u64().unwrap() > 500_000);
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report_file).unwrap()).unwrap();
+    assert_eq!(on_disk["status"], "ok");
+    assert!(
+        fs::read_dir(&tmp).unwrap().next().is_none(),
+        "drill left files behind"
+    );
+    // Damage: the drill fails, says so in its report, and still cleans up.
+    assert!(!env.corrupt_data_packs(0x04).is_empty());
+    let out = env.run(&[
+        "--json",
+        "drill",
+        "latest",
+        "--tmp-dir",
+        tmp.to_str().unwrap(),
+        "--report",
+        report_file.to_str().unwrap(),
+    ]);
+    assert_code(&out, 1);
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report_file).unwrap()).unwrap();
+    assert_eq!(on_disk["status"], "failed", "{on_disk}");
+    assert!(
+        fs::read_dir(&tmp).unwrap().next().is_none(),
+        "drill left files behind"
+    );
+}

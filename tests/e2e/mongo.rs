@@ -567,3 +567,27 @@ fn mongodb_dump_is_one_point_in_time_under_concurrent_transfers() {
         "the dump mixes two points in time ({transfers} transfers ran)"
     );
 }
+
+#[test]
+fn mongodb_drill_restores_into_temporary_databases_and_drops_them() {
+    let server = MongoServer::start();
+    let client = server.client();
+    let coll = client.database("app").collection::<Document>("users");
+    coll.insert_many(
+        (0..500)
+            .map(|i| doc! {"_id": i, "name": format!("user {i}")})
+            .collect::<Vec<_>>(),
+    )
+    .run()
+    .unwrap();
+    let env = Env::init();
+    env.json(&["backup", &server.uri()]);
+    let r = env.json(&["drill", "latest", "--to", &server.uri()]);
+    assert_eq!(r["status"], "ok", "{r}");
+    assert_eq!(r["documents"], 500);
+    let dbs = client.list_database_names().run().unwrap();
+    assert!(
+        !dbs.iter().any(|d| d.starts_with("cairn_drill_")),
+        "temporary databases left: {dbs:?}"
+    );
+}

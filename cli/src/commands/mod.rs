@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod check;
+pub mod drill;
 pub mod dump;
 pub mod init;
 pub mod ls;
