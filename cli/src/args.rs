@@ -254,6 +254,8 @@ pub enum ParityCommand {
 pub enum RepairCommand {
     /// Rebuild the index from the pack trailers alone (exclusive lock).
     Index,
+    /// Make snapshots that reference lost data restorable, minus the lost files.
+    Snapshots,
 }
 
 #[derive(Args, Debug)]

@@ -112,3 +112,138 @@ fn write(repo: &Repository, file: &mut IndexFile) -> Result<IndexId> {
     file.packs.clear();
     Ok(id)
 }
+
+/// One snapshot changed by `repair snapshots`.
+#[derive(Clone, Debug)]
+pub struct RepairedSnapshot {
+    /// The damaged snapshot (removed after the new one was stored).
+    pub old: crate::id::SnapshotId,
+    /// Its replacement, restorable minus the lost entries.
+    pub new: crate::id::SnapshotId,
+    /// Paths left out because their data is lost.
+    pub lost: Vec<String>,
+}
+
+struct Fixer<'a, 'r> {
+    repo: &'r Repository,
+    writer: &'a crate::repo::commit::BlobWriter<'r>,
+    readable: HashMap<[u8; 32], bool>,
+    scratch: Vec<u8>,
+}
+
+impl Fixer<'_, '_> {
+    /// Can this blob be read and verified? (Cached per blob.)
+    fn ok(&mut self, id: [u8; 32]) -> bool {
+        if let Some(v) = self.readable.get(&id) {
+            return *v;
+        }
+        let v = self.repo.read_blob(&crate::id::BlobId(id)).is_ok();
+        self.readable.insert(id, v);
+        v
+    }
+
+    /// Rebuild `id` without lost entries; `None` if unchanged.
+    fn tree(
+        &mut self,
+        id: crate::TreeId,
+        path: &str,
+        lost: &mut Vec<String>,
+    ) -> Result<Option<crate::TreeId>> {
+        use crate::tree::{Extent, NodeKind};
+        let tree = self.repo.read_tree(&id)?;
+        let mut changed = false;
+        let mut nodes = Vec::with_capacity(tree.nodes.len());
+        for mut n in tree.nodes {
+            check_interrupt()?;
+            let p = format!("{path}/{}", String::from_utf8_lossy(&n.name));
+            match (n.kind, n.subtree) {
+                (NodeKind::Dir, Some(sub)) => {
+                    if !self.ok(sub.0) {
+                        lost.push(format!("{p}/ (whole directory)"));
+                        changed = true;
+                        continue;
+                    }
+                    if let Some(new) = self.tree(sub, &p, lost)? {
+                        n.subtree = Some(new);
+                        changed = true;
+                    }
+                }
+                (NodeKind::File, _) => {
+                    let ids: Vec<[u8; 32]> = n
+                        .content
+                        .iter()
+                        .filter_map(|e| match e {
+                            Extent::Chunk(c) => Some(c.0),
+                            Extent::Hole(_) => None,
+                        })
+                        .collect();
+                    if !ids.into_iter().all(|c| self.ok(c)) {
+                        lost.push(p);
+                        changed = true;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            nodes.push(n);
+        }
+        if !changed {
+            return Ok(None);
+        }
+        let mut t = crate::tree::Tree { nodes };
+        let bytes = t.encode();
+        let new = crate::id::BlobId(self.repo.keys().blob_id(&bytes));
+        if self.writer.claim(&new)? {
+            self.writer
+                .store(crate::pack::BlobType::Tree, new, &bytes, &mut self.scratch)?;
+        }
+        self.readable.insert(new.0, true);
+        Ok(Some(crate::TreeId(new.0)))
+    }
+}
+
+/// Make every snapshot that references lost data restorable again, minus
+/// the lost files and directories (listed in the report). A new snapshot
+/// (tagged `repaired`) is stored before the damaged one is removed. Run
+/// `scrub --repair` and `repair index` first: whatever they can bring back
+/// is kept.
+pub fn repair_snapshots(
+    repo: &Repository,
+    progress: &dyn Progress,
+) -> Result<Vec<RepairedSnapshot>> {
+    let _lock = repo.lock(true)?;
+    let mut out = Vec::new();
+    let mut readable = HashMap::new();
+    for (old, snap) in repo.snapshots()? {
+        progress.file(std::path::Path::new(&old.to_hex()));
+        let writer = crate::repo::commit::BlobWriter::new(repo)?;
+        let mut fixer = Fixer {
+            repo,
+            writer: &writer,
+            readable: std::mem::take(&mut readable),
+            scratch: Vec::new(),
+        };
+        let mut lost = Vec::new();
+        let root = if fixer.ok(snap.tree.0) {
+            fixer.tree(snap.tree, "", &mut lost)?
+        } else {
+            lost.push("/ (the whole snapshot: its root tree is lost)".into());
+            None
+        };
+        readable = std::mem::take(&mut fixer.readable);
+        let Some(root) = root else {
+            writer.abandon()?;
+            continue;
+        };
+        let mut fixed = snap.clone();
+        fixed.tree = root;
+        if !fixed.tags.iter().any(|t| t == "repaired") {
+            fixed.tags.push("repaired".into());
+            fixed.tags.sort();
+        }
+        let new = writer.commit(&fixed)?;
+        repo.backend().remove(Kind::Snapshot, &old.to_hex())?;
+        out.push(RepairedSnapshot { old, new, lost });
+    }
+    Ok(out)
+}

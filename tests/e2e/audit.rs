@@ -254,3 +254,56 @@ fn drill_restores_compares_reports_and_cleans_up() {
         "drill left files behind"
     );
 }
+
+#[test]
+fn repair_snapshots_keeps_what_survives_and_lists_the_rest() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("doomed"), random_bytes(400_000, 1)).unwrap();
+    env.backup(&src, &[]);
+    fs::write(src.join("kept"), b"small and in a later pack").unwrap();
+    fs::write(src.join("kept2"), random_bytes(30_000, 2)).unwrap();
+    env.backup(&src, &[]);
+    // Lose the first backup's data pack (the largest one).
+    let victim = env
+        .packs()
+        .into_iter()
+        .max_by_key(|p| fs::metadata(p).unwrap().len())
+        .unwrap();
+    fs::remove_file(&victim).unwrap();
+    env.json(&["repair", "index"]);
+    assert_code(&env.run(&["check"]), 1);
+    let r = env.json(&["repair", "snapshots"]);
+    let repaired = r["repaired"].as_array().unwrap();
+    assert_eq!(repaired.len(), 2, "{r}");
+    for s in repaired {
+        let lost: Vec<&str> = s["lost"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert_eq!(lost.len(), 1, "{lost:?}");
+        assert!(lost[0].ends_with("/doomed"), "{lost:?}");
+    }
+    assert_eq!(env.json(&["check"])["ok"], true);
+    let snaps = env.json(&["snapshots"]);
+    assert!(snaps.as_array().unwrap().iter().all(|s| s["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "repaired")));
+    let t = env.path("out");
+    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let base = t.join(src.strip_prefix("/").unwrap());
+    assert!(!base.join("doomed").exists());
+    assert_eq!(
+        fs::read(base.join("kept")).unwrap(),
+        b"small and in a later pack"
+    );
+    assert_eq!(
+        fs::read(base.join("kept2")).unwrap(),
+        random_bytes(30_000, 2)
+    );
+}

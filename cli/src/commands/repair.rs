@@ -9,7 +9,36 @@ use serde_json::json;
 pub fn run(ctx: &Ctx, cmd: &RepairCommand) -> Result<i32> {
     match cmd {
         RepairCommand::Index => index(ctx),
+        RepairCommand::Snapshots => snapshots(ctx),
     }
+}
+
+fn snapshots(ctx: &Ctx) -> Result<i32> {
+    let repo = ctx.open()?;
+    let progress = ctx.out.progress("repair snapshots");
+    let result = cairn_engine::repair::repair_snapshots(&repo, &progress);
+    progress.finish();
+    let fixed = result?;
+    if ctx.out.json {
+        let v: Vec<_> = fixed
+            .iter()
+            .map(|f| json!({"old": f.old.to_hex(), "new": f.new.to_hex(), "lost": f.lost}))
+            .collect();
+        crate::output::print_json(&json!({"repaired": v}));
+    } else {
+        for f in &fixed {
+            ctx.out.info(&format!(
+                "snapshot {} -> {} (tag 'repaired'), lost:",
+                f.old.short(),
+                f.new.short()
+            ));
+            for l in &f.lost {
+                println!("  {l}");
+            }
+        }
+        ctx.out.info(&format!("{} snapshots repaired", fixed.len()));
+    }
+    Ok(crate::exit::OK)
 }
 
 fn index(ctx: &Ctx) -> Result<i32> {
