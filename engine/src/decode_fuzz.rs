@@ -29,6 +29,10 @@ pub fn decode_all(data: &[u8]) {
     let _ = Config::decode_plain(data);
     let _ = parse_marker(data);
     let _ = crate::compression::decompress(data, 1 << 20);
+    let _ = crate::parity::Group::parse(data);
+    let _ = crate::scrub_state::ScrubState::decode(data);
+    let _ = crate::mongo::Manifest::from_json(data);
+    let _ = crate::mongo::restore::next_document(&mut &data[..]);
 }
 
 fn samples() -> Vec<Vec<u8>> {

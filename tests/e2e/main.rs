@@ -6,6 +6,7 @@ mod dedup;
 mod durability;
 mod failures;
 mod filters;
+mod fixtures;
 mod golden;
 mod locks;
 mod mongo;

@@ -34,11 +34,25 @@ pub fn to_json(id: &SnapshotId, s: &Snapshot) -> serde_json::Value {
 /// Run `snapshots`.
 pub fn run(ctx: &Ctx, _args: &SnapshotsArgs) -> Result<i32> {
     let repo = ctx.open()?;
-    let snaps = repo.snapshots()?;
+    let (snaps, bad) = repo.snapshots_and_errors()?;
+    let outcome = if bad.is_empty() {
+        Ok(crate::exit::OK)
+    } else {
+        for (name, e) in &bad {
+            eprintln!("error: snapshots/{name} is unreadable: {e}");
+        }
+        Err(cairn_engine::Error::new(
+            cairn_engine::ErrorKind::Corrupt,
+            format!(
+                "{} snapshot file(s) unreadable (listed above; the others are shown); restore them from a copy, or run `cairn scrub`",
+                bad.len()
+            ),
+        ))
+    };
     if ctx.out.json {
         let v: Vec<_> = snaps.iter().map(|(id, s)| to_json(id, s)).collect();
         crate::output::print_json(&serde_json::Value::Array(v));
-        return Ok(crate::exit::OK);
+        return outcome;
     }
     println!(
         "{:<10} {:<19} {:<16} {:<16} {:>10}  Paths",
@@ -57,5 +71,5 @@ pub fn run(ctx: &Ctx, _args: &SnapshotsArgs) -> Result<i32> {
         );
     }
     println!("{} snapshots", snaps.len());
-    Ok(crate::exit::OK)
+    outcome
 }

@@ -676,10 +676,11 @@ pub fn backup(
         }),
     };
     snapshot.parent = parent.as_ref().map(|(id, _)| *id);
-    let parent_root = match &parent {
-        Some((_, s)) => Some(repo.read_tree(&s.tree)?),
-        None => None,
-    };
+    // The parent only saves reading: if its tree cannot be read (damaged
+    // or unindexed), back up everything as if there were no parent.
+    let parent_root = parent
+        .as_ref()
+        .and_then(|(_, s)| repo.read_tree(&s.tree).ok());
     let writer = BlobWriter::new(repo)?;
     let failed = Mutex::new(None);
     let excludes = PathFilter::new(&opts.excludes)?;

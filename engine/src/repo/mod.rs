@@ -275,17 +275,32 @@ impl Repository {
         lock::acquire(self.backend.clone(), &self.sealer, exclusive)
     }
 
-    /// Every snapshot, oldest first. Unreadable snapshot files are errors.
+    /// Every readable snapshot, oldest first. A damaged snapshot file must
+    /// not make the others unusable: see [`Self::snapshots_and_errors`].
     pub fn snapshots(&self) -> Result<Vec<(SnapshotId, Snapshot)>> {
+        Ok(self.snapshots_and_errors()?.0)
+    }
+
+    /// Readable snapshots (oldest first) and the snapshot files that could
+    /// not be read, with why.
+    #[allow(clippy::type_complexity)]
+    pub fn snapshots_and_errors(
+        &self,
+    ) -> Result<(Vec<(SnapshotId, Snapshot)>, Vec<(String, Error)>)> {
         let mut out = Vec::new();
+        let mut bad = Vec::new();
         for (name, _) in self.backend.list(Kind::Snapshot)? {
             let Ok(id) = SnapshotId::from_hex(&name) else {
                 continue;
             };
-            out.push((id, self.load_snapshot(&id)?));
+            match self.load_snapshot(&id) {
+                Ok(s) => out.push((id, s)),
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => bad.push((name, e)),
+            }
         }
         out.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
-        Ok(out)
+        Ok((out, bad))
     }
 
     /// Read one snapshot.

@@ -1,0 +1,137 @@
+//! The damaged-repository fixtures of tests/fixtures/README.md: each gives
+//! a clear, documented outcome, never a panic, and recovers where it can.
+
+use cairn_tests::{assert_code, Env};
+use std::path::Path;
+
+fn fixture(name: &str) -> Env {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/damaged")
+        .join(name)
+        .join("repo");
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/v1");
+    let env = Env::new();
+    for e in walkdir::WalkDir::new(&base)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let dest = env.repo.join(e.path().strip_prefix(&base).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+    std::fs::write(&env.pwfile, std::fs::read(golden.join("password")).unwrap()).unwrap();
+    env
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    let s = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!s.contains("panicked"), "{s}");
+    s
+}
+
+#[test]
+fn missing_pack() {
+    let env = fixture("missing-pack");
+    let out = env.run(&["check"]);
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("missing"));
+    assert_code(
+        &env.run(&[
+            "restore",
+            "latest",
+            "--target",
+            env.path("x").to_str().unwrap(),
+        ]),
+        1,
+    );
+    env.json(&["repair", "index"]);
+    let r = env.json(&["repair", "snapshots"]);
+    assert!(!r["repaired"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(env.json(&["check"])["ok"], true);
+    env.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        env.path("out").to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn corrupt_pack() {
+    let env = fixture("corrupt-pack");
+    assert_eq!(env.json(&["check"])["ok"], true);
+    let out = env.run(&["--json", "scrub"]);
+    assert_code(&out, 1);
+    let out = env.run(&[
+        "restore",
+        "latest",
+        "--target",
+        env.path("x").to_str().unwrap(),
+    ]);
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("pack "));
+}
+
+#[test]
+fn missing_and_corrupt_index() {
+    for name in ["missing-index", "corrupt-index"] {
+        let env = fixture(name);
+        let out = env.run(&["check"]);
+        assert_code(&out, 1);
+        assert!(stderr(&out).contains("cairn repair index"), "{name}");
+        env.json(&["repair", "index"]);
+        assert_eq!(env.json(&["check"])["ok"], true, "{name}");
+        env.ok(&[
+            "restore",
+            "latest",
+            "--target",
+            env.path("out").to_str().unwrap(),
+        ]);
+    }
+}
+
+#[test]
+fn truncated_snapshot() {
+    let env = fixture("truncated-snapshot");
+    let out = env.run(&["snapshots"]);
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("unreadable"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("golden"))
+            .count(),
+        1
+    );
+    env.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        env.path("out").to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn garbage_key() {
+    let env = fixture("garbage-key");
+    let out = env.run(&["snapshots"]);
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("key file"));
+}
+
+#[test]
+fn duplicate_blobs() {
+    let env = fixture("duplicate-blobs");
+    let c = env.json(&["check"]);
+    assert_eq!(c["ok"], true, "{c}");
+    assert!(c["info"].to_string().contains("more than one pack"), "{c}");
+    env.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        env.path("out").to_str().unwrap(),
+    ]);
+}
