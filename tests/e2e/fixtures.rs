@@ -11,17 +11,7 @@ fn fixture(name: &str) -> Env {
         .join("repo");
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/v1");
     let env = Env::new();
-    for e in walkdir::WalkDir::new(&base)
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        let dest = env.repo.join(e.path().strip_prefix(&base).unwrap());
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
+    cairn_tests::copy_dir(&base, &env.repo);
     std::fs::write(&env.pwfile, std::fs::read(golden.join("password")).unwrap()).unwrap();
     env
 }

@@ -10,7 +10,7 @@ fn golden_v1_restores_byte_exact() {
     let env = Env::new();
     // Work on a copy: tests must never modify the committed fixture.
     let copy = env.path("golden-copy");
-    copy_dir(&golden.join("repo"), &copy);
+    cairn_tests::copy_dir(&golden.join("repo"), &copy);
     std::fs::write(
         &env.pwfile,
         std::fs::read_to_string(golden.join("password")).unwrap(),
@@ -32,19 +32,4 @@ fn golden_v1_restores_byte_exact() {
     assert!(checked >= 3);
     let dumped = env.ok(&["dump", &snaps[0]["id"].as_str().unwrap()[..8], "notes.txt"]);
     assert!(dumped.starts_with("golden stdin"), "{dumped}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from)
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        let rel = e.path().strip_prefix(from).unwrap();
-        let dest = to.join(rel);
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
 }

@@ -77,18 +77,7 @@ fn bit_rot_within_parity_reach_is_always_healed() {
 fn beyond_parity_reach_fails_clearly_and_another_copy_heals() {
     let (env, src) = parity_repo("4+1");
     let copy = env.path("copy");
-    fs::create_dir_all(&copy).unwrap();
-    for e in walkdir::WalkDir::new(&env.repo)
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        let dest = copy.join(e.path().strip_prefix(&env.repo).unwrap());
-        if e.file_type().is_dir() {
-            fs::create_dir_all(&dest).unwrap();
-        } else {
-            fs::copy(e.path(), &dest).unwrap();
-        }
-    }
+    cairn_tests::copy_dir(&env.repo, &copy);
     let packs = env.packs();
     for p in &packs[..2] {
         fs::remove_file(p).unwrap();

@@ -321,6 +321,21 @@ pub fn assert_same_tree(expected: &Path, actual: &Path) -> usize {
     a.len()
 }
 
+/// Copy a directory tree (files and directories only).
+pub fn copy_dir(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let dest = to.join(e.path().strip_prefix(from).expect("prefix"));
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
 /// `OsStr` from raw bytes.
 pub fn os(b: &[u8]) -> &OsStr {
     OsStr::from_bytes(b)
