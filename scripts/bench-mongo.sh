@@ -4,6 +4,7 @@
 # Reports documents/s and MB/s for `cairn backup mongodb://` and
 # `cairn restore --to`; compares with mongodump when it is installed.
 set -euo pipefail
+export HOME="${HOME:-/root}"
 cd "$(dirname "$0")/.."
 N="${1:-200000}"
 ./scripts/setup.sh

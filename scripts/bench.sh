@@ -7,6 +7,7 @@
 #
 # Results go to stdout as a Markdown table (and bench-results.md in $WORK).
 set -euo pipefail
+export HOME="${HOME:-/root}"
 cd "$(dirname "$0")/.."
 SIZE_MB="${1:-1024}"
 ./scripts/setup.sh

@@ -3,6 +3,7 @@
 # directory twice (the second run reads nothing), restore it, and prove the
 # restore is byte-identical. No server needed: local files + RocksDB cache.
 set -euo pipefail
+export HOME="${HOME:-/root}"
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"

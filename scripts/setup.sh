@@ -2,6 +2,7 @@
 # Install what building and testing Cairn needs on a fresh Debian machine.
 # Idempotent: installs only what is missing.
 set -euo pipefail
+export HOME="${HOME:-/root}"
 need=()
 [ -e /usr/lib/llvm-14/lib/libclang.so ] || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
 command -v restic >/dev/null 2>&1 || [ "${CAIRN_SKIP_RESTIC:-}" = 1 ] || need+=(restic)

@@ -2,6 +2,7 @@
 # The whole test suite: formatting, lints, unit tests, end-to-end tests of
 # the real binary, format test vectors, golden repositories.
 set -euo pipefail
+export HOME="${HOME:-/root}"
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"

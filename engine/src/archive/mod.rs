@@ -560,6 +560,7 @@ fn with_workers<'r, T>(
 
 fn finish(
     repo: &Repository,
+    lock: &crate::repo::lock::LockGuard,
     writer: BlobWriter<'_>,
     failed: Mutex<Option<Error>>,
     walked: Result<(TreeId, SnapshotStats, Vec<String>)>,
@@ -578,6 +579,10 @@ fn finish(
     stats.stored_bytes = stored_bytes;
     snapshot.tree = tree;
     snapshot.stats = stats;
+    if let Err(e) = lock.ensure_fresh() {
+        let _ = writer.abandon();
+        return Err(e);
+    }
     let id = writer.commit(&snapshot)?;
     // Protect the new packs with parity (the snapshot is already safe; a
     // failure here only leaves packs unprotected until the next run).
@@ -668,7 +673,7 @@ pub fn backup(
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     let mut snapshot = base_snapshot(opts, path_strings.clone(), "files");
-    let _lock = repo.lock(false)?;
+    let lock = repo.lock(false)?;
     let parent = match opts.parent {
         Some(id) => Some((id, repo.load_snapshot(&id)?)),
         None => repo.snapshots()?.into_iter().rev().find(|(_, s)| {
@@ -704,5 +709,5 @@ pub fn backup(
             w.add_tree(root)
         },
     );
-    finish(repo, writer, failed, walked, snapshot)
+    finish(repo, &lock, writer, failed, walked, snapshot)
 }

@@ -74,7 +74,7 @@ pub(crate) fn backup_streams(
     build: impl FnOnce(&mut StreamSink) -> Result<Vec<Node>>,
 ) -> Result<BackupSummary> {
     let snapshot = base_snapshot(opts, paths, source);
-    let _lock = repo.lock(false)?;
+    let lock = repo.lock(false)?;
     let writer = BlobWriter::new(repo)?;
     let failed = Mutex::new(None);
     let no_excludes = PathFilter::new(&[])?;
@@ -86,7 +86,7 @@ pub(crate) fn backup_streams(
         let nodes = build(&mut sink)?;
         w.add_tree(Tree { nodes })
     });
-    finish(repo, writer, failed, walked, snapshot)
+    finish(repo, &lock, writer, failed, walked, snapshot)
 }
 
 /// Back up one stream (standard input) as a file named `name`.

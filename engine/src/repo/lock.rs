@@ -11,6 +11,7 @@ use crate::backend::{Backend, Kind};
 use crate::cbor::{Fields, Value};
 use crate::crypto::{ObjectType, Sealer};
 use crate::error::{Error, ErrorKind, Result};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,6 +123,25 @@ pub struct LockGuard {
     name: String,
     stop: Option<std::sync::mpsc::Sender<()>>,
     refresher: Option<std::thread::JoinHandle<()>>,
+    /// Unix seconds of the last successful write of the lock file.
+    refreshed: Arc<AtomicI64>,
+}
+
+impl LockGuard {
+    /// Fail if the lock may have gone stale (refreshes failed, or the
+    /// process was suspended): others may then have ignored it, so work
+    /// that relies on it (committing a snapshot) must not go on.
+    pub fn ensure_fresh(&self) -> Result<()> {
+        let age = now_secs().saturating_sub(self.refreshed.load(Ordering::SeqCst));
+        if age < STALE_AFTER.as_secs() as i64 - 60 {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Locked,
+                format!("this process's repository lock was not refreshed for {age}s and may have been ignored by others; nothing was committed, run the command again"),
+            ))
+        }
+    }
 }
 
 fn conflict(info: &LockInfo) -> Error {
@@ -179,8 +199,14 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, exclusive: bool) -> R
     // The refresher wakes every REFRESH_EVERY, or at once when the guard
     // drops its sender.
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let refreshed = Arc::new(AtomicI64::new(info.time));
     let refresher = {
-        let (backend, name, sealer) = (backend.clone(), name.clone(), sealer.clone());
+        let (backend, name, sealer, refreshed) = (
+            backend.clone(),
+            name.clone(),
+            sealer.clone(),
+            refreshed.clone(),
+        );
         std::thread::Builder::new()
             .name("cairn-lock-refresh".into())
             .spawn(move || {
@@ -189,8 +215,11 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, exclusive: bool) -> R
                         time: now_secs(),
                         ..info.clone()
                     };
-                    if let Ok(bytes) = fresh.seal(&sealer) {
-                        let _ = backend.write(Kind::Lock, &name, &bytes);
+                    let written = fresh
+                        .seal(&sealer)
+                        .and_then(|b| backend.write(Kind::Lock, &name, &b));
+                    if written.is_ok() {
+                        refreshed.store(fresh.time, Ordering::SeqCst);
                     }
                 }
             })
@@ -201,6 +230,7 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, exclusive: bool) -> R
         name,
         stop: Some(stop),
         refresher,
+        refreshed,
     })
 }
 
@@ -251,6 +281,9 @@ mod tests {
             acquire(b.clone(), &s, false).err().unwrap().kind(),
             ErrorKind::Locked
         );
+        x.ensure_fresh().unwrap();
+        x.refreshed.store(0, Ordering::SeqCst);
+        assert_eq!(x.ensure_fresh().unwrap_err().kind(), ErrorKind::Locked);
         drop(x);
         assert!(b.list(Kind::Lock).unwrap().is_empty());
     }
