@@ -50,6 +50,7 @@ mod progress;
 pub mod repair;
 mod repo;
 mod restore;
+pub mod retention;
 pub mod scrub;
 pub mod scrub_state;
 mod source;
