@@ -66,6 +66,10 @@ pub enum Command {
     Parity(ParityCommand),
     /// Remove stale locks.
     Unlock(UnlockArgs),
+    /// Remove snapshots by ID or by a retention policy (data is reclaimed by prune).
+    Forget(ForgetArgs),
+    /// Add, remove or set snapshot tags; protect snapshots from forget.
+    Tag(TagArgs),
 }
 
 #[derive(Args, Debug)]
@@ -136,8 +140,108 @@ pub struct MongoArgs {
     pub mongo_timeout: u64,
 }
 
+#[derive(Args, Debug, Default)]
+pub struct SnapshotFilter {
+    /// Only snapshots of this host (repeatable).
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Only snapshots with this tag (repeatable: any of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Only snapshots that include this path (repeatable).
+    #[arg(long = "path", value_name = "PATH")]
+    pub paths: Vec<String>,
+}
+
 #[derive(Args, Debug)]
-pub struct SnapshotsArgs {}
+pub struct SnapshotsArgs {
+    #[command(flatten)]
+    pub filter: SnapshotFilter,
+    /// Only the newest N snapshots of each host and paths group.
+    #[arg(long, value_name = "N")]
+    pub latest: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct ForgetArgs {
+    /// Snapshots to forget explicitly (ID prefixes).
+    pub snapshots: Vec<String>,
+    /// Keep the N newest.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_last: Option<i64>,
+    /// Keep the newest snapshot of each of the N newest hours (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_hourly: Option<i64>,
+    /// Keep one per day for the N newest days (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_daily: Option<i64>,
+    /// Keep one per ISO week for the N newest weeks (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_weekly: Option<i64>,
+    /// Keep one per month for the N newest months (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_monthly: Option<i64>,
+    /// Keep one per quarter for the N newest quarters (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_quarterly: Option<i64>,
+    /// Keep one per year for the N newest years (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_yearly: Option<i64>,
+    /// Keep everything within DURATION of the newest snapshot (e.g. 14d).
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<String>,
+    /// Keep one per hour within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_hourly: Option<String>,
+    /// Keep one per day within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_daily: Option<String>,
+    /// Keep one per week within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_weekly: Option<String>,
+    /// Keep one per month within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_monthly: Option<String>,
+    /// Keep one per quarter within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_quarterly: Option<String>,
+    /// Keep one per year within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_yearly: Option<String>,
+    /// Keep snapshots with this tag (repeatable).
+    #[arg(long = "keep-tag", value_name = "TAG")]
+    pub keep_tags: Vec<String>,
+    /// Apply the policy per group of: host, paths, tags (comma-separated).
+    #[arg(long, default_value = "host,paths")]
+    pub group_by: String,
+    /// Show what would be removed, and why everything else is kept.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub filter: SnapshotFilter,
+}
+
+#[derive(Args, Debug)]
+pub struct TagArgs {
+    /// Snapshots to change (ID prefixes or "latest").
+    #[arg(required = true)]
+    pub snapshots: Vec<String>,
+    /// Add a tag (repeatable).
+    #[arg(long = "add", value_name = "TAG")]
+    pub add: Vec<String>,
+    /// Remove a tag (repeatable).
+    #[arg(long = "remove", value_name = "TAG")]
+    pub remove: Vec<String>,
+    /// Replace all tags with these (repeatable).
+    #[arg(long = "set", value_name = "TAG")]
+    pub set: Vec<String>,
+    /// Protect from forget (adds the tag "protected").
+    #[arg(long, conflicts_with = "unprotect")]
+    pub protect: bool,
+    /// Remove the protection.
+    #[arg(long)]
+    pub unprotect: bool,
+}
 
 #[derive(Args, Debug)]
 pub struct LsArgs {

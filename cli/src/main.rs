@@ -57,6 +57,8 @@ fn main() {
         Command::Repair(a) => commands::repair::run(&ctx, a),
         Command::Parity(a) => commands::parity::run(&ctx, a),
         Command::Unlock(a) => commands::unlock::run(&ctx, a),
+        Command::Forget(a) => commands::forget::run(&ctx, a),
+        Command::Tag(a) => commands::tag::run(&ctx, a),
     };
     let code = match result {
         Ok(code) => code,

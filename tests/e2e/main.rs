@@ -13,6 +13,7 @@ mod mongo;
 mod parity;
 mod regression;
 mod repository;
+mod retention;
 mod roundtrip;
 mod stdin_dump;
 mod vectors;

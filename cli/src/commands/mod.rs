@@ -5,6 +5,7 @@ pub mod backup;
 pub mod check;
 pub mod drill;
 pub mod dump;
+pub mod forget;
 pub mod init;
 pub mod ls;
 pub mod mongo_args;
@@ -13,6 +14,7 @@ pub mod repair;
 pub mod restore;
 pub mod scrub;
 pub mod snapshots;
+pub mod tag;
 pub mod unlock;
 pub mod verify;
 

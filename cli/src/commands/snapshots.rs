@@ -32,9 +32,25 @@ pub fn to_json(id: &SnapshotId, s: &Snapshot) -> serde_json::Value {
 }
 
 /// Run `snapshots`.
-pub fn run(ctx: &Ctx, _args: &SnapshotsArgs) -> Result<i32> {
+pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
     let repo = ctx.open()?;
-    let (snaps, bad) = repo.snapshots_and_errors()?;
+    let (mut snaps, bad) = repo.snapshots_and_errors()?;
+    snaps.retain(|(_, s)| super::forget::matches(&args.filter, s));
+    if let Some(n) = args.latest {
+        // The newest n of each host + paths group, still oldest first.
+        let mut seen: std::collections::HashMap<(String, Vec<String>), usize> =
+            std::collections::HashMap::new();
+        let mut keep = vec![false; snaps.len()];
+        for (i, (_, s)) in snaps.iter().enumerate().rev() {
+            let c = seen.entry((s.host.clone(), s.paths.clone())).or_default();
+            if *c < n {
+                *c += 1;
+                keep[i] = true;
+            }
+        }
+        let mut it = keep.into_iter();
+        snaps.retain(|_| it.next().unwrap_or(false));
+    }
     let outcome = if bad.is_empty() {
         Ok(crate::exit::OK)
     } else {

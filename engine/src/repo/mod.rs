@@ -348,6 +348,19 @@ impl Repository {
         }
     }
 
+    /// Replace snapshot `old` by `new` (e.g. changed tags): the new file is
+    /// stored before the old one is removed. Trees are untouched, so the
+    /// packs → index → snapshot order still holds.
+    pub fn rewrite_snapshot(&self, old: &SnapshotId, new: &Snapshot) -> Result<SnapshotId> {
+        let bytes = new.seal(&self.sealer)?;
+        let id = SnapshotId(*blake3::hash(&bytes).as_bytes());
+        if id != *old {
+            self.backend.write(Kind::Snapshot, &id.to_hex(), &bytes)?;
+            self.backend.remove(Kind::Snapshot, &old.to_hex())?;
+        }
+        Ok(id)
+    }
+
     /// Where a blob is stored.
     pub fn locate(&self, id: &BlobId) -> Result<Location> {
         self.index()?.get(id)?.ok_or_else(|| {

@@ -1,0 +1,195 @@
+//! `cairn forget`: remove snapshots by ID or by retention policy. Only
+//! snapshot files are removed; the data they alone referenced stays until
+//! a prune reclaims it. Protected snapshots are never removed.
+
+use super::Ctx;
+use crate::args::{ForgetArgs, SnapshotFilter};
+use crate::output::{local_time, parse_duration, rfc3339};
+use cairn_engine::retention::{apply, Candidate, Period, Policy, PROTECTED_TAG};
+use cairn_engine::{Error, Result, Snapshot, SnapshotId};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Does `s` pass the filter?
+pub fn matches(f: &SnapshotFilter, s: &Snapshot) -> bool {
+    (f.hosts.is_empty() || f.hosts.contains(&s.host))
+        && (f.tags.is_empty() || s.tags.iter().any(|t| f.tags.contains(t)))
+        && (f.paths.is_empty() || f.paths.iter().all(|p| s.paths.contains(p)))
+}
+
+fn policy(a: &ForgetArgs) -> Result<Policy> {
+    let secs = |d: &Option<String>| -> Result<Option<i64>> {
+        d.as_deref()
+            .map(|d| parse_duration(d).map(|d| d.as_secs() as i64))
+            .transpose()
+    };
+    let mut p = Policy {
+        last: a.keep_last,
+        within: secs(&a.keep_within)?,
+        tags: a.keep_tags.clone(),
+        ..Policy::default()
+    };
+    for (period, n) in [
+        (Period::Hourly, a.keep_hourly),
+        (Period::Daily, a.keep_daily),
+        (Period::Weekly, a.keep_weekly),
+        (Period::Monthly, a.keep_monthly),
+        (Period::Quarterly, a.keep_quarterly),
+        (Period::Yearly, a.keep_yearly),
+    ] {
+        if let Some(n) = n {
+            p.periods.push((period, n));
+        }
+    }
+    for (period, d) in [
+        (Period::Hourly, &a.keep_within_hourly),
+        (Period::Daily, &a.keep_within_daily),
+        (Period::Weekly, &a.keep_within_weekly),
+        (Period::Monthly, &a.keep_within_monthly),
+        (Period::Quarterly, &a.keep_within_quarterly),
+        (Period::Yearly, &a.keep_within_yearly),
+    ] {
+        if let Some(s) = secs(d)? {
+            p.within_periods.push((period, s));
+        }
+    }
+    Ok(p)
+}
+
+fn group_key(by: &[&str], s: &Snapshot) -> String {
+    let mut k = Vec::new();
+    for b in by {
+        match *b {
+            "host" => k.push(format!("host={}", s.host)),
+            "paths" => k.push(format!("paths={}", s.paths.join(":"))),
+            "tags" => k.push(format!("tags={}", s.tags.join(","))),
+            _ => {}
+        }
+    }
+    k.join(" ")
+}
+
+/// Run `forget`.
+pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
+    let by: Vec<&str> = a
+        .group_by
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(bad) = by
+        .iter()
+        .find(|b| !matches!(**b, "host" | "paths" | "tags"))
+    {
+        return Err(Error::invalid(format!(
+            "--group-by '{bad}': use host, paths and/or tags"
+        )));
+    }
+    let pol = policy(a)?;
+    if pol.is_empty() && a.snapshots.is_empty() {
+        return Err(Error::invalid(
+            "no policy and no snapshot given: nothing would be kept, so nothing is removed",
+        ));
+    }
+    let repo = ctx.open()?;
+    let _lock = if a.dry_run {
+        None
+    } else {
+        Some(repo.lock(true)?)
+    };
+    let all = repo.snapshots()?;
+    let mut remove: Vec<(SnapshotId, Snapshot, Vec<String>)> = Vec::new();
+    let mut report = Vec::new();
+    if !a.snapshots.is_empty() {
+        for spec in &a.snapshots {
+            let (id, s) = repo.find_snapshot(spec)?;
+            if s.tags.iter().any(|t| t == PROTECTED_TAG) {
+                return Err(Error::invalid(format!(
+                    "snapshot {} is protected; `cairn tag --unprotect` it first",
+                    id.short()
+                )));
+            }
+            remove.push((id, s, vec!["given on the command line".into()]));
+        }
+    } else {
+        let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
+        let mut groups: BTreeMap<String, Vec<(SnapshotId, Snapshot)>> = BTreeMap::new();
+        for (id, s) in all.into_iter().filter(|(_, s)| matches(&a.filter, s)) {
+            groups.entry(group_key(&by, &s)).or_default().push((id, s));
+        }
+        for (key, members) in groups {
+            let cands: Vec<Candidate> = members
+                .iter()
+                .map(|(id, s)| Candidate {
+                    id: *id,
+                    time: s.time,
+                    tags: s.tags.clone(),
+                })
+                .collect();
+            let mut keep = Vec::new();
+            for d in apply(&pol, &cands, &tz) {
+                let Some((id, s)) = members.iter().find(|(id, _)| *id == d.id) else {
+                    continue;
+                };
+                if d.keep {
+                    keep.push(
+                        json!({"id": id.to_hex(), "time": rfc3339(s.time), "reasons": d.reasons}),
+                    );
+                    if !ctx.out.json {
+                        println!(
+                            "keep   {} {}  {}  ({})",
+                            id.short(),
+                            local_time(s.time),
+                            key,
+                            d.reasons.join(", ")
+                        );
+                    }
+                } else {
+                    remove.push((*id, s.clone(), Vec::new()));
+                }
+            }
+            report.push(json!({"group": key, "keep": keep}));
+        }
+    }
+    for (id, s, why) in &remove {
+        if !ctx.out.json {
+            println!(
+                "remove {} {}  {}",
+                id.short(),
+                local_time(s.time),
+                if why.is_empty() {
+                    "no rule keeps it".to_owned()
+                } else {
+                    why.join(", ")
+                }
+            );
+        }
+    }
+    if !a.dry_run {
+        for (id, _, _) in &remove {
+            repo.backend()
+                .remove(cairn_engine::backend::Kind::Snapshot, &id.to_hex())?;
+        }
+    }
+    if ctx.out.json {
+        let removed: Vec<_> = remove
+            .iter()
+            .map(|(id, s, _)| json!({"id": id.to_hex(), "time": rfc3339(s.time)}))
+            .collect();
+        crate::output::print_json(
+            &json!({"dry_run": a.dry_run, "groups": report, "remove": removed}),
+        );
+    } else {
+        ctx.out.info(&format!(
+            "{} {} snapshots{}",
+            if a.dry_run { "would remove" } else { "removed" },
+            remove.len(),
+            if a.dry_run {
+                ""
+            } else {
+                "; run a prune to reclaim their space (not available yet)"
+            }
+        ));
+    }
+    Ok(crate::exit::OK)
+}

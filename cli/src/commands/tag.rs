@@ -1,0 +1,51 @@
+//! `cairn tag`: change snapshot tags. A snapshot is immutable and named by
+//! its hash, so it is rewritten under a new ID (the old file is removed
+//! after the new one is stored).
+
+use super::Ctx;
+use crate::args::TagArgs;
+use cairn_engine::retention::PROTECTED_TAG;
+use cairn_engine::{Error, Result};
+use serde_json::json;
+
+/// Run `tag`.
+pub fn run(ctx: &Ctx, a: &TagArgs) -> Result<i32> {
+    if a.add.is_empty() && a.remove.is_empty() && a.set.is_empty() && !a.protect && !a.unprotect {
+        return Err(Error::invalid(
+            "nothing to change: give --add, --remove, --set, --protect or --unprotect",
+        ));
+    }
+    let repo = ctx.open()?;
+    let _lock = repo.lock(true)?;
+    let mut changed = Vec::new();
+    for spec in &a.snapshots {
+        let (old, mut s) = repo.find_snapshot(spec)?;
+        if !a.set.is_empty() {
+            s.tags = a.set.clone();
+        }
+        s.tags.extend(a.add.iter().cloned());
+        s.tags.retain(|t| !a.remove.contains(t));
+        if a.protect {
+            s.tags.push(PROTECTED_TAG.into());
+        }
+        if a.unprotect {
+            s.tags.retain(|t| t != PROTECTED_TAG);
+        }
+        s.tags.sort();
+        s.tags.dedup();
+        let new = repo.rewrite_snapshot(&old, &s)?;
+        changed.push(json!({"old": old.to_hex(), "new": new.to_hex(), "tags": s.tags}));
+        if !ctx.out.json {
+            ctx.out.info(&format!(
+                "snapshot {} -> {}: tags {}",
+                old.short(),
+                new.short(),
+                s.tags.join(",")
+            ));
+        }
+    }
+    if ctx.out.json {
+        crate::output::print_json(&json!({"changed": changed}));
+    }
+    Ok(crate::exit::OK)
+}
