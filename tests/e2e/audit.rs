@@ -122,8 +122,7 @@ fn repair_index_rebuilds_from_pack_trailers() {
     assert!(r["packs"].as_u64().unwrap() >= 2, "{r}");
     assert_eq!(r["unreadable"].as_array().unwrap().len(), 0);
     assert_eq!(env.json(&["check"])["ok"], true);
-    let t = env.path("out");
-    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let t = env.restore_latest("out");
     cairn_tests::assert_same_tree(&src, &t.join(src.strip_prefix("/").unwrap()));
 
     // A damaged index file is replaced too, and the old one removed.
@@ -294,8 +293,7 @@ fn repair_snapshots_keeps_what_survives_and_lists_the_rest() {
         .unwrap()
         .iter()
         .any(|t| t == "repaired")));
-    let t = env.path("out");
-    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let t = env.restore_latest("out");
     let base = t.join(src.strip_prefix("/").unwrap());
     assert!(!base.join("doomed").exists());
     assert_eq!(

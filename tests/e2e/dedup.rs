@@ -53,8 +53,7 @@ fn insert_in_middle_of_100_mib_stores_few_chunks() {
     // One or two chunks around the edit (max chunk 8 MiB, average 1 MiB).
     assert!(new < 12 << 20, "10-byte insert stored {new} new bytes");
     assert!(new > 0);
-    let target = env.path("out");
-    env.ok(&["restore", "latest", "--target", target.to_str().unwrap()]);
+    let target = env.restore_latest("out");
     let back = fs::read(target.join(src.strip_prefix("/").unwrap()).join("big")).unwrap();
     assert!(back == data, "restored content differs");
 }

@@ -62,8 +62,7 @@ fn sigkill_during_backup_never_damages_the_repository() {
         assert_eq!(env.json(&["verify", s["id"].as_str().unwrap()])["ok"], true);
     }
     env.backup(&src, &[]);
-    let t = env.path("out");
-    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let t = env.restore_latest("out");
     cairn_tests::assert_same_tree(&src, &t.join(src.strip_prefix("/").unwrap()));
 }
 

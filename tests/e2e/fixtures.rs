@@ -41,12 +41,7 @@ fn missing_pack() {
     let r = env.json(&["repair", "snapshots"]);
     assert!(!r["repaired"].as_array().unwrap().is_empty(), "{r}");
     assert_eq!(env.json(&["check"])["ok"], true);
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        env.path("out").to_str().unwrap(),
-    ]);
+    env.restore_latest("out");
 }
 
 #[test]
@@ -74,12 +69,7 @@ fn missing_and_corrupt_index() {
         assert!(stderr(&out).contains("cairn repair index"), "{name}");
         env.json(&["repair", "index"]);
         assert_eq!(env.json(&["check"])["ok"], true, "{name}");
-        env.ok(&[
-            "restore",
-            "latest",
-            "--target",
-            env.path("out").to_str().unwrap(),
-        ]);
+        env.restore_latest("out");
     }
 }
 
@@ -96,12 +86,7 @@ fn truncated_snapshot() {
             .count(),
         1
     );
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        env.path("out").to_str().unwrap(),
-    ]);
+    env.restore_latest("out");
 }
 
 #[test]
@@ -118,10 +103,5 @@ fn duplicate_blobs() {
     let c = env.json(&["check"]);
     assert_eq!(c["ok"], true, "{c}");
     assert!(c["info"].to_string().contains("more than one pack"), "{c}");
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        env.path("out").to_str().unwrap(),
-    ]);
+    env.restore_latest("out");
 }

@@ -19,8 +19,7 @@ fn golden_v1_restores_byte_exact() {
     let env = Env { repo: copy, ..env };
     let snaps = env.json(&["snapshots"]);
     assert_eq!(snaps.as_array().unwrap().len(), 2, "{snaps}");
-    let target = env.path("out");
-    env.ok(&["restore", "latest", "--target", target.to_str().unwrap()]);
+    let target = env.restore_latest("out");
     let manifest = std::fs::read_to_string(golden.join("MANIFEST")).unwrap();
     let mut checked = 0;
     for line in manifest.lines().filter(|l| !l.is_empty()) {

@@ -84,8 +84,7 @@ fn deleting_the_cache_loses_nothing() {
     fs::write(src.join("f"), random_bytes(2 << 20, 8)).unwrap();
     env.backup(&src, &[]);
     fs::remove_dir_all(&env.cache).unwrap();
-    let t = env.path("out");
-    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    env.restore_latest("out");
     // A rebuilt cache still deduplicates.
     let again = env.backup(&src, &["--parent", "latest"]);
     assert!(again["new_bytes"].as_u64().unwrap() < 10_000, "{again}");

@@ -284,8 +284,7 @@ fn mongodb_round_trip_verify_and_restore() {
     assert_eq!(doc_hashes(&client, "shop_r", "many").len(), 100_000);
 
     // --target writes a mongodump-style directory.
-    let t = env.path("dumpdir");
-    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let t = env.restore_latest("dumpdir");
     for f in [
         "shop/many.bson",
         "shop/many.metadata.json",
@@ -445,15 +444,7 @@ fn mongodb_server_killed_mid_backup_writes_no_snapshot() {
         .spawn()
         .unwrap();
     // Kill the server once the backup holds its lock and has begun writing.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::fs::read_dir(env.repo.join("data"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .all(|e| !e.file_name().to_string_lossy().starts_with(".tmp-"))
-    {
-        assert!(Instant::now() < deadline, "backup never started writing");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    env.wait_until_writing();
     server.kill();
     let out = child.wait_with_output().unwrap();
     assert_ne!(
@@ -474,12 +465,7 @@ fn mongodb_server_killed_mid_backup_writes_no_snapshot() {
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("f"), b"after the crash").unwrap();
     env.backup(&src, &[]);
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        env.path("out").to_str().unwrap(),
-    ]);
+    env.restore_latest("out");
 }
 
 /// Sum of `balance` over a dumped `.bson` stream.

@@ -14,8 +14,7 @@ fn backup_path_below_a_symlinked_directory_restores() {
     let via_link = env.path("link").join("sub");
     env.backup(&via_link, &[]);
     assert_eq!(env.json(&["check"])["ok"], true);
-    let t = env.path("out");
-    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let t = env.restore_latest("out");
     let back = fs::read(t.join(via_link.strip_prefix("/").unwrap()).join("file")).unwrap();
     assert_eq!(back, b"through a symlinked parent");
 }
@@ -38,8 +37,7 @@ fn unchanged_file_whose_pack_was_lost_is_read_again() {
         again["unchanged_files"], 0,
         "a file with lost chunks was carried forward: {again}"
     );
-    let t = env.path("out");
-    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let t = env.restore_latest("out");
     assert_same_tree(&src, &t.join(src.strip_prefix("/").unwrap()));
 }
 

@@ -4,7 +4,6 @@
 use cairn_tests::{assert_code, random_bytes, Env};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::time::Duration;
 
 #[test]
 fn init_writes_a_copy_of_the_spec() {
@@ -95,18 +94,7 @@ fn interrupted_backup_exits_130_writes_no_snapshot_and_next_backup_works() {
         .spawn()
         .unwrap();
     // Interrupt as soon as the backup has started writing its first pack.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while fs::read_dir(env.repo.join("data"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .all(|e| !e.file_name().to_string_lossy().starts_with(".tmp-"))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "backup never started writing"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    env.wait_until_writing();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -130,8 +118,7 @@ fn interrupted_backup_exits_130_writes_no_snapshot_and_next_backup_works() {
     );
     let s = env.backup(&src, &[]);
     assert_eq!(s["files"], 6);
-    let t = env.path("out");
-    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let t = env.restore_latest("out");
     let r = t.join(src.strip_prefix("/").unwrap());
     assert!(fs::read(r.join("big5")).unwrap() == fs::read(src.join("big5")).unwrap());
 }

@@ -51,12 +51,7 @@ fn forget_by_policy_dry_run_then_for_real() {
         .map(|s| s["tags"][0].as_str().unwrap())
         .collect();
     assert_eq!(tags, vec!["d5", "d6"]);
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        env.path("out").to_str().unwrap(),
-    ]);
+    env.restore_latest("out");
 }
 
 #[test]

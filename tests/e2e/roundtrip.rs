@@ -110,8 +110,7 @@ fn every_metadata_kind_round_trips() {
     assert_eq!(summary["partial"], false, "{summary}");
     assert!(summary["files"].as_u64().unwrap() >= 10);
 
-    let target = env.path("restored");
-    env.ok(&["restore", "latest", "--target", target.to_str().unwrap()]);
+    let target = env.restore_latest("restored");
     let restored = target.join(src.strip_prefix("/").unwrap());
     let n = assert_same_tree(&src, &restored);
     assert!(n > 50, "compared only {n} entries");

@@ -150,6 +150,35 @@ impl Env {
         names
     }
 
+    /// Restore the latest snapshot into the scratch directory `dir`;
+    /// returns that directory.
+    pub fn restore_latest(&self, dir: &str) -> PathBuf {
+        let t = self.path(dir);
+        self.ok(&[
+            "restore",
+            "latest",
+            "--target",
+            t.to_str().expect("utf8 path"),
+        ]);
+        t
+    }
+
+    /// Wait (at most 30 s) until a running backup has begun writing a pack.
+    pub fn wait_until_writing(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::fs::read_dir(self.repo.join("data"))
+            .expect("data dir")
+            .filter_map(Result::ok)
+            .all(|e| !e.file_name().to_string_lossy().starts_with(".tmp-"))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "backup never started writing"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// All pack files.
     pub fn packs(&self) -> Vec<PathBuf> {
         walkdir::WalkDir::new(self.repo.join("data"))
