@@ -70,6 +70,9 @@ pub enum Command {
     Forget(ForgetArgs),
     /// Add, remove or set snapshot tags; protect snapshots from forget.
     Tag(TagArgs),
+    /// Delete data no snapshot references and repack mostly unused packs
+    /// (safe while backups run).
+    Prune(PruneArgs),
 }
 
 #[derive(Args, Debug)]
@@ -77,6 +80,10 @@ pub struct InitArgs {
     /// Reed-Solomon parity: M parity shards per group of K packs (e.g. 10+2).
     #[arg(long, value_name = "K+M")]
     pub parity: Option<String>,
+    /// Target pack size (4K to 1G, default 16M). Smaller packs let prune
+    /// reclaim space at a finer grain; larger ones mean fewer files.
+    #[arg(long, value_name = "SIZE")]
+    pub pack_size: Option<String>,
     /// Argon2id memory in KiB (default 65536). Lower only for tests.
     #[arg(long, hide = true)]
     pub kdf_memory_kib: Option<u32>,
@@ -219,6 +226,32 @@ pub struct ForgetArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub filter: SnapshotFilter,
+    /// Prune right after forgetting (with --dry-run: show what it would do).
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    pub prune_opts: PruneOpts,
+}
+
+/// Options shared by `prune` and `forget --prune`.
+#[derive(Args, Debug, Clone)]
+pub struct PruneOpts {
+    /// Unused space allowed to remain: a percentage of the used space
+    /// (5%), a size (500M) or "unlimited" (never repack for space).
+    #[arg(long, value_name = "LIMIT", default_value = "5%")]
+    pub max_unused: String,
+    /// Repack at most this much pack data in one run (e.g. 2G).
+    #[arg(long, value_name = "SIZE")]
+    pub max_repack_size: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Show what would be deleted and repacked, with sizes; change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub opts: PruneOpts,
 }
 
 #[derive(Args, Debug)]

@@ -59,6 +59,7 @@ fn main() {
         Command::Unlock(a) => commands::unlock::run(&ctx, a),
         Command::Forget(a) => commands::forget::run(&ctx, a),
         Command::Tag(a) => commands::tag::run(&ctx, a),
+        Command::Prune(a) => commands::prune::run(&ctx, a),
     };
     let code = match result {
         Ok(code) => code,
@@ -71,7 +72,7 @@ fn main() {
                     "exit_code": code,
                 }));
             }
-            eprintln!("cairn: error: {e}");
+            crate::errln!("cairn: error: {e}");
             code
         }
     };

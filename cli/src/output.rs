@@ -4,6 +4,25 @@
 //! does in that mode; messages, warnings and progress go to stderr; bars
 //! are drawn only when stderr is a terminal and neither `-q` nor `--json`.
 
+/// `println!` that never panics: when stdout is a closed pipe the text is
+/// dropped (its reader is gone; the exit code still tells the outcome).
+#[macro_export]
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `eprintln!` that never panics (see [`outln!`]).
+#[macro_export]
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
 use cairn_engine::{Progress, Timestamp};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -25,7 +44,7 @@ impl Output {
     /// A human message on stderr (suppressed by `-q`).
     pub fn info(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("{msg}");
+            crate::errln!("{msg}");
         }
     }
 
@@ -75,7 +94,7 @@ impl Progress for TermProgress {
             b.set_message(path.display().to_string());
         }
         if self.out.verbose >= 2 && !self.out.json {
-            eprintln!("{}", path.display());
+            crate::errln!("{}", path.display());
         }
     }
 
@@ -92,7 +111,7 @@ impl Progress for TermProgress {
         }
         match &self.bar {
             Some(b) => b.println(format!("warning: {message}")),
-            None => eprintln!("warning: {message}"),
+            None => crate::errln!("warning: {message}"),
         }
     }
 }
@@ -168,6 +187,26 @@ pub fn parse_duration(s: &str) -> cairn_engine::Result<std::time::Duration> {
     Ok(std::time::Duration::from_secs(total))
 }
 
+/// Parse a size such as `500`, `64K`, `500M`, `2G`, `1T` (binary units;
+/// a trailing `B` or `iB` is accepted).
+pub fn parse_size(s: &str) -> cairn_engine::Result<u64> {
+    let bad = || cairn_engine::Error::invalid(format!("'{s}' is not a size like 500M or 2G"));
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, mult) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    n.checked_mul(mult).ok_or_else(bad)
+}
+
 /// Human-readable byte count (binary units).
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -186,7 +225,7 @@ pub fn bytes(n: u64) -> String {
 
 /// Print one JSON value on stdout.
 pub fn print_json(v: &serde_json::Value) {
-    println!("{v}");
+    crate::outln!("{v}");
 }
 
 #[cfg(test)]
@@ -204,6 +243,12 @@ mod tests {
         assert_eq!(parse_duration("90d").unwrap().as_secs(), 90 * 86_400);
         for bad in ["", "10", "5x", "m", "0s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        assert_eq!(parse_size("500MiB").unwrap(), 500 << 20);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        for bad in ["", "G", "1.5G", "-1", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
         }
     }
 }

@@ -45,43 +45,39 @@ impl CheckReport {
 pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> {
     let mut r = CheckReport::default();
     let backend = repo.backend();
-    // 1. Index files: blob -> (pack, entry); pack -> entries.
-    let mut where_is: HashMap<BlobId, (PackId, BlobEntry)> = HashMap::new();
-    let mut by_pack: HashMap<PackId, Vec<BlobEntry>> = HashMap::new();
-    let mut dup = 0u64;
-    for (name, _) in backend.list(Kind::Index)? {
-        check_interrupt()?;
-        let Ok(id) = IndexId::from_hex(&name) else {
-            r.info
-                .push(format!("index/{name}: not an index file name, ignored"));
-            continue;
-        };
-        let file = match backend
-            .read(Kind::Index, &name)
-            .and_then(|b| IndexFile::open(repo.sealer(), &id, &b))
-        {
-            Ok(f) => f,
-            Err(e) => {
-                r.errors.push(format!(
-                    "{e} — restore index/{name} from a copy of the repository"
-                ));
-                continue;
+    let _lock = repo.audit_lock()?;
+    // Packs that a prune has condemned may disappear at any moment.
+    let condemned = crate::prune::condemned_packs(repo)?;
+    let (_, bad_plans) = crate::prune::plan::load_all_lenient(&**backend, repo.sealer())?;
+    for (name, e) in bad_plans {
+        r.errors.push(format!(
+            "garbage-collection plan state/{name}: {e} — backups refuse to run until `cairn prune` removes it"
+        ));
+    }
+    // Snapshots listed first: whatever they reference was indexed before
+    // they were stored, so the index read next covers it even while
+    // backups run.
+    let mut snaps = backend.list(Kind::Snapshot)?;
+    // 1. Index files. A prune may replace some while we read: start over.
+    let mut attempt = 0;
+    let (where_is, by_pack, dup) = loop {
+        let mut partial = CheckReport::default();
+        match read_index(repo, &mut partial)? {
+            Some(maps) => {
+                r.index_files = partial.index_files;
+                r.errors.extend(partial.errors);
+                r.info.extend(partial.info);
+                break maps;
             }
-        };
-        r.index_files += 1;
-        for p in file.packs {
-            for e in &p.blobs {
-                match where_is.insert(e.id, (p.pack, *e)) {
-                    Some((other, _)) if other != p.pack => dup += 1,
-                    _ => {}
-                }
-            }
-            let list = by_pack.entry(p.pack).or_default();
-            if list.is_empty() {
-                *list = p.blobs;
+            None if attempt < 5 => attempt += 1,
+            None => {
+                return Err(crate::Error::new(
+                    crate::ErrorKind::Io,
+                    "index files kept changing while being read; run `cairn check` again",
+                ))
             }
         }
-    }
+    };
     r.blobs = where_is.len() as u64;
     if dup > 0 {
         r.info.push(format!(
@@ -102,6 +98,7 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
         r.packs += 1;
         let trailer = match read_trailer(&**backend, repo.sealer(), id) {
             Ok(t) => t,
+            Err(e) if e.kind() == crate::ErrorKind::NotFound && condemned.contains(id) => continue,
             Err(e) => {
                 r.errors.push(format!(
                     "{e} — the pack is damaged; restore it from a copy of the repository"
@@ -128,7 +125,11 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
         }
     }
     for id in by_pack.keys() {
-        if !stored.contains(id) {
+        if !stored.contains(id) && condemned.contains(id) {
+            r.info.push(format!(
+                "pack {id} is being deleted by a prune (a garbage-collection plan names it)"
+            ));
+        } else if !stored.contains(id) {
             r.errors.push(format!(
                 "pack {id} is named by the index but missing — restore data/{}/{id} from a copy of the repository",
                 &id.to_hex()[..2]
@@ -137,7 +138,6 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
     }
     // 3. Snapshots: every referenced tree and chunk is indexed.
     let mut seen_trees: HashSet<BlobId> = HashSet::new();
-    let mut snaps = backend.list(Kind::Snapshot)?;
     snaps.sort();
     for (name, _) in snaps {
         check_interrupt()?;
@@ -192,4 +192,55 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
         }
     }
     Ok(r)
+}
+
+type IndexMaps = (
+    HashMap<BlobId, (PackId, BlobEntry)>,
+    HashMap<PackId, Vec<BlobEntry>>,
+    u64,
+);
+
+/// Read every index file: blob → (pack, entry), pack → entries, and the
+/// number of blobs stored in more than one pack. `None` if a listed file
+/// vanished before it was read.
+fn read_index(repo: &Repository, r: &mut CheckReport) -> Result<Option<IndexMaps>> {
+    let backend = repo.backend();
+    let mut where_is: HashMap<BlobId, (PackId, BlobEntry)> = HashMap::new();
+    let mut by_pack: HashMap<PackId, Vec<BlobEntry>> = HashMap::new();
+    let mut dup = 0u64;
+    for (name, _) in backend.list(Kind::Index)? {
+        check_interrupt()?;
+        let Ok(id) = IndexId::from_hex(&name) else {
+            r.info
+                .push(format!("index/{name}: not an index file name, ignored"));
+            continue;
+        };
+        let file = match backend
+            .read(Kind::Index, &name)
+            .and_then(|b| IndexFile::open(repo.sealer(), &id, &b))
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                r.errors.push(format!(
+                    "{e} — restore index/{name} from a copy of the repository"
+                ));
+                continue;
+            }
+        };
+        r.index_files += 1;
+        for p in file.packs {
+            for e in &p.blobs {
+                match where_is.insert(e.id, (p.pack, *e)) {
+                    Some((other, _)) if other != p.pack => dup += 1,
+                    _ => {}
+                }
+            }
+            let list = by_pack.entry(p.pack).or_default();
+            if list.is_empty() {
+                *list = p.blobs;
+            }
+        }
+    }
+    Ok(Some((where_is, by_pack, dup)))
 }

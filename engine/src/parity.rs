@@ -203,19 +203,38 @@ pub fn write_group(backend: &dyn Backend, g: &Group) -> Result<()> {
 /// Put every pack that no parity group covers into new groups of up to
 /// `k` packs. Returns the number of packs newly protected.
 pub fn protect(repo: &Repository, progress: &dyn Progress) -> Result<u64> {
-    let Some((k, m)) = repo.config().parity else {
-        return Ok(0);
-    };
+    Ok(protect_except(repo, &HashSet::new(), progress)?.0)
+}
+
+/// Protect before deleting: treat the groups with a member in `gone` as
+/// already dissolved, and put their surviving members (and any other
+/// unprotected pack not in `gone`) into new groups. Returns the number of
+/// packs newly protected and the parity files of the dissolved groups,
+/// which the caller deletes once the packs in `gone` are deleted.
+pub fn protect_except(
+    repo: &Repository,
+    gone: &HashSet<PackId>,
+    progress: &dyn Progress,
+) -> Result<(u64, Vec<String>)> {
     let backend = repo.backend();
-    let covered: HashSet<PackId> = groups(&**backend)?
-        .values()
-        .flat_map(|(g, _)| g.packs.iter().map(|p| p.0))
-        .collect();
+    let all = groups(&**backend)?;
+    let mut dissolved = Vec::new();
+    let mut covered: HashSet<PackId> = HashSet::new();
+    for (g, shards) in all.values() {
+        if g.packs.iter().any(|p| gone.contains(&p.0)) {
+            dissolved.extend(shards.iter().map(|j| g.file_name(*j)));
+        } else {
+            covered.extend(g.packs.iter().map(|p| p.0));
+        }
+    }
+    let Some((k, m)) = repo.config().parity else {
+        return Ok((0, dissolved));
+    };
     let mut todo: Vec<(PackId, u64)> = backend
         .list(Kind::Data)?
         .into_iter()
         .filter_map(|(n, size)| PackId::from_hex(&n).ok().map(|id| (id, size)))
-        .filter(|(id, _)| !covered.contains(id))
+        .filter(|(id, _)| !covered.contains(id) && !gone.contains(id))
         .collect();
     todo.sort();
     let mut n = 0;
@@ -224,7 +243,7 @@ pub fn protect(repo: &Repository, progress: &dyn Progress) -> Result<u64> {
         write_group(&**backend, &Group::new(chunk.to_vec(), m))?;
         n += chunk.len() as u64;
     }
-    Ok(n)
+    Ok((n, dissolved))
 }
 
 /// Is pack `id` intact (exists, right length, BLAKE3 equals its name)?

@@ -13,6 +13,7 @@ use crate::id::{IndexId, PackId};
 use crate::index::{IndexFile, PackEntries};
 use crate::pack::read_trailer;
 use crate::progress::{check_interrupt, Progress};
+use crate::repo::lock::LockMode;
 use crate::repo::Repository;
 use std::collections::HashMap;
 
@@ -35,7 +36,7 @@ pub struct RepairIndexReport {
 
 /// Rebuild the index from pack trailers.
 pub fn repair_index(repo: &Repository, progress: &dyn Progress) -> Result<RepairIndexReport> {
-    let _lock = repo.lock(true)?;
+    let _lock = repo.lock(LockMode::Exclusive)?;
     let backend = repo.backend();
     let old: Vec<IndexId> = backend
         .list(Kind::Index)?
@@ -211,7 +212,7 @@ pub fn repair_snapshots(
     repo: &Repository,
     progress: &dyn Progress,
 ) -> Result<Vec<RepairedSnapshot>> {
-    let _lock = repo.lock(true)?;
+    let _lock = repo.lock(LockMode::Exclusive)?;
     let mut out = Vec::new();
     let mut readable = HashMap::new();
     for (old, snap) in repo.snapshots()? {

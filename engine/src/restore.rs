@@ -158,7 +158,11 @@ fn write_file(repo: &Repository, path: &Path, node: &Node, progress: &dyn Progre
     f.set_len(node.size).map_err(|e| io(path, e))?;
     jobs.par_iter().try_for_each(|(offset, loc)| -> Result<()> {
         check_interrupt()?;
-        let data = repo.read_located(loc)?;
+        // A prune may have moved the blob since it was located.
+        let data = match repo.read_located(loc) {
+            Err(e) if e.kind() == ErrorKind::NotFound => repo.read_blob(&loc.entry.id)?,
+            other => other?,
+        };
         f.write_all_at(&data, *offset).map_err(|e| io(path, e))?;
         progress.bytes(data.len() as u64);
         Ok(())

@@ -201,6 +201,10 @@ pub fn scrub(
     let started = std::time::Instant::now();
     let now = crate::tree::Timestamp::now().secs;
     let backend = repo.backend();
+    let _lock = repo.audit_lock()?;
+    // Packs that a prune has condemned may disappear at any moment: they
+    // are neither verified nor reported missing (never rebuilt).
+    let condemned = crate::prune::condemned_packs(repo)?;
     let state = ScrubState::load(repo);
     let last = |id: &PackId| state.verified.get(id).copied();
     let subset = opts.subset;
@@ -208,6 +212,7 @@ pub fn scrub(
         .list(Kind::Data)?
         .into_iter()
         .filter_map(|(n, size)| PackId::from_hex(&n).ok().map(|id| (id, size)))
+        .filter(|(id, _)| !condemned.contains(id))
         .filter(|(id, _)| subset.percent.is_some() || subset.contains(id))
         .filter(|(id, _)| match (opts.stale, last(id)) {
             (Some(age), Some(t)) => now.saturating_sub(t) >= age.as_secs() as i64,
@@ -244,7 +249,7 @@ pub fn scrub(
     }
     report.missing = expected
         .into_iter()
-        .filter(|p| !stored.contains(p) && subset.contains(p))
+        .filter(|p| !stored.contains(p) && !condemned.contains(p) && subset.contains(p))
         .collect();
     for (id, _) in packs {
         check_interrupt()?;

@@ -68,7 +68,7 @@ fn exclusive_lock_blocks_backup_with_exit_11() {
         env.path("own-cache"),
     )
     .unwrap();
-    let guard = repo.lock(true).unwrap();
+    let guard = repo.lock(cairn_engine::LockMode::Exclusive).unwrap();
     let out = env.run(&["backup", src.to_str().unwrap()]);
     assert_code(&out, 11);
     assert!(String::from_utf8_lossy(&out.stderr).contains("locked"));

@@ -75,3 +75,25 @@ fn restore_never_follows_a_symlink_already_in_the_target() {
     );
     assert_same_tree(&src, &base);
 }
+
+/// A reader that goes away (`cairn snapshots | head -0`) must not make
+/// cairn panic: output to a closed pipe is dropped, the exit code stands.
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    let env = Env::init();
+    let src = env.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a"), b"a").unwrap();
+    env.backup(&src, &[]);
+    let mut child = env
+        .cmd(&["snapshots"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before cairn writes
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

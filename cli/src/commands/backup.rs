@@ -102,7 +102,7 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
     let summary = result?;
     report(ctx, &summary, start.elapsed().as_secs_f64());
     if let Some(e) = &summary.parity_error {
-        eprintln!("warning: the snapshot is stored but parity was not updated ({e}); run `cairn parity protect`");
+        crate::errln!("warning: the snapshot is stored but parity was not updated ({e}); run `cairn parity protect`");
     }
     Ok(if summary.warnings.is_empty() {
         crate::exit::OK

@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, _args: &CheckArgs) -> Result<i32> {
             ctx.out.info(&format!("info: {i}"));
         }
         for e in &r.errors {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
         }
         ctx.out.info(&format!(
             "checked {} snapshots, {} index files, {} packs, {} blobs: {}",

@@ -80,7 +80,7 @@ pub fn run(ctx: &Ctx, args: &DrillArgs) -> Result<i32> {
         ));
         if let Some(m) = report.get("mismatches").and_then(|m| m.as_array()) {
             for x in m {
-                eprintln!("mismatch: {}", x.as_str().unwrap_or_default());
+                crate::errln!("mismatch: {}", x.as_str().unwrap_or_default());
             }
         }
     }

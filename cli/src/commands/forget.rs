@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::args::{ForgetArgs, SnapshotFilter};
 use crate::output::{local_time, parse_duration, rfc3339};
 use cairn_engine::retention::{apply, Candidate, Period, Policy, PROTECTED_TAG};
-use cairn_engine::{Error, Result, Snapshot, SnapshotId};
+use cairn_engine::{Error, LockMode, Result, Snapshot, SnapshotId};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -91,11 +91,16 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
             "no policy and no snapshot given: nothing would be kept, so nothing is removed",
         ));
     }
+    let prune_opts = if a.prune {
+        Some(super::prune::options(&a.prune_opts, a.dry_run)?)
+    } else {
+        None
+    };
     let repo = ctx.open()?;
-    let _lock = if a.dry_run {
+    let lock = if a.dry_run {
         None
     } else {
-        Some(repo.lock(true)?)
+        Some(repo.lock(LockMode::Prune)?)
     };
     let all = repo.snapshots()?;
     let mut remove: Vec<(SnapshotId, Snapshot, Vec<String>)> = Vec::new();
@@ -136,7 +141,7 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
                         json!({"id": id.to_hex(), "time": rfc3339(s.time), "reasons": d.reasons}),
                     );
                     if !ctx.out.json {
-                        println!(
+                        crate::outln!(
                             "keep   {} {}  {}  ({})",
                             id.short(),
                             local_time(s.time),
@@ -153,7 +158,7 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
     }
     for (id, s, why) in &remove {
         if !ctx.out.json {
-            println!(
+            crate::outln!(
                 "remove {} {}  {}",
                 id.short(),
                 local_time(s.time),
@@ -171,25 +176,44 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
                 .remove(cairn_engine::backend::Kind::Snapshot, &id.to_hex())?;
         }
     }
+    let pruned = match prune_opts {
+        Some(mut opts) => {
+            opts.assume_forgotten = remove.iter().map(|(id, _, _)| *id).collect();
+            let progress = ctx.out.progress("prune");
+            let result = match &lock {
+                Some(l) => cairn_engine::prune::prune_locked(&repo, l, &opts, &progress),
+                None => cairn_engine::prune::prune(&repo, &opts, &progress),
+            };
+            progress.finish();
+            Some(result?)
+        }
+        None => None,
+    };
     if ctx.out.json {
         let removed: Vec<_> = remove
             .iter()
             .map(|(id, s, _)| json!({"id": id.to_hex(), "time": rfc3339(s.time)}))
             .collect();
+        let prune = pruned
+            .as_ref()
+            .map(|r| super::prune::report_json(r, a.dry_run));
         crate::output::print_json(
-            &json!({"dry_run": a.dry_run, "groups": report, "remove": removed}),
+            &json!({"dry_run": a.dry_run, "groups": report, "remove": removed, "prune": prune}),
         );
-    } else {
-        ctx.out.info(&format!(
-            "{} {} snapshots{}",
-            if a.dry_run { "would remove" } else { "removed" },
-            remove.len(),
-            if a.dry_run {
-                ""
-            } else {
-                "; run a prune to reclaim their space (not available yet)"
-            }
-        ));
+        return Ok(crate::exit::OK);
+    }
+    ctx.out.info(&format!(
+        "{} {} snapshots{}",
+        if a.dry_run { "would remove" } else { "removed" },
+        remove.len(),
+        if a.dry_run || a.prune {
+            ""
+        } else {
+            "; run `cairn prune` to reclaim their space"
+        }
+    ));
+    if let Some(r) = &pruned {
+        super::prune::render(ctx, r, a.dry_run);
     }
     Ok(crate::exit::OK)
 }

@@ -2,14 +2,27 @@
 
 use super::Ctx;
 use crate::args::InitArgs;
-use cairn_engine::{InitOptions, KdfParams, Repository, Result};
+use cairn_engine::{Error, InitOptions, KdfParams, Repository, Result};
 use serde_json::json;
 
 /// Run `init`.
 pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
     let backend = ctx.backend()?;
     let defaults = KdfParams::default();
+    let pack_size = match &args.pack_size {
+        None => InitOptions::default().pack_size,
+        Some(s) => {
+            let n = crate::output::parse_size(s).map_err(|e| e.context("--pack-size"))?;
+            if !(4096..=1 << 30).contains(&n) {
+                return Err(Error::invalid(format!(
+                    "--pack-size {s}: must be between 4K and 1G"
+                )));
+            }
+            n as u32
+        }
+    };
     let opts = InitOptions {
+        pack_size,
         kdf: KdfParams {
             memory_kib: args.kdf_memory_kib.unwrap_or(defaults.memory_kib),
             iterations: args.kdf_iterations.unwrap_or(defaults.iterations),

@@ -10,6 +10,7 @@ pub mod init;
 pub mod ls;
 pub mod mongo_args;
 pub mod parity;
+pub mod prune;
 pub mod repair;
 pub mod restore;
 pub mod scrub;

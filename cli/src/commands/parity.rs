@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::args::ParityCommand;
-use cairn_engine::{Error, Result};
+use cairn_engine::{Error, LockMode, Result};
 use serde_json::json;
 
 /// Parse `K+M` (`Some`) or `off` (`None`).
@@ -23,12 +23,12 @@ pub fn run(ctx: &Ctx, cmd: &ParityCommand) -> Result<i32> {
     let mut repo = ctx.open()?;
     if let ParityCommand::Set { spec } = cmd {
         let p = parse(spec)?;
-        let _lock = repo.lock(true)?;
+        let _lock = repo.lock(LockMode::Exclusive)?;
         repo.set_parity(p)?;
     }
     let progress = ctx.out.progress("parity");
     let protected = {
-        let _lock = repo.lock(false)?;
+        let _lock = repo.lock(LockMode::Shared)?;
         cairn_engine::parity::protect(&repo, &progress)
     };
     progress.finish();

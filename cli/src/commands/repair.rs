@@ -33,7 +33,7 @@ fn snapshots(ctx: &Ctx) -> Result<i32> {
                 f.new.short()
             ));
             for l in &f.lost {
-                println!("  {l}");
+                crate::outln!("  {l}");
             }
         }
         ctx.out.info(&format!("{} snapshots repaired", fixed.len()));
@@ -61,7 +61,7 @@ fn index(ctx: &Ctx) -> Result<i32> {
         }));
     } else {
         for (p, e) in &r.unreadable {
-            eprintln!("warning: pack {p} has an unreadable trailer ({e}); its old index entries were kept if any existed — run `cairn scrub`");
+            crate::errln!("warning: pack {p} has an unreadable trailer ({e}); its old index entries were kept if any existed — run `cairn scrub`");
         }
         ctx.out.info(&format!(
             "indexed {} blobs in {} packs; replaced {} index files{}",

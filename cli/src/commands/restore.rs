@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<i32> {
     let secs = start.elapsed().as_secs_f64();
     for w in &s.warnings {
         if !ctx.out.quiet {
-            eprintln!("warning: {w}");
+            crate::errln!("warning: {w}");
         }
     }
     if ctx.out.json {
@@ -111,9 +111,12 @@ fn to_mongodb(ctx: &Ctx, args: &RestoreArgs, uri: &str) -> Result<i32> {
                     "  {} -> {}: {} documents, {} indexes",
                     o.source, o.target, o.inserted, o.indexes
                 )),
-                Some(e) => eprintln!(
+                Some(e) => crate::errln!(
                     "  {} -> {}: FAILED after {} of {} documents: {e}",
-                    o.source, o.target, o.inserted, o.expected
+                    o.source,
+                    o.target,
+                    o.inserted,
+                    o.expected
                 ),
             }
         }

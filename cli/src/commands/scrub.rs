@@ -4,7 +4,7 @@ use super::Ctx;
 use crate::args::ScrubArgs;
 use crate::output::bytes;
 use cairn_engine::scrub::{ScrubOptions, Subset};
-use cairn_engine::{Error, ErrorKind, Result};
+use cairn_engine::{Error, ErrorKind, LockMode, Result};
 use serde_json::json;
 use std::time::Instant;
 
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             .as_ref()
             .map(|b| b as &dyn cairn_engine::backend::Backend);
         let rep = {
-            let _lock = repo.lock(false)?;
+            let _lock = repo.lock(LockMode::Shared)?;
             cairn_engine::parity::repair(&repo, &targets, from_dyn, &progress)?
         };
         r = cairn_engine::scrub::scrub(&repo, opts, &progress)?;
@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
     let secs = start.elapsed().as_secs_f64();
     if let Some(rep) = &repaired {
         for (p, e) in &rep.failed {
-            eprintln!("pack {p}: not repaired: {e}");
+            crate::errln!("pack {p}: not repaired: {e}");
         }
         if !ctx.out.json {
             ctx.out.info(&format!(
@@ -90,14 +90,14 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
     } else {
         for d in &r.damaged {
             for e in &d.errors {
-                eprintln!("pack {}: {e}", d.pack);
+                crate::errln!("pack {}: {e}", d.pack);
             }
         }
         for (p, e) in &r.damaged_metadata {
-            eprintln!("{p}: {e}");
+            crate::errln!("{p}: {e}");
         }
         for p in &r.missing {
-            eprintln!("pack {p}: missing");
+            crate::errln!("pack {p}: missing");
         }
         let age = r
             .oldest_verified_age

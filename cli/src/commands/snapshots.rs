@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
         Ok(crate::exit::OK)
     } else {
         for (name, e) in &bad {
-            eprintln!("error: snapshots/{name} is unreadable: {e}");
+            crate::errln!("error: snapshots/{name} is unreadable: {e}");
         }
         Err(cairn_engine::Error::new(
             cairn_engine::ErrorKind::Corrupt,
@@ -70,13 +70,17 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
         crate::output::print_json(&serde_json::Value::Array(v));
         return outcome;
     }
-    println!(
+    crate::outln!(
         "{:<10} {:<19} {:<16} {:<16} {:>10}  Paths",
-        "ID", "Time", "Host", "Tags", "Size"
+        "ID",
+        "Time",
+        "Host",
+        "Tags",
+        "Size"
     );
-    println!("{}", "-".repeat(90));
+    crate::outln!("{}", "-".repeat(90));
     for (id, s) in &snaps {
-        println!(
+        crate::outln!(
             "{:<10} {:<19} {:<16} {:<16} {:>10}  {}",
             id.short(),
             local_time(s.time),
@@ -86,6 +90,6 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
             s.paths.join(" ")
         );
     }
-    println!("{} snapshots", snaps.len());
+    crate::outln!("{} snapshots", snaps.len());
     outcome
 }

@@ -5,7 +5,7 @@
 use super::Ctx;
 use crate::args::TagArgs;
 use cairn_engine::retention::PROTECTED_TAG;
-use cairn_engine::{Error, Result};
+use cairn_engine::{Error, LockMode, Result};
 use serde_json::json;
 
 /// Run `tag`.
@@ -16,7 +16,7 @@ pub fn run(ctx: &Ctx, a: &TagArgs) -> Result<i32> {
         ));
     }
     let repo = ctx.open()?;
-    let _lock = repo.lock(true)?;
+    let _lock = repo.lock(LockMode::Prune)?;
     let mut changed = Vec::new();
     for spec in &a.snapshots {
         let (old, mut s) = repo.find_snapshot(spec)?;

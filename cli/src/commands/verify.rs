@@ -40,10 +40,10 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
             let mut db = "";
             for c in &r.collections {
                 if c.db != db {
-                    println!("database {}", c.db);
+                    crate::outln!("database {}", c.db);
                     db = &c.db;
                 }
-                println!(
+                crate::outln!(
                     "  {:<32} {:>10} documents {:>12}  {}",
                     c.name,
                     c.count,
@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
                 );
             }
         }
-        println!(
+        crate::outln!(
             "snapshot {}: {} files, {} in {} blobs verified{}",
             id.short(),
             r.files,
@@ -61,7 +61,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
             if r.ok() { ", all ok" } else { "" }
         );
         for e in &r.errors {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
         }
     }
     if r.ok() {

@@ -25,6 +25,7 @@ use crate::id::{BlobId, ChunkId, SnapshotId, TreeId};
 use crate::pack::BlobType;
 use crate::progress::{check_interrupt, Progress};
 use crate::repo::commit::BlobWriter;
+use crate::repo::lock::LockMode;
 use crate::repo::Repository;
 use crate::snapshot::{Snapshot, SnapshotStats};
 use crate::source::files::{data_regions, node_from, ts, NameCache};
@@ -673,7 +674,7 @@ pub fn backup(
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     let mut snapshot = base_snapshot(opts, path_strings.clone(), "files");
-    let lock = repo.lock(false)?;
+    let lock = repo.lock(LockMode::Shared)?;
     let parent = match opts.parent {
         Some(id) => Some((id, repo.load_snapshot(&id)?)),
         None => repo.snapshots()?.into_iter().rev().find(|(_, s)| {

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::filter::PathFilter;
 use crate::progress::Progress;
 use crate::repo::commit::BlobWriter;
+use crate::repo::lock::LockMode;
 use crate::repo::Repository;
 use crate::tree::{Node, NodeKind, Timestamp, Tree};
 use std::io::Read;
@@ -74,7 +75,7 @@ pub(crate) fn backup_streams(
     build: impl FnOnce(&mut StreamSink) -> Result<Vec<Node>>,
 ) -> Result<BackupSummary> {
     let snapshot = base_snapshot(opts, paths, source);
-    let lock = repo.lock(false)?;
+    let lock = repo.lock(LockMode::Shared)?;
     let writer = BlobWriter::new(repo)?;
     let failed = Mutex::new(None);
     let no_excludes = PathFilter::new(&[])?;

@@ -59,6 +59,8 @@ pub enum ObjectType {
     PackFooter = 7,
     /// The scrub record (`state/scrub`).
     ScrubState = 8,
+    /// A garbage-collection plan (`state/gc-*`).
+    GcPlan = 9,
     /// A data chunk blob.
     Chunk = 16,
     /// A tree blob.
@@ -77,6 +79,7 @@ impl ObjectType {
             6 => ObjectType::PackTrailer,
             7 => ObjectType::PackFooter,
             8 => ObjectType::ScrubState,
+            9 => ObjectType::GcPlan,
             16 => ObjectType::Chunk,
             17 => ObjectType::Tree,
             other => return Err(Error::corrupt(format!("unknown object type {other}"))),

@@ -194,8 +194,19 @@ impl IndexCache {
 
     /// Bring the cache in step with the repository's index files: load new
     /// ones; rebuild from scratch if one it loaded has gone or the schema
-    /// changed. Memory holds one index file at a time.
+    /// changed. Memory holds one index file at a time. An index file that
+    /// vanishes while being loaded (a prune replaced it) restarts the sync.
     pub fn sync(&self, backend: &dyn Backend, sealer: &Sealer) -> Result<()> {
+        let mut attempt = 0;
+        loop {
+            match self.sync_once(backend, sealer) {
+                Err(e) if e.kind() == ErrorKind::NotFound && attempt < 5 => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    fn sync_once(&self, backend: &dyn Backend, sealer: &Sealer) -> Result<()> {
         let listed: HashSet<IndexId> = backend
             .list(Kind::Index)?
             .into_iter()

@@ -11,12 +11,18 @@
 //!
 //! On failure or interruption, [`BlobWriter::abandon`] indexes the packs
 //! already stored, so the next backup reuses them; no snapshot is written.
+//!
+//! GC protocol (`format-spec/v1/gc.md`): a writer is created only after its
+//! lock is stored; it then reads every GC plan and re-syncs the index, and
+//! never counts a blob as stored when its indexed pack is condemned by a
+//! plan, so a snapshot never depends on a pack a prune may be deleting.
 
 use super::Repository;
 use crate::backend::Kind;
 use crate::compression;
 use crate::crypto::aead::NONCE_LEN;
 use crate::error::Result;
+use crate::id::PackId;
 use crate::id::{BlobId, IndexId, SnapshotId};
 use crate::index::IndexFile;
 use crate::index::PackEntries;
@@ -37,6 +43,7 @@ pub struct BlobWriter<'r> {
     pending: Mutex<Vec<PackEntries>>,
     index_lock: Mutex<()>,
     session: Mutex<HashSet<BlobId>>,
+    condemned: HashSet<PackId>,
     new_bytes: AtomicU64,
     stored_bytes: AtomicU64,
 }
@@ -46,9 +53,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl<'r> BlobWriter<'r> {
-    /// A writer for `repo`. Opens (and syncs) the index cache.
+    /// A writer for `repo`. Call it only while holding a lock: it reads
+    /// the GC plans (failing if one is unreadable), then syncs the index.
     pub fn new(repo: &'r Repository) -> Result<Self> {
-        repo.index()?;
+        let plans = crate::prune::plan::load_all(&**repo.backend(), repo.sealer())?;
+        let condemned = crate::prune::plan::condemned(&plans);
+        repo.resync_index()?;
         Ok(BlobWriter {
             repo,
             data: Mutex::new(None),
@@ -56,6 +66,7 @@ impl<'r> BlobWriter<'r> {
             pending: Mutex::new(Vec::new()),
             index_lock: Mutex::new(()),
             session: Mutex::new(HashSet::new()),
+            condemned,
             new_bytes: AtomicU64::new(0),
             stored_bytes: AtomicU64::new(0),
         })
@@ -69,15 +80,26 @@ impl<'r> BlobWriter<'r> {
         if lock(&self.session).contains(id) {
             return Ok(false);
         }
-        if self.repo.index()?.contains(id)? {
+        if self.indexed(id)? {
             return Ok(false);
         }
         Ok(lock(&self.session).insert(*id))
     }
 
+    /// Is `id` indexed in a pack that no GC plan condemns?
+    fn indexed(&self, id: &BlobId) -> Result<bool> {
+        let index = self.repo.index()?;
+        if self.condemned.is_empty() {
+            return index.contains(id);
+        }
+        Ok(index
+            .get(id)?
+            .is_some_and(|loc| !self.condemned.contains(&loc.pack)))
+    }
+
     /// Is `id` stored, in the index or by this session?
     pub fn is_stored(&self, id: &BlobId) -> Result<bool> {
-        Ok(lock(&self.session).contains(id) || self.repo.index()?.contains(id)?)
+        Ok(lock(&self.session).contains(id) || self.indexed(id)?)
     }
 
     /// Compress, seal and pack a claimed blob. `scratch` is the calling
@@ -98,6 +120,19 @@ impl<'r> BlobWriter<'r> {
         let sealed: &[u8] = scratch;
         self.new_bytes
             .fetch_add(plain.len() as u64, Ordering::Relaxed);
+        let plain_len = u32::try_from(plain.len())
+            .map_err(|_| crate::Error::invalid("blob larger than 4 GiB"))?;
+        self.store_sealed(blob_type, id, plain_len, sealed)
+    }
+
+    /// Pack an already sealed blob (a verified copy, when repacking).
+    pub fn store_sealed(
+        &self,
+        blob_type: BlobType,
+        id: BlobId,
+        plain_len: u32,
+        sealed: &[u8],
+    ) -> Result<()> {
         self.stored_bytes
             .fetch_add(sealed.len() as u64, Ordering::Relaxed);
         let entry = BlobEntry {
@@ -105,8 +140,7 @@ impl<'r> BlobWriter<'r> {
             id,
             offset: 0,
             sealed_len: 0,
-            plain_len: u32::try_from(plain.len())
-                .map_err(|_| crate::Error::invalid("blob larger than 4 GiB"))?,
+            plain_len,
         };
         let slot = match blob_type {
             BlobType::Chunk => &self.data,
@@ -202,6 +236,11 @@ impl<'r> BlobWriter<'r> {
 
     /// Index whatever packs are complete and stop; writes no snapshot.
     pub fn abandon(self) -> Result<()> {
+        self.flush()
+    }
+
+    /// Store and index every open pack (repacking: no snapshot follows).
+    pub fn finish(self) -> Result<()> {
         self.flush()
     }
 }

@@ -1,11 +1,19 @@
 //! Repository locks: small sealed files in `locks/`.
 //!
-//! Backups take *shared* locks (any number may run at once: packs and index
-//! files are content-named and never overwritten). Maintenance that deletes
-//! data takes an *exclusive* lock. A lock is stale when its refresh time is
-//! older than [`STALE_AFTER`] or when it was made on this host by a process
-//! that no longer exists; stale locks are ignored and may be removed.
-//! Holders refresh their lock every [`REFRESH_EVERY`].
+//! Three modes ([`LockMode`]):
+//!
+//! * *shared*: backups (any number at once: packs and index files are
+//!   content-named and never overwritten);
+//! * *prune*: garbage collection, `forget` and `tag`. At most one at a time,
+//!   but it runs beside shared locks: the GC protocol (`crate::prune`,
+//!   `format-spec/v1/gc.md`) keeps running backups safe;
+//! * *exclusive*: repairs that rewrite the index; nothing else runs.
+//!
+//! A lock is stale when its refresh time is older than [`STALE_AFTER`] or
+//! when it was made on this host by a process that no longer exists; stale
+//! locks are ignored and may be removed. Holders refresh their lock every
+//! [`REFRESH_EVERY`]; a holder whose lock file was removed by someone else
+//! stops refreshing and [`LockGuard::ensure_fresh`] fails from then on.
 
 use crate::backend::{Backend, Kind};
 use crate::cbor::{Fields, Value};
@@ -32,6 +40,29 @@ pub struct LockInfo {
     pub time: i64,
     /// Exclusive or shared.
     pub exclusive: bool,
+    /// A prune lock (only meaningful when not exclusive).
+    pub prune: bool,
+}
+
+/// How a lock relates to others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockMode {
+    /// Backups: conflicts only with exclusive locks.
+    Shared,
+    /// Prune, forget, tag: conflicts with exclusive and prune locks.
+    Prune,
+    /// Index repairs: conflicts with every live lock.
+    Exclusive,
+}
+
+impl LockMode {
+    fn conflicts_with(self, other: &LockInfo) -> bool {
+        match self {
+            LockMode::Exclusive => true,
+            LockMode::Prune => other.exclusive || other.prune,
+            LockMode::Shared => other.exclusive,
+        }
+    }
 }
 
 fn now_secs() -> i64 {
@@ -54,6 +85,7 @@ impl LockInfo {
             ("pid", Value::Uint(self.pid.into())),
             ("time", Value::int(self.time)),
             ("exclusive", Value::Bool(self.exclusive)),
+            ("prune", Value::Bool(self.prune)),
         ]);
         sealer.seal(
             ObjectType::Lock,
@@ -79,12 +111,19 @@ impl LockInfo {
                 .map_err(|_| Error::corrupt("lock pid out of range"))?,
             time: f.i64("time")?,
             exclusive: f.opt_bool("exclusive")?,
+            prune: f.opt_bool("prune")?,
         })
     }
 
     /// Is this lock stale from this machine's point of view?
     pub fn is_stale(&self) -> bool {
-        if now_secs().saturating_sub(self.time) > STALE_AFTER.as_secs() as i64 {
+        self.is_stale_after(STALE_AFTER)
+    }
+
+    /// Stale with a custom age limit (the GC protocol waits longer than
+    /// [`STALE_AFTER`] for other hosts, to absorb clock differences).
+    pub fn is_stale_after(&self, limit: Duration) -> bool {
+        if now_secs().saturating_sub(self.time) > limit.as_secs() as i64 {
             return true;
         }
         if self.host == hostname() {
@@ -117,6 +156,13 @@ pub fn list_locks(
     Ok(out)
 }
 
+/// Read one lock file.
+pub fn read_lock(backend: &dyn Backend, sealer: &Sealer, name: &str) -> Result<LockInfo> {
+    backend
+        .read(Kind::Lock, name)
+        .and_then(|b| LockInfo::open(sealer, &b))
+}
+
 /// A held lock; released (file removed) on drop.
 pub struct LockGuard {
     backend: Arc<dyn Backend>,
@@ -128,11 +174,24 @@ pub struct LockGuard {
 }
 
 impl LockGuard {
+    /// The lock file's name in `locks/`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Fail if the lock may have gone stale (refreshes failed, or the
     /// process was suspended): others may then have ignored it, so work
     /// that relies on it (committing a snapshot) must not go on.
     pub fn ensure_fresh(&self) -> Result<()> {
         let age = now_secs().saturating_sub(self.refreshed.load(Ordering::SeqCst));
+        if let Err(e) = self.backend.size(Kind::Lock, &self.name) {
+            if e.kind() == ErrorKind::NotFound {
+                return Err(Error::new(
+                    ErrorKind::Locked,
+                    "this process's repository lock was removed by someone else (`cairn unlock`?); nothing was committed, run the command again",
+                ));
+            }
+        }
         if age < STALE_AFTER.as_secs() as i64 - 60 {
             Ok(())
         } else {
@@ -145,21 +204,25 @@ impl LockGuard {
 }
 
 fn conflict(info: &LockInfo) -> Error {
+    let how = if info.exclusive {
+        "exclusively "
+    } else if info.prune {
+        "for pruning "
+    } else {
+        ""
+    };
     Error::new(
         ErrorKind::Locked,
         format!(
-            "repository is locked {} by pid {} on host '{}'; wait for it to finish, or run `cairn unlock` if that process is gone",
-            if info.exclusive { "exclusively" } else { "" },
-            info.pid,
-            info.host
-        )
-        .replace("locked  by", "locked by"),
+            "repository is locked {how}by pid {} on host '{}'; wait for it to finish, or run `cairn unlock` if that process is gone",
+            info.pid, info.host
+        ),
     )
 }
 
-/// Take a lock. Shared locks conflict only with live exclusive locks;
-/// exclusive locks conflict with any live lock.
-pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, exclusive: bool) -> Result<LockGuard> {
+/// Take a lock in `mode` (see [`LockMode`] for what conflicts).
+pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, mode: LockMode) -> Result<LockGuard> {
+    let exclusive = mode != LockMode::Shared;
     let check = |own: Option<&str>| -> Result<()> {
         for (name, info) in list_locks(&*backend, sealer)? {
             if Some(name.as_str()) == own {
@@ -168,7 +231,7 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, exclusive: bool) -> R
             // A lock we cannot read is treated as live and exclusive only
             // when we want exclusivity; shared holders ignore it.
             match info {
-                Ok(i) if !i.is_stale() && (exclusive || i.exclusive) => return Err(conflict(&i)),
+                Ok(i) if !i.is_stale() && mode.conflicts_with(&i) => return Err(conflict(&i)),
                 Err(_) if exclusive => {
                     return Err(Error::new(
                         ErrorKind::Locked,
@@ -188,7 +251,8 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, exclusive: bool) -> R
         host: hostname(),
         pid: std::process::id(),
         time: now_secs(),
-        exclusive,
+        exclusive: mode == LockMode::Exclusive,
+        prune: mode == LockMode::Prune,
     };
     backend.write(Kind::Lock, &name, &info.seal(sealer)?)?;
     // Re-check: a competitor may have written between our check and write.
@@ -211,6 +275,14 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, exclusive: bool) -> R
             .name("cairn-lock-refresh".into())
             .spawn(move || {
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(REFRESH_EVERY) {
+                    // Removed by someone else (`cairn unlock`): others may
+                    // act as if we were gone, so never resurrect it.
+                    if let Err(e) = backend.size(Kind::Lock, &name) {
+                        if e.kind() == ErrorKind::NotFound {
+                            refreshed.store(0, Ordering::SeqCst);
+                            break;
+                        }
+                    }
                     let fresh = LockInfo {
                         time: now_secs(),
                         ..info.clone()
@@ -269,18 +341,33 @@ mod tests {
     fn shared_and_exclusive() {
         let b: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
         let s = Sealer::new(&[1; 32]);
-        let g1 = acquire(b.clone(), &s, false).unwrap();
-        let g2 = acquire(b.clone(), &s, false).unwrap();
+        let g1 = acquire(b.clone(), &s, LockMode::Shared).unwrap();
+        let g2 = acquire(b.clone(), &s, LockMode::Shared).unwrap();
         assert_eq!(
-            acquire(b.clone(), &s, true).err().unwrap().kind(),
+            acquire(b.clone(), &s, LockMode::Exclusive)
+                .err()
+                .unwrap()
+                .kind(),
             ErrorKind::Locked
         );
-        drop((g1, g2));
-        let x = acquire(b.clone(), &s, true).unwrap();
+        // Prune runs beside backups, but only one at a time.
+        let p = acquire(b.clone(), &s, LockMode::Prune).unwrap();
         assert_eq!(
-            acquire(b.clone(), &s, false).err().unwrap().kind(),
+            acquire(b.clone(), &s, LockMode::Prune)
+                .err()
+                .unwrap()
+                .kind(),
             ErrorKind::Locked
         );
+        let g3 = acquire(b.clone(), &s, LockMode::Shared).unwrap();
+        drop((g1, g2, g3, p));
+        let x = acquire(b.clone(), &s, LockMode::Exclusive).unwrap();
+        for mode in [LockMode::Shared, LockMode::Prune] {
+            assert_eq!(
+                acquire(b.clone(), &s, mode).err().unwrap().kind(),
+                ErrorKind::Locked
+            );
+        }
         x.ensure_fresh().unwrap();
         x.refreshed.store(0, Ordering::SeqCst);
         assert_eq!(x.ensure_fresh().unwrap_err().kind(), ErrorKind::Locked);
@@ -297,9 +384,10 @@ mod tests {
             pid: 1,
             time: 0,
             exclusive: true,
+            prune: false,
         };
         b.write(Kind::Lock, "aa", &old.seal(&s).unwrap()).unwrap();
-        let g = acquire(b.clone(), &s, false).unwrap();
+        let g = acquire(b.clone(), &s, LockMode::Shared).unwrap();
         drop(g);
         assert_eq!(remove_locks(&*b, &s, false).unwrap(), 1);
     }

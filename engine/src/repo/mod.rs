@@ -8,7 +8,7 @@
 pub mod commit;
 pub mod config;
 pub mod lock;
-mod spec_copy;
+pub(crate) mod spec_copy;
 
 use crate::backend::{Backend, Kind};
 use crate::chunking::{Chunker, ChunkerParams};
@@ -59,6 +59,8 @@ pub struct Repository {
     chunker: Chunker,
     cache_root: PathBuf,
     index: Mutex<Option<Arc<IndexCache>>>,
+    /// Bumped by every completed index re-sync (see [`Self::read_blob`]).
+    resyncs: Mutex<u64>,
 }
 
 /// The default cache root: `$XDG_CACHE_HOME/cairn`, else `~/.cache/cairn`.
@@ -221,6 +223,7 @@ impl Repository {
             chunker,
             cache_root,
             index: Mutex::new(None),
+            resyncs: Mutex::new(0),
         })
     }
 
@@ -257,6 +260,16 @@ impl Repository {
         Ok(cache)
     }
 
+    /// Bring an open index cache in step with the repository's index files
+    /// now (opening it if needed).
+    pub fn resync_index(&self) -> Result<()> {
+        let open = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match open {
+            Some(c) => c.sync(&*self.backend, &self.sealer),
+            None => self.index().map(|_| ()),
+        }
+    }
+
     /// Change the parity setting: rewrite the config atomically.
     pub fn set_parity(&mut self, parity: Option<(u8, u8)>) -> Result<()> {
         if let Some((k, m)) = parity {
@@ -270,9 +283,20 @@ impl Repository {
         Ok(())
     }
 
-    /// Take a lock (shared for backup, exclusive for destructive work).
-    pub fn lock(&self, exclusive: bool) -> Result<lock::LockGuard> {
-        lock::acquire(self.backend.clone(), &self.sealer, exclusive)
+    /// Take a lock (shared for backup, prune for GC, exclusive for repairs).
+    pub fn lock(&self, mode: lock::LockMode) -> Result<lock::LockGuard> {
+        lock::acquire(self.backend.clone(), &self.sealer, mode)
+    }
+
+    /// A shared lock for audits, so that a prune armed meanwhile waits for
+    /// them (`format-spec/v1/gc.md`). Storage that cannot be written
+    /// (read-only media, where nothing can be pruned either) gets none.
+    pub fn audit_lock(&self) -> Result<Option<lock::LockGuard>> {
+        match self.lock(lock::LockMode::Shared) {
+            Ok(g) => Ok(Some(g)),
+            Err(e) if e.kind() == ErrorKind::Locked => Err(e),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Every readable snapshot, oldest first. A damaged snapshot file must
@@ -361,8 +385,20 @@ impl Repository {
         Ok(id)
     }
 
-    /// Where a blob is stored.
+    /// Where a blob is stored. A miss re-syncs the index once (see
+    /// [`Self::read_blob`]) before it is reported.
     pub fn locate(&self, id: &BlobId) -> Result<Location> {
+        let seen = self.resync_generation();
+        match self.locate_cached(id) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.resync_once(seen)?;
+                self.locate_cached(id)
+            }
+            other => other,
+        }
+    }
+
+    fn locate_cached(&self, id: &BlobId) -> Result<Location> {
         self.index()?.get(id)?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
@@ -371,9 +407,35 @@ impl Repository {
         })
     }
 
+    fn resync_generation(&self) -> u64 {
+        *self.resyncs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Re-sync the index unless another thread did since `seen`.
+    fn resync_once(&self, seen: u64) -> Result<()> {
+        let mut gen = self.resyncs.lock().unwrap_or_else(|p| p.into_inner());
+        if *gen == seen {
+            self.resync_index()?;
+            *gen += 1;
+        }
+        Ok(())
+    }
+
     /// Read and fully verify one blob.
+    ///
+    /// Readers take no lock, so a prune may move a blob (repack) and delete
+    /// its old pack meanwhile. When the blob or its pack is not found, the
+    /// index is re-synced once (one thread at a time; threads that waited
+    /// reuse that re-sync) and the read is retried at the new location.
     pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>> {
-        self.read_located(&self.locate(id)?)
+        let seen = self.resync_generation();
+        match self.locate_cached(id).and_then(|l| self.read_located(&l)) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.resync_once(seen)?;
+                self.read_located(&self.locate_cached(id)?)
+            }
+            other => other,
+        }
     }
 
     /// Read and fully verify the blob at a known location.

@@ -36,6 +36,7 @@ pub const FILES: &[(&str, &str)] = &[
         "v1-mongodb.md",
         include_str!("../../../format-spec/v1/mongodb.md"),
     ),
+    ("v1-gc.md", include_str!("../../../format-spec/v1/gc.md")),
     (
         "v1-parity.md",
         include_str!("../../../format-spec/v1/parity.md"),
@@ -50,6 +51,18 @@ pub const FILES: &[(&str, &str)] = &[
 pub fn write(backend: &dyn Backend) -> Result<()> {
     for (name, text) in FILES {
         backend.write(Kind::Spec, name, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Bring the copy up to this writer's text: write the files that are
+/// missing or differ (a writer that adds a kind of object, such as a GC
+/// plan, first makes sure the repository explains it).
+pub fn refresh(backend: &dyn Backend) -> Result<()> {
+    for (name, text) in FILES {
+        if backend.read(Kind::Spec, name).ok().as_deref() != Some(text.as_bytes()) {
+            backend.write(Kind::Spec, name, text.as_bytes())?;
+        }
     }
     Ok(())
 }

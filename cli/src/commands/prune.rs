@@ -1,0 +1,185 @@
+//! `cairn prune` (and the prune half of `forget --prune`): run the GC
+//! protocol of `cairn_engine::prune` and report what was (or, with
+//! `--dry-run`, would be) deleted and repacked, with sizes.
+
+use super::Ctx;
+use crate::args::{PruneArgs, PruneOpts};
+use crate::output::{bytes, parse_size};
+use cairn_engine::prune::{Action, MaxUnused, PruneOptions, PruneReport};
+use cairn_engine::{Error, Result};
+use serde_json::json;
+
+/// Validate `--max-unused` and `--max-repack-size`.
+pub fn options(o: &PruneOpts, dry_run: bool) -> Result<PruneOptions> {
+    let max_unused = match o.max_unused.trim() {
+        "unlimited" => MaxUnused::Unlimited,
+        s if s.ends_with('%') => {
+            let p: f64 = s[..s.len() - 1].trim().parse().map_err(|_| {
+                Error::invalid(format!(
+                    "--max-unused '{s}': expected e.g. 5%, 500M or unlimited"
+                ))
+            })?;
+            if !(0.0..=100.0).contains(&p) {
+                return Err(Error::invalid(format!(
+                    "--max-unused '{s}': a percentage must be between 0% and 100%"
+                )));
+            }
+            MaxUnused::Percent(p)
+        }
+        s => MaxUnused::Bytes(parse_size(s).map_err(|e| e.context("--max-unused"))?),
+    };
+    let max_repack = o
+        .max_repack_size
+        .as_deref()
+        .map(|s| parse_size(s).map_err(|e| e.context("--max-repack-size")))
+        .transpose()?;
+    Ok(PruneOptions {
+        max_unused,
+        max_repack,
+        dry_run,
+        ..PruneOptions::default()
+    })
+}
+
+/// Run `prune`.
+pub fn run(ctx: &Ctx, a: &PruneArgs) -> Result<i32> {
+    let opts = options(&a.opts, a.dry_run)?;
+    let repo = ctx.open()?;
+    let progress = ctx.out.progress("prune");
+    let result = cairn_engine::prune::prune(&repo, &opts, &progress);
+    progress.finish();
+    render(ctx, &result?, a.dry_run);
+    Ok(crate::exit::OK)
+}
+
+/// A prune report as JSON.
+pub fn report_json(r: &PruneReport, dry_run: bool) -> serde_json::Value {
+    let (del_n, del_b) = r.selected(Action::Delete);
+    let (orph_n, orph_b) = r.selected(Action::DeleteUnindexed);
+    let (rep_n, rep_b) = r.selected(Action::Repack);
+    let (unused_before, unused_after) = r.unused_bytes();
+    {
+        let packs: Vec<_> = r
+            .packs()
+            .iter()
+            .map(|s| {
+                json!({"pack": s.pack.to_hex(), "size": s.size, "used": s.used,
+                "action": match s.action {
+                    Action::Delete => "delete",
+                    Action::DeleteUnindexed => "delete-unindexed",
+                    Action::Repack => "repack",
+                }})
+            })
+            .collect();
+        let pending: Vec<_> = r
+            .pending
+            .iter()
+            .map(|p| json!({"plan": p.name, "packs": p.packs, "waiting_for_locks": p.waiting}))
+            .collect();
+        json!({
+            "dry_run": dry_run,
+            "snapshots": r.snapshots,
+            "referenced_blobs": r.referenced_blobs,
+            "used_bytes": r.used_bytes(),
+            "unused_bytes": unused_before,
+            "unused_bytes_after": unused_after,
+            "delete": {"packs": del_n + orph_n, "bytes": del_b + orph_b,
+                       "unindexed_packs": orph_n},
+            "repack": {"packs": rep_n, "bytes": rep_b, "copied_bytes": r.repacked_bytes},
+            "swept": {"plans": r.swept.plans, "packs": r.swept.packs,
+                      "bytes": r.swept.bytes, "resurrected": r.swept.resurrected},
+            "pending_plans": pending,
+            "packs": packs,
+            "warnings": r.warnings,
+            "removed_unreadable_plans": r.removed_unreadable,
+        })
+    }
+}
+
+/// Print a prune report.
+pub fn render(ctx: &Ctx, r: &PruneReport, dry_run: bool) {
+    if ctx.out.json {
+        crate::output::print_json(&report_json(r, dry_run));
+        return;
+    }
+    let (del_n, del_b) = r.selected(Action::Delete);
+    let (orph_n, orph_b) = r.selected(Action::DeleteUnindexed);
+    let (rep_n, rep_b) = r.selected(Action::Repack);
+    let (unused_before, unused_after) = r.unused_bytes();
+    for w in &r.warnings {
+        crate::errln!("warning: {w}");
+    }
+    for name in &r.removed_unreadable {
+        crate::errln!("warning: removed unreadable garbage-collection plan state/{name}");
+    }
+    if dry_run {
+        for s in r.packs() {
+            let what = match s.action {
+                Action::Delete => "delete",
+                Action::DeleteUnindexed => "delete (unindexed)",
+                Action::Repack => "repack",
+            };
+            crate::outln!(
+                "{what:<18} {}  {:>10}  used {}",
+                s.pack.short(),
+                bytes(s.size),
+                bytes(s.used)
+            );
+        }
+    }
+    let would = |done: &str, dry: &str| {
+        if dry_run {
+            dry.to_owned()
+        } else {
+            done.to_owned()
+        }
+    };
+    ctx.out.info(&format!(
+        "{} snapshots reference {} blobs ({}); unused {} → {} after",
+        r.snapshots,
+        r.referenced_blobs,
+        bytes(r.used_bytes()),
+        bytes(unused_before),
+        bytes(unused_after)
+    ));
+    ctx.out.info(&format!(
+        "{} {} unused packs ({}), {} of them unindexed; {} {} packs ({}, copying {})",
+        would("condemned", "would delete"),
+        del_n + orph_n,
+        bytes(del_b + orph_b),
+        orph_n,
+        would("repacked", "would repack"),
+        rep_n,
+        bytes(rep_b),
+        bytes(if dry_run {
+            r.packs()
+                .iter()
+                .filter(|s| s.action == Action::Repack)
+                .map(|s| s.used)
+                .sum()
+        } else {
+            r.repacked_bytes
+        })
+    ));
+    if !dry_run {
+        ctx.out.info(&format!(
+            "deleted {} packs, freed {}{}",
+            r.swept.packs,
+            bytes(r.swept.bytes),
+            if r.swept.resurrected > 0 {
+                format!(
+                    "; kept {} packs that new snapshots need",
+                    r.swept.resurrected
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
+    for p in &r.pending {
+        ctx.out.info(&format!(
+            "{} packs wait for {} running operations to finish (plan state/{}); the next prune deletes them",
+            p.packs, p.waiting, p.name
+        ));
+    }
+}
