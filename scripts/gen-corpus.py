@@ -57,9 +57,14 @@ def churn(root, seed=2):
     for j in range(20):
         with open(os.path.join(root, f"new-{seed}-{j}.dat"), "wb") as f:
             f.write(rng.randbytes(256 << 10))
+    # Files added three churns ago go away again (garbage for prune).
+    for j in range(20):
+        old = os.path.join(root, f"new-{seed - 3}-{j}.dat")
+        if os.path.exists(old):
+            os.remove(old)
 
 if __name__ == "__main__":
     if sys.argv[1] == "generate":
         generate(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == "churn":
-        churn(sys.argv[2])
+        churn(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 2)

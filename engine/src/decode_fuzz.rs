@@ -2,37 +2,22 @@
 //! truncated or bit-flipped valid encodings, produce `Err` — never a panic,
 //! never an unbounded allocation. These run on stable in every test run;
 //! the coverage-guided cargo-fuzz targets in `fuzz/` drive the same
-//! entry points.
+//! entry points ([`crate::decoders`]).
 
 use crate::cbor::Value;
 use crate::chunking::ChunkerParams;
-use crate::crypto::{KdfParams, KeyFile, MasterKey, ObjectType, Sealer};
+use crate::crypto::{KdfParams, KeyFile, MasterKey};
 use crate::id::{BlobId, ChunkId, SnapshotId, TreeId};
 use crate::index::{IndexFile, PackEntries};
 use crate::pack::{decode_trailer_payload, BlobEntry, BlobType};
-use crate::repo::config::{parse_marker, Config};
+use crate::repo::config::Config;
 use crate::snapshot::{Snapshot, SnapshotStats};
 use crate::tree::{Extent, Node, NodeKind, Timestamp, Tree};
 use proptest::prelude::*;
 
-/// Every decoder, by name, on raw bytes. Shared with `fuzz/`.
-pub fn decode_all(data: &[u8]) {
-    let sealer = Sealer::new(&[1; 32]);
-    let _ = Value::decode(data);
-    let _ = KeyFile::decode(data);
-    let _ = sealer.open(ObjectType::Snapshot, &[0; 32], data);
-    let _ = sealer.open_compact(ObjectType::Chunk, &[0; 32], data);
-    let _ = decode_trailer_payload(data);
-    let _ = IndexFile::decode_plain(data);
-    let _ = Tree::decode(data);
-    let _ = Snapshot::decode_plain(data);
-    let _ = Config::decode_plain(data);
-    let _ = parse_marker(data);
-    let _ = crate::compression::decompress(data, 1 << 20);
-    let _ = crate::parity::Group::parse(data);
-    let _ = crate::scrub_state::ScrubState::decode(data);
-    let _ = crate::mongo::Manifest::from_json(data);
-    let _ = crate::mongo::restore::next_document(&mut &data[..]);
+/// Every decoder on raw bytes (the same entry points as `fuzz/`).
+fn decode_all(data: &[u8]) {
+    crate::decoders::run_all(data);
 }
 
 fn samples() -> Vec<Vec<u8>> {
@@ -88,6 +73,21 @@ fn samples() -> Vec<Vec<u8>> {
     let key = KeyFile::create(&MasterKey::from_bytes([8; 32]), b"pw", fast, 0, "h")
         .map(|k| k.encode())
         .unwrap_or_default();
+    let plan = crate::prune::plan::Plan {
+        name: "gc-x".into(),
+        created: 1,
+        host: "h".into(),
+        packs: [crate::id::PackId([9; 32])].into_iter().collect(),
+        waiting: Some(vec!["ab".into()]),
+    };
+    let lock = Value::map(vec![
+        ("v", Value::Uint(1)),
+        ("host", Value::Text("h".into())),
+        ("pid", Value::Uint(7)),
+        ("time", Value::int(5)),
+        ("exclusive", Value::Bool(false)),
+        ("prune", Value::Bool(true)),
+    ]);
     vec![
         tree.encode(),
         index.encode_plain(),
@@ -95,6 +95,8 @@ fn samples() -> Vec<Vec<u8>> {
         snap.encode_plain(),
         config.encode_plain(),
         key,
+        plan.encode(),
+        lock.encode(),
     ]
 }
 
@@ -107,7 +109,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_encodings_never_panic(which in 0usize..6, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4), cut in any::<usize>()) {
+    fn mutated_encodings_never_panic(which in 0usize..8, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4), cut in any::<usize>()) {
         let all = samples();
         let mut data = all[which].clone();
         for (pos, x) in flips {
@@ -131,4 +133,6 @@ fn valid_samples_decode() {
     assert!(Snapshot::decode_plain(&s[3]).is_ok());
     assert!(Config::decode_plain(&s[4]).is_ok());
     assert!(KeyFile::decode(&s[5]).is_ok());
+    assert!(crate::prune::plan::Plan::decode("gc-x", &s[6]).is_ok());
+    assert!(crate::repo::lock::LockInfo::decode_plain(&s[7]).is_ok_and(|l| l.prune));
 }

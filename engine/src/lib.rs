@@ -31,6 +31,8 @@ pub mod cbor;
 pub mod chunking;
 pub mod compression;
 pub mod crypto;
+#[doc(hidden)]
+pub mod decoders;
 pub mod drill;
 pub mod error;
 pub mod filter;

@@ -230,11 +230,13 @@ pub fn protect_except(
     let Some((k, m)) = repo.config().parity else {
         return Ok((0, dissolved));
     };
+    // Packs a prune has condemned are not grouped: they are about to go.
+    let condemned = crate::prune::condemned_packs(repo)?;
     let mut todo: Vec<(PackId, u64)> = backend
         .list(Kind::Data)?
         .into_iter()
         .filter_map(|(n, size)| PackId::from_hex(&n).ok().map(|id| (id, size)))
-        .filter(|(id, _)| !covered.contains(id) && !gone.contains(id))
+        .filter(|(id, _)| !covered.contains(id) && !gone.contains(id) && !condemned.contains(id))
         .collect();
     todo.sort();
     let mut n = 0;

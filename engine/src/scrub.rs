@@ -234,7 +234,10 @@ pub fn scrub(
         .flat_map(|(g, _)| g.packs.iter().map(|p| p.0))
         .collect();
     if repo.config().parity.is_some() {
-        report.unprotected = stored.iter().filter(|p| !expected.contains(p)).count() as u64;
+        report.unprotected = stored
+            .iter()
+            .filter(|p| !expected.contains(p) && !condemned.contains(p))
+            .count() as u64;
     }
     for (name, _) in backend.list(Kind::Index)? {
         let Ok(id) = crate::id::IndexId::from_hex(&name) else {

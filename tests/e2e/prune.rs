@@ -26,6 +26,14 @@ fn small_packs(extra: &[&str]) -> Env {
     e
 }
 
+/// `n` files of `len` random bytes each, named f000, f001, ...
+fn small_files(dir: &Path, n: u64, len: usize) {
+    fs::create_dir_all(dir).unwrap();
+    for i in 0..n {
+        fs::write(dir.join(format!("f{i:03}")), random_bytes(len, i)).unwrap();
+    }
+}
+
 fn dir_size(p: &Path) -> u64 {
     walk(p).iter().map(|f| f.metadata().unwrap().len()).sum()
 }
@@ -64,10 +72,7 @@ fn plans(env: &Env) -> usize {
 fn prune_deletes_unused_packs_and_repacks_partly_used_ones() {
     let env = small_packs(&[]);
     let src = env.path("src");
-    fs::create_dir_all(&src).unwrap();
-    for i in 0..300u64 {
-        fs::write(src.join(format!("f{i:03}")), random_bytes(4000, i)).unwrap();
-    }
+    small_files(&src, 300, 4000);
     env.backup(&src, &[]);
     // Drop every other file: most packs become half used.
     for i in (0..300u64).step_by(2) {
@@ -346,13 +351,10 @@ fn sigkill_during_prune_never_loses_data_and_the_next_prune_finishes() {
 fn prune_keeps_parity_complete_and_usable() {
     let env = small_packs(&["--parity", "4+1"]);
     let src = env.path("src");
-    fs::create_dir_all(&src).unwrap();
-    for i in 0..120u64 {
-        fs::write(src.join(format!("f{i}")), random_bytes(4000, i)).unwrap();
-    }
+    small_files(&src, 120, 4000);
     env.backup(&src, &[]);
     for i in (0..120u64).step_by(3) {
-        fs::remove_file(src.join(format!("f{i}"))).unwrap();
+        fs::remove_file(src.join(format!("f{i:03}"))).unwrap();
     }
     env.backup(&src, &[]);
     env.json(&["forget", "--keep-last", "1", "--prune"]);

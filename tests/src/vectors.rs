@@ -334,6 +334,36 @@ pub fn generate() -> BTreeMap<String, Value> {
             "parity_files": shards,
         }),
     );
+    // A garbage-collection plan (gc.md), armed.
+    let plan = cairn_engine::prune::plan::Plan {
+        name: "gc-000102030405060708090a0b0c0d0e0f".into(),
+        created: 1_767_225_600,
+        host: "vector-host".into(),
+        packs: [[0x22u8; 32], [0x11; 32]]
+            .into_iter()
+            .map(cairn_engine::PackId)
+            .collect(),
+        waiting: Some(vec!["ab".repeat(32)]),
+    };
+    let plan_plain = plan.encode();
+    let plan_sealed = sealer
+        .seal_with_nonce(
+            ObjectType::GcPlan,
+            &[0; 32],
+            &compression::compress(&plan_plain, 0),
+            &nonce(50),
+        )
+        .expect("seal");
+    files.insert(
+        "gc-plan.json".into(),
+        json!({
+            "description": "An armed garbage-collection plan condemning two packs and waiting for one lock (gc.md); sealed with the seal key, full envelope type 9, stored payload",
+            "name": plan.name,
+            "plan_cbor": h(&plan_plain),
+            "plan_nonce": h(&nonce(50)),
+            "plan_file": h(&plan_sealed),
+        }),
+    );
     files
 }
 

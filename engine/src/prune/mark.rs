@@ -297,3 +297,81 @@ fn copy_blobs(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::BlobType;
+
+    fn entry(b: u8, len: u32) -> BlobEntry {
+        BlobEntry {
+            blob_type: BlobType::Chunk,
+            id: BlobId([b; 32]),
+            offset: 8,
+            sealed_len: len,
+            plain_len: len,
+        }
+    }
+
+    /// Packs: 1 fully used, 2 one-tenth used, 3 unused, 4 unindexed,
+    /// 5 condemned by a pending plan, 6 a duplicate of a blob in 1.
+    fn fixture() -> (View, Reachable) {
+        let mut v = View::default();
+        let p = |b: u8| PackId([b; 32]);
+        v.packs.insert(p(1), vec![entry(10, 1000), entry(11, 1000)]);
+        v.packs.insert(p(2), vec![entry(20, 100), entry(21, 900)]);
+        v.packs.insert(p(3), vec![entry(30, 500)]);
+        v.packs.insert(p(5), vec![entry(50, 500)]);
+        v.packs.insert(p(6), vec![entry(10, 1000)]);
+        for (b, size) in [
+            (1, 4096),
+            (2, 4096),
+            (3, 4096),
+            (4, 4096),
+            (5, 4096),
+            (6, 4096),
+        ] {
+            v.stored.insert(p(b), size);
+        }
+        let mut r = Reachable::default();
+        r.blobs.extend([10, 11, 20, 50].map(|b| BlobId([b; 32])));
+        (v, r)
+    }
+
+    #[test]
+    fn selects_unused_unindexed_duplicates_and_wasteful_packs() {
+        let (v, r) = fixture();
+        let pending: HashSet<PackId> = [PackId([5; 32])].into_iter().collect();
+        let sel = select(&v, &r, &pending, MaxUnused::Percent(5.0), None).unwrap();
+        let action = |b: u8| {
+            sel.packs
+                .iter()
+                .find(|s| s.pack == PackId([b; 32]))
+                .map(|s| s.action)
+        };
+        assert_eq!(action(1), None, "fully used pack stays");
+        assert_eq!(action(2), Some(Action::Repack));
+        assert_eq!(action(3), Some(Action::Delete));
+        assert_eq!(action(4), Some(Action::DeleteUnindexed));
+        assert_eq!(action(5), None, "a pending plan's pack is not considered");
+        assert_eq!(action(6), Some(Action::Delete), "the duplicate copy goes");
+        assert_eq!(sel.used_bytes, 2100);
+        assert_eq!(sel.unused_after, 0);
+        assert_eq!(sel.keepers[&BlobId([10; 32])], PackId([1; 32]));
+    }
+
+    #[test]
+    fn limits_are_honoured_and_missing_data_refuses() {
+        let (v, r) = fixture();
+        let none = HashSet::new();
+        let lax = select(&v, &r, &none, MaxUnused::Unlimited, None).unwrap();
+        assert!(lax.packs.iter().all(|s| s.action != Action::Repack));
+        let capped = select(&v, &r, &none, MaxUnused::Percent(0.0), Some(100)).unwrap();
+        assert!(capped.packs.iter().all(|s| s.action != Action::Repack));
+        assert_eq!(capped.unused_after, 900);
+        // A referenced blob that is nowhere: nothing is selected at all.
+        let mut r2 = r;
+        r2.blobs.insert(BlobId([99; 32]));
+        assert!(select(&v, &r2, &none, MaxUnused::Percent(5.0), None).is_err());
+    }
+}

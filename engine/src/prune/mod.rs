@@ -18,7 +18,7 @@
 //! and the next prune completes the work.
 
 mod mark;
-pub(crate) mod plan;
+pub mod plan;
 mod reach;
 mod sweep;
 mod view;

@@ -97,7 +97,12 @@ impl LockInfo {
     fn open(sealer: &Sealer, bytes: &[u8]) -> Result<Self> {
         let payload = sealer.open(ObjectType::Lock, &[0; 32], bytes)?;
         let plain = crate::compression::decompress(&payload, 1 << 16)?;
-        let v = Value::decode(&plain)?;
+        Self::decode_plain(&plain)
+    }
+
+    /// Decode the CBOR plaintext; never panics.
+    pub fn decode_plain(plain: &[u8]) -> Result<Self> {
+        let v = Value::decode(plain)?;
         let f = Fields::of(&v, "lock")?;
         if f.u64("v")? != 1 {
             return Err(Error::new(
