@@ -301,11 +301,11 @@ fn sigkill_during_prune_never_loses_data_and_the_next_prune_finishes() {
         seed % n
     };
     let mut full = Duration::from_millis(200);
-    let (mut killed, mut round) = (0, 0u64);
+    let (mut killed, mut round, mut left_plan) = (0, 0u64, 0);
     while killed < 30 {
         assert!(round < 120, "only {killed} prunes were killed mid-way");
         // New garbage every round: rewrite a third of the files, forget.
-        for i in 0..60u64 {
+        for i in 0..200u64 {
             if rand(3) == 0 {
                 fs::write(src.join(format!("f{i}")), random_bytes(5000, rand(1 << 40))).unwrap();
             }
@@ -318,17 +318,29 @@ fn sigkill_during_prune_never_loses_data_and_the_next_prune_finishes() {
             env.json(&["prune"]);
             full = t.elapsed();
         } else {
-            let delay = Duration::from_micros(rand(full.as_micros() as u64 * 3 / 2 + 1));
             let mut child = env
                 .cmd(&["prune"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            std::thread::sleep(delay);
+            if round % 2 == 0 {
+                // Anywhere in the run.
+                std::thread::sleep(Duration::from_micros(rand(
+                    full.as_micros() as u64 * 3 / 2 + 1,
+                )));
+            } else {
+                // In the second phase: as soon as the plan is stored.
+                let until = Instant::now() + full * 3;
+                while plans(&env) == 0 && Instant::now() < until {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                std::thread::sleep(Duration::from_micros(rand(2000)));
+            }
             let _ = child.kill();
             if child.wait().unwrap().signal() == Some(9) {
                 killed += 1;
+                left_plan += usize::from(plans(&env) > 0);
             }
         }
         let check = env.json(&["check"]);
@@ -336,6 +348,11 @@ fn sigkill_during_prune_never_loses_data_and_the_next_prune_finishes() {
         verify_all(&env, &format!("round {round}"));
         round += 1;
     }
+    eprintln!("{killed} prunes killed, {left_plan} with their plan stored");
+    assert!(
+        left_plan >= 3,
+        "only {left_plan} of {killed} kills interrupted a prune with its plan stored"
+    );
     // The next prune completes the work: nothing pending, nothing to do.
     env.json(&["prune"]);
     let r = env.json(&["prune", "--dry-run"]);
