@@ -139,6 +139,10 @@ fn four_backups_and_repeated_prunes_never_lose_data() {
     env.json(&["forget", "--keep-last", "2", "--prune"]);
     let r = env.json(&["prune", "--dry-run"]);
     assert_eq!(r["pending_plans"].as_array().unwrap().len(), 0, "{r}");
+    eprintln!(
+        "{secs} s: {} backups, {prunes} prunes deleted {swept} packs",
+        expected.lock().unwrap().len()
+    );
     assert!(prunes >= 5, "only {prunes} prunes ran");
     assert!(swept > 0, "no prune ever deleted a pack in {prunes} runs");
     assert_eq!(env.json(&["check"])["ok"], true);

@@ -194,19 +194,24 @@ impl IndexCache {
 
     /// Bring the cache in step with the repository's index files: load new
     /// ones; rebuild from scratch if one it loaded has gone or the schema
-    /// changed. Memory holds one index file at a time. An index file that
-    /// vanishes while being loaded (a prune replaced it) restarts the sync.
+    /// changed. Memory holds one index file at a time.
+    ///
+    /// An index file that vanishes before it is read was replaced by a
+    /// prune (its replacement was stored first): it is skipped and the
+    /// listing taken again, a few times at most. If the index keeps
+    /// changing, the cache stays incomplete — never wrong: it then lacks
+    /// blobs (a writer stores them again, a reader re-syncs on a miss).
     pub fn sync(&self, backend: &dyn Backend, sealer: &Sealer) -> Result<()> {
-        let mut attempt = 0;
-        loop {
-            match self.sync_once(backend, sealer) {
-                Err(e) if e.kind() == ErrorKind::NotFound && attempt < 5 => attempt += 1,
-                other => return other,
+        for _ in 0..5 {
+            if self.sync_once(backend, sealer)? {
+                break;
             }
         }
+        Ok(())
     }
 
-    fn sync_once(&self, backend: &dyn Backend, sealer: &Sealer) -> Result<()> {
+    /// One pass; `false` if a listed file vanished before it was read.
+    fn sync_once(&self, backend: &dyn Backend, sealer: &Sealer) -> Result<bool> {
         let listed: HashSet<IndexId> = backend
             .list(Kind::Index)?
             .into_iter()
@@ -228,12 +233,20 @@ impl IndexCache {
         }
         let mut todo: Vec<&IndexId> = listed.difference(&loaded).collect();
         todo.sort();
+        let mut complete = true;
         for id in todo {
-            let bytes = backend.read(Kind::Index, &id.to_hex())?;
+            let bytes = match backend.read(Kind::Index, &id.to_hex()) {
+                Ok(b) => b,
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    complete = false;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let file = IndexFile::open(sealer, id, &bytes)?;
             self.insert_index(id, &file)?;
         }
-        Ok(())
+        Ok(complete)
     }
 }
 

@@ -23,8 +23,8 @@ mod reach;
 mod sweep;
 mod view;
 
-pub use mark::{Action, MaxUnused, Selected};
-pub use sweep::GC_STALE_AFTER;
+pub use mark::{Action, MaxUnused, Selected, Selection};
+pub use sweep::{Swept, GC_STALE_AFTER};
 
 use crate::error::{ErrorKind, Result};
 use crate::id::PackId;
