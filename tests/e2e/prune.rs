@@ -392,3 +392,27 @@ fn prune_keeps_parity_complete_and_usable() {
     let out = env.restore_latest("out");
     assert_same_tree(&src, &out.join(src.strip_prefix("/").unwrap()));
 }
+
+#[test]
+fn prune_removes_temporaries_of_long_dead_writes_only() {
+    let env = Env::init();
+    let src = env.path("src");
+    small_files(&src, 3, 1000);
+    env.backup(&src, &[]);
+    let old = env.repo.join("data/00/.tmp-killed-long-ago");
+    let fresh = env.repo.join("data/00/.tmp-being-written");
+    fs::write(&old, vec![7u8; 50_000]).unwrap();
+    fs::write(&fresh, vec![7u8; 50_000]).unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let r = env.json(&["prune"]);
+    assert_eq!(r["stale_temporaries_bytes"], 50_000, "{r}");
+    assert!(!old.exists());
+    assert!(fresh.exists(), "a temporary that may be live was removed");
+    env.restore_latest("out");
+}

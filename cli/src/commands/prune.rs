@@ -92,6 +92,7 @@ pub fn report_json(r: &PruneReport, dry_run: bool) -> serde_json::Value {
             "packs": packs,
             "warnings": r.warnings,
             "removed_unreadable_plans": r.removed_unreadable,
+            "stale_temporaries_bytes": r.stale_temporaries_bytes,
         })
     }
 }
@@ -174,6 +175,12 @@ pub fn render(ctx: &Ctx, r: &PruneReport, dry_run: bool) {
             } else {
                 String::new()
             }
+        ));
+    }
+    if r.stale_temporaries_bytes > 0 {
+        ctx.out.info(&format!(
+            "removed {} of temporaries left by interrupted writes",
+            bytes(r.stale_temporaries_bytes)
         ));
     }
     for p in &r.pending {

@@ -94,10 +94,19 @@ pub fn run(b: &dyn Backend) -> Result<()> {
         b.list(Kind::Data)?.is_empty(),
         "an uncommitted stream is not listed",
     )?;
+    // Cleaning stale temporaries never touches a live write or a file.
+    b.write(Kind::Index, &name, b"complete")?;
+    b.remove_stale_temporaries(Kind::Data, std::time::Duration::from_secs(3600))?;
+    b.remove_stale_temporaries(Kind::Index, std::time::Duration::ZERO)?;
+    ensure(
+        b.read(Kind::Index, &name)? == b"complete",
+        "stale-temporary cleanup leaves complete files alone",
+    )?;
+    b.remove(Kind::Index, &name)?;
     w.commit(&name)?;
     ensure(
         b.read(Kind::Data, &name)? == b"part one, part two",
-        "a committed stream reads back",
+        "a committed stream reads back (after a cleanup of stale temporaries)",
     )?;
     b.remove(Kind::Data, &name)?;
     let mut w = b.begin_write(Kind::Data)?;

@@ -25,6 +25,23 @@ impl LocalBackend {
         LocalBackend { root: root.into() }
     }
 
+    /// The directories holding files of `kind` (`data/` has 256).
+    fn dirs_of(&self, kind: Kind) -> Result<Vec<PathBuf>> {
+        let base = self.root.join(kind.dir());
+        if kind != Kind::Data {
+            return Ok(vec![base]);
+        }
+        match fs::read_dir(&base) {
+            Ok(rd) => Ok(rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io(format!("listing {}", base.display()), e)),
+        }
+    }
+
     fn path(&self, kind: Kind, name: &str) -> Result<PathBuf> {
         if name.is_empty() || name.contains('/') || name.starts_with('.') {
             return Err(Error::invalid(format!(
@@ -216,20 +233,7 @@ impl Backend for LocalBackend {
     }
 
     fn list(&self, kind: Kind) -> Result<Vec<(String, u64)>> {
-        let base = self.root.join(kind.dir());
-        let dirs: Vec<PathBuf> = if kind == Kind::Data {
-            match fs::read_dir(&base) {
-                Ok(rd) => rd
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| p.is_dir())
-                    .collect(),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-                Err(e) => return Err(Error::io(format!("listing {}", base.display()), e)),
-            }
-        } else {
-            vec![base]
-        };
+        let dirs = self.dirs_of(kind)?;
         let mut out = Vec::new();
         for dir in dirs {
             let rd = match fs::read_dir(&dir) {
@@ -270,6 +274,33 @@ impl Backend for LocalBackend {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io(format!("removing {}", p.display()), e)),
         }
+    }
+
+    fn remove_stale_temporaries(&self, kind: Kind, older_than: std::time::Duration) -> Result<u64> {
+        let mut freed = 0;
+        for dir in self.dirs_of(kind)? {
+            let Ok(rd) = fs::read_dir(&dir) else { continue };
+            for entry in rd.filter_map(|e| e.ok()) {
+                if !entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                    continue;
+                }
+                let Ok(md) = entry.metadata() else { continue };
+                let idle = md.modified().ok().and_then(|t| t.elapsed().ok());
+                if md.is_file() && idle.is_some_and(|d| d > older_than) {
+                    match fs::remove_file(entry.path()) {
+                        Ok(()) => freed += md.len(),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(Error::io(
+                                format!("removing {}", entry.path().display()),
+                                e,
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+        Ok(freed)
     }
 }
 

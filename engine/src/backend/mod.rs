@@ -151,6 +151,16 @@ pub trait Backend: Send + Sync {
     fn list(&self, kind: Kind) -> Result<Vec<(String, u64)>>;
     /// Remove a file; `Ok` if it does not exist.
     fn remove(&self, kind: Kind, name: &str) -> Result<()>;
+    /// Remove temporaries of unfinished writes of `kind` (left by killed
+    /// processes) not modified for `older_than`; returns the bytes freed.
+    /// Backends without visible temporaries keep the default (nothing).
+    fn remove_stale_temporaries(
+        &self,
+        _kind: Kind,
+        _older_than: std::time::Duration,
+    ) -> Result<u64> {
+        Ok(0)
+    }
 }
 
 impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
@@ -183,5 +193,8 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     }
     fn remove(&self, kind: Kind, name: &str) -> Result<()> {
         (**self).remove(kind, name)
+    }
+    fn remove_stale_temporaries(&self, kind: Kind, older_than: std::time::Duration) -> Result<u64> {
+        (**self).remove_stale_temporaries(kind, older_than)
     }
 }

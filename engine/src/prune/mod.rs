@@ -88,9 +88,14 @@ pub struct PruneReport {
     pub pending: Vec<PendingPlan>,
     /// Unreadable plans removed.
     pub removed_unreadable: Vec<String>,
+    /// Bytes of stale temporaries (killed writes) removed.
+    pub stale_temporaries_bytes: u64,
     /// Things worth knowing.
     pub warnings: Vec<String>,
 }
+
+/// A temporary file not modified for this long belongs to a dead writer.
+pub const STALE_TEMPORARY: std::time::Duration = sweep::GC_STALE_AFTER;
 
 impl PruneReport {
     /// Packs and bytes selected per action.
@@ -229,6 +234,15 @@ fn run(
         }
     }
     report.pending = pending_report(repo, waiting.iter());
+    // Temporaries of writes killed long ago; only while no other process
+    // holds a lock, so no live writer can own one.
+    if !sweep::others_active(repo, &own)? {
+        for kind in crate::backend::Kind::ALL {
+            report.stale_temporaries_bytes += repo
+                .backend()
+                .remove_stale_temporaries(kind, STALE_TEMPORARY)?;
+        }
+    }
     finish(report, &reach)
 }
 

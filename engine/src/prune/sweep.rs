@@ -40,6 +40,15 @@ fn lock_ended(repo: &Repository, name: &str) -> bool {
     }
 }
 
+/// Does any process other than the holder of lock `own` hold a lock?
+pub fn others_active(repo: &Repository, own: &str) -> Result<bool> {
+    Ok(repo
+        .backend()
+        .list(Kind::Lock)?
+        .into_iter()
+        .any(|(n, _)| n != own && !lock_ended(repo, &n)))
+}
+
 /// The waiting locks of `plan` that are still held; `None` if the plan is
 /// not armed.
 pub fn still_waiting(repo: &Repository, plan: &Plan) -> Option<usize> {
