@@ -15,6 +15,10 @@ use crate::error::{Error, Result};
 /// Deepest nesting a decoder accepts.
 pub const MAX_DEPTH: usize = 32;
 
+/// Items reserved up front for an array or map; more grow on demand, so a
+/// hostile count cannot make nested containers reserve gigabytes.
+const PREALLOC_MAX: usize = 1024;
+
 /// A CBOR data item of the supported subset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
@@ -214,7 +218,7 @@ impl<'a> Decoder<'a> {
             }
             4 => {
                 let n = self.length(info, 1)?;
-                let mut items = Vec::with_capacity(n);
+                let mut items = Vec::with_capacity(n.min(PREALLOC_MAX));
                 for _ in 0..n {
                     items.push(self.item(depth + 1)?);
                 }
@@ -222,7 +226,7 @@ impl<'a> Decoder<'a> {
             }
             5 => {
                 let n = self.length(info, 2)?;
-                let mut entries = Vec::with_capacity(n);
+                let mut entries = Vec::with_capacity(n.min(PREALLOC_MAX));
                 let mut last_key: Option<&[u8]> = None;
                 for _ in 0..n {
                     let start = self.pos;

@@ -147,6 +147,10 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
         r.snapshots += 1;
         let snap = match repo.load_snapshot(&id) {
             Ok(s) => s,
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => {
+                r.snapshots -= 1; // forgotten meanwhile
+                continue;
+            }
             Err(e) => {
                 r.errors.push(format!(
                     "{e} — restore snapshots/{name} from a copy of the repository"

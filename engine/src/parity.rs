@@ -291,7 +291,9 @@ pub fn repair(
     let backend = repo.backend();
     let mut report = RepairReport::default();
     let mut left: Vec<PackId> = Vec::new();
-    for id in targets {
+    // A pack a prune has condemned is never brought back (gc.md).
+    let condemned = crate::prune::condemned_packs(repo)?;
+    for id in targets.iter().filter(|p| !condemned.contains(p)) {
         match from.map(|f| f.read(Kind::Data, &id.to_hex())) {
             Some(Ok(b)) if blake3::hash(&b).as_bytes() == &id.0 => {
                 backend.write(Kind::Data, &id.to_hex(), &b)?;

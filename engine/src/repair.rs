@@ -212,12 +212,12 @@ pub fn repair_snapshots(
     repo: &Repository,
     progress: &dyn Progress,
 ) -> Result<Vec<RepairedSnapshot>> {
-    let _lock = repo.lock(LockMode::Exclusive)?;
+    let lock = repo.lock(LockMode::Exclusive)?;
     let mut out = Vec::new();
     let mut readable = HashMap::new();
     for (old, snap) in repo.snapshots()? {
         progress.file(std::path::Path::new(&old.to_hex()));
-        let writer = crate::repo::commit::BlobWriter::new(repo)?;
+        let writer = crate::repo::commit::BlobWriter::new(repo, &lock)?;
         let mut fixer = Fixer {
             repo,
             writer: &writer,

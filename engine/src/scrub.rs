@@ -155,15 +155,19 @@ fn verify_metadata(repo: &Repository, report: &mut ScrubReport) -> Result<()> {
                     KeyFile::decode(&bytes).map(|_| ())
                 }
             });
-            if let Err(e) = res {
-                report.damaged_metadata.push((path, e.message().to_owned()));
+            match res {
+                // Replaced or forgotten since it was listed (prune, forget).
+                Err(e) if e.kind() == crate::ErrorKind::NotFound => report.metadata_files -= 1,
+                Err(e) => report.damaged_metadata.push((path, e.message().to_owned())),
+                Ok(()) => {}
             }
         }
     }
     for (name, _) in backend.list(Kind::Parity)? {
         check_interrupt()?;
         report.metadata_files += 1;
-        if !crate::parity::parity_ok(&**backend, &name) {
+        if !crate::parity::parity_ok(&**backend, &name) && backend.size(Kind::Parity, &name).is_ok()
+        {
             report.damaged_metadata.push((
                 Kind::Parity.path_of(&name),
                 "parity file does not match its checksum".into(),
@@ -227,18 +231,15 @@ pub fn scrub(
     let mut fresh = ScrubState::default();
     let mut report = ScrubReport::default();
     verify_metadata(repo, &mut report)?;
-    let stored: std::collections::HashSet<PackId> = packs_all(repo)?;
+    // What should exist (parity members, indexed packs) is read before
+    // what does: a backup storing a pack and its index meanwhile is then
+    // never mistaken for a missing pack.
     let groups = crate::parity::groups(&**backend)?;
-    let mut expected: std::collections::BTreeSet<PackId> = groups
+    let covered: std::collections::BTreeSet<PackId> = groups
         .values()
         .flat_map(|(g, _)| g.packs.iter().map(|p| p.0))
         .collect();
-    if repo.config().parity.is_some() {
-        report.unprotected = stored
-            .iter()
-            .filter(|p| !expected.contains(p) && !condemned.contains(p))
-            .count() as u64;
-    }
+    let mut expected = covered.clone();
     for (name, _) in backend.list(Kind::Index)? {
         let Ok(id) = crate::id::IndexId::from_hex(&name) else {
             continue;
@@ -249,6 +250,13 @@ pub fn scrub(
         {
             expected.extend(f.packs.iter().map(|p| p.pack));
         }
+    }
+    let stored: std::collections::HashSet<PackId> = packs_all(repo)?;
+    if repo.config().parity.is_some() {
+        report.unprotected = stored
+            .iter()
+            .filter(|p| !covered.contains(p) && !condemned.contains(p))
+            .count() as u64;
     }
     report.missing = expected
         .into_iter()

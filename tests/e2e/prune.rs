@@ -399,20 +399,26 @@ fn prune_removes_temporaries_of_long_dead_writes_only() {
     let src = env.path("src");
     small_files(&src, 3, 1000);
     env.backup(&src, &[]);
-    let old = env.repo.join("data/00/.tmp-killed-long-ago");
-    let fresh = env.repo.join("data/00/.tmp-being-written");
-    fs::write(&old, vec![7u8; 50_000]).unwrap();
-    fs::write(&fresh, vec![7u8; 50_000]).unwrap();
+    // Where a killed backup leaves a streamed pack, and a killed atomic write.
+    let old = [
+        env.repo.join("data/.tmp-killed-pack"),
+        env.repo.join("index/.tmp-killed-index"),
+    ];
+    let fresh = env.repo.join("data/.tmp-being-written");
     let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
-    fs::File::options()
-        .write(true)
-        .open(&old)
-        .unwrap()
-        .set_modified(two_hours_ago)
-        .unwrap();
+    for p in &old {
+        fs::write(p, vec![7u8; 50_000]).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+    }
+    fs::write(&fresh, vec![7u8; 50_000]).unwrap();
     let r = env.json(&["prune"]);
-    assert_eq!(r["stale_temporaries_bytes"], 50_000, "{r}");
-    assert!(!old.exists());
+    assert_eq!(r["stale_temporaries_bytes"], 100_000, "{r}");
+    assert!(old.iter().all(|p| !p.exists()));
     assert!(fresh.exists(), "a temporary that may be live was removed");
     env.restore_latest("out");
 }

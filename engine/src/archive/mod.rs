@@ -687,7 +687,7 @@ pub fn backup(
     let parent_root = parent
         .as_ref()
         .and_then(|(_, s)| repo.read_tree(&s.tree).ok());
-    let writer = BlobWriter::new(repo)?;
+    let writer = BlobWriter::new(repo, &lock)?;
     let failed = Mutex::new(None);
     let excludes = PathFilter::new(&opts.excludes)?;
     let trie = build_trie(&paths);

@@ -76,7 +76,7 @@ pub(crate) fn backup_streams(
 ) -> Result<BackupSummary> {
     let snapshot = base_snapshot(opts, paths, source);
     let lock = repo.lock(LockMode::Shared)?;
-    let writer = BlobWriter::new(repo)?;
+    let writer = BlobWriter::new(repo, &lock)?;
     let failed = Mutex::new(None);
     let no_excludes = PathFilter::new(&[])?;
     let walked = run_walker(repo, &writer, &failed, no_excludes, false, progress, |w| {

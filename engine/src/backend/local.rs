@@ -278,7 +278,11 @@ impl Backend for LocalBackend {
 
     fn remove_stale_temporaries(&self, kind: Kind, older_than: std::time::Duration) -> Result<u64> {
         let mut freed = 0;
-        for dir in self.dirs_of(kind)? {
+        let mut dirs = self.dirs_of(kind)?;
+        if kind == Kind::Data {
+            dirs.push(self.root.join(kind.dir())); // streamed packs start here
+        }
+        for dir in dirs {
             let Ok(rd) = fs::read_dir(&dir) else { continue };
             for entry in rd.filter_map(|e| e.ok()) {
                 if !entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {

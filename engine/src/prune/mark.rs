@@ -14,6 +14,7 @@ use crate::id::{BlobId, PackId};
 use crate::pack::{open_blob, BlobEntry};
 use crate::progress::{check_interrupt, Progress};
 use crate::repo::commit::BlobWriter;
+use crate::repo::lock::LockGuard;
 use crate::repo::Repository;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -209,16 +210,20 @@ impl Selection {
 }
 
 /// Copy the kept blobs of every `Repack` pack into new packs, indexed
-/// before this returns. Returns the packs that may now be condemned (all
-/// selected packs except those with a damaged referenced blob) and a
-/// warning per damaged pack.
+/// before this returns (under `lock`). Returns the packs that may now be
+/// condemned and a warning per damaged pack. A pack whose referenced blob
+/// fails verification is not condemned, nor is any other selected pack
+/// holding a copy of a blob whose kept copy lies in a damaged pack (that
+/// copy may be the only good one). Any other failure (storage) stops the
+/// prune before a plan exists.
 pub fn repack(
     repo: &Repository,
+    lock: &LockGuard,
     view: &View,
     sel: &Selection,
     progress: &dyn Progress,
 ) -> Result<(BTreeSet<PackId>, Vec<String>)> {
-    let writer = BlobWriter::new(repo)?;
+    let writer = BlobWriter::new(repo, lock)?;
     let damaged: Mutex<BTreeMap<PackId, String>> = Mutex::new(BTreeMap::new());
     let todo: Vec<&Selected> = sel
         .packs
@@ -236,37 +241,34 @@ pub fn repack(
             .filter(|e| sel.keepers.get(&e.id) == Some(&s.pack))
             .collect();
         progress.file(std::path::Path::new(&s.pack.to_hex()));
-        if let Err(e) = copy_blobs(repo, &writer, &s.pack, &keep) {
+        if let Some(why) = copy_blobs(repo, &writer, &s.pack, &keep)? {
             damaged
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(s.pack, e.to_string());
+                .insert(s.pack, why);
         }
         progress.bytes(s.size);
         Ok(())
     })?;
     writer.finish()?;
     let damaged = damaged.into_inner().unwrap_or_else(|p| p.into_inner());
-    // With damage about, another copy of a referenced blob may be the only
-    // good one: then spare every selected pack that holds such a copy.
-    let holds_referenced = |p: &PackId| {
-        !damaged.is_empty()
-            && view
-                .packs
-                .get(p)
-                .is_some_and(|b| b.iter().any(|e| sel.keepers.contains_key(&e.id)))
+    // Blobs whose kept copy is in a damaged pack: every copy stays.
+    let orphaned: HashSet<BlobId> = sel
+        .keepers
+        .iter()
+        .filter(|(_, p)| damaged.contains_key(p))
+        .map(|(b, _)| *b)
+        .collect();
+    let holds_orphaned = |p: &PackId| {
+        view.packs
+            .get(p)
+            .is_some_and(|b| b.iter().any(|e| orphaned.contains(&e.id)))
     };
     let ok = sel
         .packs
         .iter()
         .map(|s| s.pack)
-        .filter(|p| !damaged.contains_key(p))
-        .filter(|p| {
-            sel.packs
-                .iter()
-                .any(|s| s.pack == *p && s.action == Action::Repack)
-                || !holds_referenced(p)
-        })
+        .filter(|p| !damaged.contains_key(p) && !holds_orphaned(p))
         .collect();
     let warnings = damaged
         .into_iter()
@@ -276,26 +278,33 @@ pub fn repack(
 }
 
 /// Read one pack, verify each kept blob fully, and store its sealed bytes
-/// unchanged in a new pack.
+/// unchanged in a new pack. `Ok(Some(why))` if the pack is damaged (a kept
+/// blob does not verify); `Err` if reading or storing failed otherwise.
 fn copy_blobs(
     repo: &Repository,
     writer: &BlobWriter<'_>,
     pack: &PackId,
     keep: &[&BlobEntry],
-) -> Result<()> {
+) -> Result<Option<String>> {
     let bytes = repo
         .backend()
         .read(crate::backend::Kind::Data, &pack.to_hex())?;
     for e in keep {
-        let sealed = usize::try_from(e.offset)
+        let Some(sealed) = usize::try_from(e.offset)
             .ok()
             .and_then(|o| bytes.get(o..o.checked_add(e.sealed_len as usize)?))
-            .ok_or_else(|| Error::corrupt("a blob lies outside its pack"))?;
-        open_blob(repo.keys(), repo.sealer(), e, sealed)
-            .map_err(|err| err.context(format!("blob {}", e.id.to_hex())))?;
+        else {
+            return Ok(Some(format!(
+                "blob {} lies outside the pack",
+                e.id.to_hex()
+            )));
+        };
+        if let Err(err) = open_blob(repo.keys(), repo.sealer(), e, sealed) {
+            return Ok(Some(format!("blob {}: {err}", e.id.to_hex())));
+        }
         writer.store_sealed(e.blob_type, e.id, e.plain_len, sealed)?;
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]

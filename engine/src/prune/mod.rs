@@ -195,13 +195,17 @@ fn run(
             .saturating_sub(opts.assume_forgotten.len() as u64);
         return Ok(report);
     }
-    let fresh = || lock.map_or(Ok(()), |l| l.ensure_fresh());
-    fresh()?;
-    report.swept = sweep::sweep(repo, ready, &pending, &reach, progress)?;
+    let Some(lock) = lock else {
+        return Err(crate::Error::invalid(
+            "prune needs a lock unless it is a dry run",
+        ));
+    };
+    let fresh = || lock.ensure_fresh();
+    report.swept = sweep::sweep(repo, ready, &pending, &reach, &fresh, progress)?;
     // Mark.
     let view = view::View::load(repo)?;
     report.selection = mark::select(&view, &reach, &pending, opts.max_unused, opts.max_repack)?;
-    let (condemn, warnings) = mark::repack(repo, &view, &report.selection, progress)?;
+    let (condemn, warnings) = mark::repack(repo, lock, &view, &report.selection, progress)?;
     report.warnings.extend(warnings);
     report.repacked_bytes = report
         .selection
@@ -224,7 +228,7 @@ fn run(
         if sweep::still_waiting(repo, &p) == Some(0) {
             reach.scan(repo)?;
             fresh()?;
-            let s = sweep::sweep(repo, vec![p], &pending, &reach, progress)?;
+            let s = sweep::sweep(repo, vec![p], &pending, &reach, &fresh, progress)?;
             report.swept.plans += s.plans;
             report.swept.packs += s.packs;
             report.swept.bytes += s.bytes;

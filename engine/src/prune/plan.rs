@@ -119,11 +119,20 @@ impl Plan {
         backend.write(Kind::State, &self.name, &bytes)
     }
 
-    /// Open a stored plan.
+    /// Open a stored plan. Only a failed envelope is `Corrupt`: content
+    /// that authenticates but does not decode was written by someone with
+    /// the key (a newer writer) and is reported as unsupported.
     pub fn open(sealer: &Sealer, name: &str, bytes: &[u8]) -> Result<Self> {
         let payload = sealer.open(ObjectType::GcPlan, &[0; 32], bytes)?;
-        let plain = compression::decompress(&payload, MAX_PLAIN)?;
-        Self::decode(name, &plain)
+        compression::decompress(&payload, MAX_PLAIN)
+            .and_then(|plain| Self::decode(name, &plain))
+            .map_err(|e| match e.kind() {
+                ErrorKind::Corrupt => Error::new(
+                    ErrorKind::UnsupportedVersion,
+                    format!("{e} (the plan is authentic: written by a newer cairn?)"),
+                ),
+                _ => e,
+            })
     }
 }
 
@@ -199,6 +208,23 @@ mod tests {
         // An unreadable plan stops writers.
         b.write(Kind::State, "gc-00", b"junk").unwrap();
         assert!(load_all(&b, &s).is_err());
-        assert_eq!(load_all_lenient(&b, &s).unwrap().1.len(), 1);
+        let bad = load_all_lenient(&b, &s).unwrap().1;
+        assert_eq!(bad.len(), 1);
+        assert_eq!(
+            bad[0].1.kind(),
+            ErrorKind::Corrupt,
+            "forged: may be removed"
+        );
+        // Authentic but undecodable (a newer writer's): never "corrupt".
+        let newer = s
+            .seal(
+                ObjectType::GcPlan,
+                &[0; 32],
+                &compression::compress(b"\xa1av\x02", 0),
+            )
+            .unwrap();
+        b.write(Kind::State, "gc-00", &newer).unwrap();
+        let bad = load_all_lenient(&b, &s).unwrap().1;
+        assert_eq!(bad[0].1.kind(), ErrorKind::UnsupportedVersion);
     }
 }

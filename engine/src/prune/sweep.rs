@@ -87,12 +87,15 @@ pub struct Swept {
 
 /// Sweep `plans` (all ready). `pending` are the packs of plans not swept
 /// now; `reach` must cover every snapshot listed after the plans became
-/// ready.
+/// ready. `fresh` fails when this pruner's lock may have been taken over
+/// (another pruner may be at work): it is checked before every step that
+/// deletes or replaces files.
 pub fn sweep(
     repo: &Repository,
     mut plans: Vec<Plan>,
     pending: &HashSet<PackId>,
     reach: &Reachable,
+    fresh: &dyn Fn() -> Result<()>,
     progress: &dyn Progress,
 ) -> Result<Swept> {
     let mut out = Swept::default();
@@ -138,6 +141,7 @@ pub fn sweep(
     // 2. Parity for the survivors.
     let (_, dissolved) = crate::parity::protect_except(repo, &gone, progress)?;
     // 3. Index files.
+    fresh()?;
     if view.packs.keys().any(|p| gone.contains(p)) {
         for file in view.rewritten(&|p| gone.contains(p), ENTRIES_PER_INDEX) {
             if file.packs.is_empty() {
@@ -147,6 +151,7 @@ pub fn sweep(
             let id = IndexId(*blake3::hash(&bytes).as_bytes());
             backend.write(Kind::Index, &id.to_hex(), &bytes)?;
         }
+        fresh()?;
         for old in &view.files {
             backend.remove(Kind::Index, &old.to_hex())?;
         }
@@ -156,6 +161,7 @@ pub fn sweep(
     doomed_list.sort();
     for p in doomed_list {
         check_interrupt()?;
+        fresh()?;
         if let Some(size) = view.stored.get(p) {
             progress.file(std::path::Path::new(&p.to_hex()));
             backend.remove(Kind::Data, &p.to_hex())?;

@@ -12,10 +12,12 @@
 //! On failure or interruption, [`BlobWriter::abandon`] indexes the packs
 //! already stored, so the next backup reuses them; no snapshot is written.
 //!
-//! GC protocol (`format-spec/v1/gc.md`): a writer is created only after its
-//! lock is stored; it then reads every GC plan and re-syncs the index, and
-//! never counts a blob as stored when its indexed pack is condemned by a
-//! plan, so a snapshot never depends on a pack a prune may be deleting.
+//! GC protocol (`format-spec/v1/gc.md`): a writer exists only under a held
+//! lock (its constructor takes the guard); it then reads every GC plan and
+//! re-syncs the index, and never counts a blob as stored when its indexed
+//! pack is condemned by a plan. It stores index files and the snapshot only
+//! while that lock is provably fresh, so a writer that others may already
+//! count as gone never makes a deleted pack reachable.
 
 use super::Repository;
 use crate::backend::Kind;
@@ -27,6 +29,7 @@ use crate::id::{BlobId, IndexId, SnapshotId};
 use crate::index::IndexFile;
 use crate::index::PackEntries;
 use crate::pack::{BlobEntry, BlobType, PackBuilder};
+use crate::repo::lock::LockGuard;
 use crate::snapshot::Snapshot;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +41,7 @@ const INDEX_EVERY_PACKS: usize = 64;
 /// Concurrent writer of new blobs for one session.
 pub struct BlobWriter<'r> {
     repo: &'r Repository,
+    lock: &'r LockGuard,
     data: Mutex<Option<PackBuilder<'r>>>,
     trees: Mutex<Option<PackBuilder<'r>>>,
     pending: Mutex<Vec<PackEntries>>,
@@ -55,12 +59,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl<'r> BlobWriter<'r> {
     /// A writer for `repo`. Call it only while holding a lock: it reads
     /// the GC plans (failing if one is unreadable), then syncs the index.
-    pub fn new(repo: &'r Repository) -> Result<Self> {
+    pub fn new(repo: &'r Repository, lock: &'r LockGuard) -> Result<Self> {
         let plans = crate::prune::plan::load_all(&**repo.backend(), repo.sealer())?;
         let condemned = crate::prune::plan::condemned(&plans);
         repo.resync_index()?;
         Ok(BlobWriter {
             repo,
+            lock,
             data: Mutex::new(None),
             trees: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
@@ -201,6 +206,7 @@ impl<'r> BlobWriter<'r> {
         };
         let bytes = file.seal(&self.repo.sealer, self.repo.config.zstd_level)?;
         let id = IndexId(*blake3::hash(&bytes).as_bytes());
+        self.lock.ensure_fresh()?;
         self.repo.backend.write(Kind::Index, &id.to_hex(), &bytes)?;
         self.repo.index()?.insert_index(&id, &file)
     }
@@ -228,6 +234,7 @@ impl<'r> BlobWriter<'r> {
         self.flush()?;
         let bytes = snapshot.seal(&self.repo.sealer)?;
         let id = SnapshotId(*blake3::hash(&bytes).as_bytes());
+        self.lock.ensure_fresh()?;
         self.repo
             .backend
             .write(Kind::Snapshot, &id.to_hex(), &bytes)?;

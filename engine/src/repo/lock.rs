@@ -28,6 +28,9 @@ use std::time::Duration;
 pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
 /// How often a holder rewrites its lock.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
+/// A holder relies on its lock (commits, stores index files) only within
+/// this long of its last refresh; past it, the lock is lost for good.
+pub const FRESH_FOR: Duration = Duration::from_secs(STALE_AFTER.as_secs() - 60);
 
 /// The content of a lock file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +45,21 @@ pub struct LockInfo {
     pub exclusive: bool,
     /// A prune lock (only meaningful when not exclusive).
     pub prune: bool,
+    /// Which process namespace `pid` belongs to (boot ID and PID-namespace
+    /// ID); empty if unknown. The dead-process test needs it to match.
+    pub instance: String,
+}
+
+/// This process's namespace identity: `<boot id>:<pid namespace inode>`,
+/// or empty where `/proc` does not tell.
+pub fn instance_id() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let ns = std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino());
+    match (boot.trim(), ns) {
+        (b, Ok(ino)) if !b.is_empty() => format!("{b}:{ino}"),
+        _ => String::new(),
+    }
 }
 
 /// How a lock relates to others.
@@ -86,6 +104,7 @@ impl LockInfo {
             ("time", Value::int(self.time)),
             ("exclusive", Value::Bool(self.exclusive)),
             ("prune", Value::Bool(self.prune)),
+            ("instance", Value::Text(self.instance.clone())),
         ]);
         sealer.seal(
             ObjectType::Lock,
@@ -117,6 +136,7 @@ impl LockInfo {
             time: f.i64("time")?,
             exclusive: f.opt_bool("exclusive")?,
             prune: f.opt_bool("prune")?,
+            instance: f.opt_text("instance")?.unwrap_or_default().to_owned(),
         })
     }
 
@@ -131,10 +151,16 @@ impl LockInfo {
         if now_secs().saturating_sub(self.time) > limit.as_secs() as i64 {
             return true;
         }
-        if self.host == hostname() {
-            let pid = nix::unistd::Pid::from_raw(self.pid as i32);
+        // "Its process is gone" can only be judged inside the same PID
+        // namespace of the same boot: a container sharing the host name
+        // sees other PIDs.
+        let here = instance_id();
+        if self.host == hostname() && !here.is_empty() && self.instance == here {
+            let Ok(pid) = i32::try_from(self.pid) else {
+                return false;
+            };
             return matches!(
-                nix::sys::signal::kill(pid, None),
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
                 Err(nix::errno::Errno::ESRCH)
             );
         }
@@ -197,7 +223,7 @@ impl LockGuard {
                 ));
             }
         }
-        if age < STALE_AFTER.as_secs() as i64 - 60 {
+        if age < FRESH_FOR.as_secs() as i64 {
             Ok(())
         } else {
             Err(Error::new(
@@ -258,6 +284,7 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, mode: LockMode) -> Re
         time: now_secs(),
         exclusive: mode == LockMode::Exclusive,
         prune: mode == LockMode::Prune,
+        instance: instance_id(),
     };
     backend.write(Kind::Lock, &name, &info.seal(sealer)?)?;
     // Re-check: a competitor may have written between our check and write.
@@ -287,6 +314,14 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, mode: LockMode) -> Re
                             refreshed.store(0, Ordering::SeqCst);
                             break;
                         }
+                    }
+                    // After a gap this long (a suspended process) others
+                    // may already treat the lock as ended: it is lost for
+                    // good, and never written again.
+                    let gap = now_secs().saturating_sub(refreshed.load(Ordering::SeqCst));
+                    if gap >= FRESH_FOR.as_secs() as i64 {
+                        refreshed.store(0, Ordering::SeqCst);
+                        break;
                     }
                     let fresh = LockInfo {
                         time: now_secs(),
@@ -381,6 +416,30 @@ mod tests {
     }
 
     #[test]
+    fn a_dead_pid_counts_only_in_the_same_pid_namespace() {
+        // A child that has exited: its PID is free.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let mut l = LockInfo {
+            host: hostname(),
+            pid,
+            time: now_secs(),
+            exclusive: false,
+            prune: false,
+            instance: instance_id(),
+        };
+        assert!(l.is_stale(), "same host and namespace, process gone");
+        l.instance = "another-boot:4026531836".into();
+        assert!(!l.is_stale(), "another namespace: its PIDs are not ours");
+        l.instance.clear();
+        assert!(!l.is_stale(), "unknown namespace: only time can tell");
+        l.pid = u32::MAX;
+        l.instance = instance_id();
+        assert!(!l.is_stale(), "an impossible PID is not a dead process");
+    }
+
+    #[test]
     fn stale_locks_are_ignored() {
         let b: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
         let s = Sealer::new(&[1; 32]);
@@ -390,6 +449,7 @@ mod tests {
             time: 0,
             exclusive: true,
             prune: false,
+            instance: String::new(),
         };
         b.write(Kind::Lock, "aa", &old.seal(&s).unwrap()).unwrap();
         let g = acquire(b.clone(), &s, LockMode::Shared).unwrap();
