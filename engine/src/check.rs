@@ -47,8 +47,8 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
     let backend = repo.backend();
     let _lock = repo.audit_lock()?;
     // Packs that a prune has condemned may disappear at any moment.
-    let condemned = crate::prune::condemned_packs(repo)?;
-    let (_, bad_plans) = crate::prune::plan::load_all_lenient(&**backend, repo.sealer())?;
+    let (plans, bad_plans) = crate::prune::plan::load_all_lenient(&**backend, repo.sealer())?;
+    let condemned = crate::prune::plan::condemned(&plans);
     for (name, e) in bad_plans {
         r.errors.push(format!(
             "garbage-collection plan state/{name}: {e} — backups refuse to run until `cairn prune` removes it"

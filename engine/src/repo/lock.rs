@@ -52,14 +52,17 @@ pub struct LockInfo {
 
 /// This process's namespace identity: `<boot id>:<pid namespace inode>`,
 /// or empty where `/proc` does not tell.
-pub fn instance_id() -> String {
-    use std::os::unix::fs::MetadataExt;
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
-    let ns = std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino());
-    match (boot.trim(), ns) {
-        (b, Ok(ino)) if !b.is_empty() => format!("{b}:{ino}"),
-        _ => String::new(),
-    }
+pub fn instance_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+        let ns = std::fs::metadata("/proc/self/ns/pid").map(|m| m.ino());
+        match (boot.trim(), ns) {
+            (b, Ok(ino)) if !b.is_empty() => format!("{b}:{ino}"),
+            _ => String::new(),
+        }
+    })
 }
 
 /// How a lock relates to others.
@@ -284,7 +287,7 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, mode: LockMode) -> Re
         time: now_secs(),
         exclusive: mode == LockMode::Exclusive,
         prune: mode == LockMode::Prune,
-        instance: instance_id(),
+        instance: instance_id().to_owned(),
     };
     backend.write(Kind::Lock, &name, &info.seal(sealer)?)?;
     // Re-check: a competitor may have written between our check and write.
@@ -427,7 +430,7 @@ mod tests {
             time: now_secs(),
             exclusive: false,
             prune: false,
-            instance: instance_id(),
+            instance: instance_id().to_owned(),
         };
         assert!(l.is_stale(), "same host and namespace, process gone");
         l.instance = "another-boot:4026531836".into();
@@ -435,7 +438,7 @@ mod tests {
         l.instance.clear();
         assert!(!l.is_stale(), "unknown namespace: only time can tell");
         l.pid = u32::MAX;
-        l.instance = instance_id();
+        l.instance = instance_id().to_owned();
         assert!(!l.is_stale(), "an impossible PID is not a dead process");
     }
 

@@ -388,14 +388,7 @@ impl Repository {
     /// Where a blob is stored. A miss re-syncs the index once (see
     /// [`Self::read_blob`]) before it is reported.
     pub fn locate(&self, id: &BlobId) -> Result<Location> {
-        let seen = self.resync_generation();
-        match self.locate_cached(id) {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                self.resync_once(seen)?;
-                self.locate_cached(id)
-            }
-            other => other,
-        }
+        self.retry_after_resync(|| self.locate_cached(id))
     }
 
     fn locate_cached(&self, id: &BlobId) -> Result<Location> {
@@ -407,18 +400,23 @@ impl Repository {
         })
     }
 
-    fn resync_generation(&self) -> u64 {
-        *self.resyncs.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Re-sync the index unless another thread did since `seen`.
-    fn resync_once(&self, seen: u64) -> Result<()> {
-        let mut gen = self.resyncs.lock().unwrap_or_else(|p| p.into_inner());
-        if *gen == seen {
-            self.resync_index()?;
-            *gen += 1;
+    /// Run `f`; if it finds something missing, re-sync the index (unless
+    /// another thread did meanwhile) and run it once more.
+    fn retry_after_resync<T>(&self, f: impl Fn() -> Result<T>) -> Result<T> {
+        let seen = *self.resyncs.lock().unwrap_or_else(|p| p.into_inner());
+        match f() {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                {
+                    let mut gen = self.resyncs.lock().unwrap_or_else(|p| p.into_inner());
+                    if *gen == seen {
+                        self.resync_index()?;
+                        *gen += 1;
+                    }
+                }
+                f()
+            }
+            other => other,
         }
-        Ok(())
     }
 
     /// Read and fully verify one blob.
@@ -428,14 +426,7 @@ impl Repository {
     /// index is re-synced once (one thread at a time; threads that waited
     /// reuse that re-sync) and the read is retried at the new location.
     pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>> {
-        let seen = self.resync_generation();
-        match self.locate_cached(id).and_then(|l| self.read_located(&l)) {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                self.resync_once(seen)?;
-                self.read_located(&self.locate_cached(id)?)
-            }
-            other => other,
-        }
+        self.retry_after_resync(|| self.locate_cached(id).and_then(|l| self.read_located(&l)))
     }
 
     /// Read and fully verify the blob at a known location.
