@@ -5,7 +5,7 @@
 set -euo pipefail
 export HOME="${HOME:-/root}"
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh --build-only
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
 cargo build -p cairn-cli --quiet
 CAIRN="$CARGO_TARGET_DIR/debug/cairn"

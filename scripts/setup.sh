@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # Install what building and testing Cairn needs on a fresh Debian machine.
-# Idempotent: installs only what is missing.
+# Idempotent: installs only what is missing. Every step is decided by the
+# Debian package itself (`dpkg -s`) or by the exact capability the build
+# uses, never by a loose file glob: a fresh image ships libclang-cpp.so.14,
+# which a glob for libclang*.so* mistakes for the libclang.so that
+# clang-sys (RocksDB's bindings) needs.
 set -euo pipefail
 export HOME="${HOME:-/root}"
+
+# has_pkg NAME: the package is installed (not merely known or removed).
+has_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
+
 need=()
-[ -e /usr/lib/llvm-14/lib/libclang.so ] || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
-command -v restic >/dev/null 2>&1 || [ "${CAIRN_SKIP_RESTIC:-}" = 1 ] || need+=(restic)
-[ -x /usr/bin/time ] || need+=(time)
+has_pkg libclang-dev || need+=(libclang-dev)            # clang-sys: libclang.so
+has_pkg time || need+=(time)                            # /usr/bin/time in the benchmarks
+if [ "${CAIRN_SKIP_RESTIC:-}" != 1 ]; then
+  has_pkg restic || need+=(restic)                      # side-by-side benchmarks
+fi
+# The MongoDB test server lives in a venv; Debian's own python3 needs
+# python3-venv for that, a pyenv or source-built Python has it built in.
+if [ "$(command -v python3)" = /usr/bin/python3 ]; then has_pkg python3-venv || need+=(python3-venv); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -17,7 +30,9 @@ fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }
 
 # SecantusDB, a MongoDB-wire-compatible server, for the MongoDB tests; in a
-# venv outside the clone so repeat runs reuse it.
+# venv outside the clone so repeat runs reuse it. Only the test suite needs
+# it: `setup.sh --build-only` (the demo) skips it.
+[ "${1:-}" = --build-only ] && exit 0
 VENV="${CAIRN_VENV:-$HOME/.cache/cairn-venv}"
 SECANTUS_VERSION="0.7.0b3"
 if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('SecantusDB') == '$SECANTUS_VERSION'" 2>/dev/null; then
