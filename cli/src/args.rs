@@ -8,16 +8,19 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "cairn", version, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
-    /// Repository location (a local directory).
-    #[arg(short = 'r', long = "repo", env = "CAIRN_REPOSITORY", global = true)]
-    pub repo: Option<PathBuf>,
+    /// Repository location: a local directory (PATH or local:PATH)
+    /// [env: CAIRN_REPOSITORY].
+    #[arg(short = 'r', long = "repo", global = true, value_name = "REPO")]
+    pub repo: Option<std::ffi::OsString>,
 
-    /// File holding the repository password (never pass the password itself).
-    #[arg(long, env = "CAIRN_PASSWORD_FILE", global = true)]
+    /// File holding the repository password (never pass the password
+    /// itself) [env: CAIRN_PASSWORD_FILE].
+    #[arg(long, global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
 
-    /// Directory for the local index cache [default: $XDG_CACHE_HOME/cairn].
-    #[arg(long, env = "CAIRN_CACHE_DIR", global = true)]
+    /// Directory for the local index cache [env: CAIRN_CACHE_DIR; default:
+    /// $XDG_CACHE_HOME/cairn].
+    #[arg(long, global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
     /// Machine-readable JSON output.
@@ -111,6 +114,10 @@ pub struct BackupArgs {
     /// Do not cross filesystem boundaries.
     #[arg(short = 'x', long)]
     pub one_file_system: bool,
+    /// Record access times (as restic: off by default, since reading a
+    /// file changes its atime; without it atime is stored as the mtime).
+    #[arg(long)]
+    pub with_atime: bool,
     /// Snapshot time instead of now (RFC 3339, or "YYYY-MM-DD HH:MM:SS" local).
     #[arg(long)]
     pub time: Option<String>,
@@ -194,7 +201,8 @@ pub struct ForgetArgs {
     /// Keep one per year for the N newest years (-1: all).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub keep_yearly: Option<i64>,
-    /// Keep everything within DURATION of the newest snapshot (e.g. 14d).
+    /// Keep everything within DURATION of the newest snapshot, as in
+    /// restic: units y, m (months), d, h, combined like 1y5m7d2h.
     #[arg(long, value_name = "DURATION")]
     pub keep_within: Option<String>,
     /// Keep one per hour within DURATION of the newest snapshot.
@@ -362,10 +370,12 @@ pub struct ScrubArgs {
     /// percentage (e.g. 10%) of the packs, least recently verified first.
     #[arg(long, default_value = "1/1")]
     pub subset: String,
-    /// Only packs not verified for this long (e.g. 90d), or never.
+    /// Only packs not verified for this long, or never. Units s, min, h, d,
+    /// w (e.g. 90d; a bare m is refused: it means months in --keep-within).
     #[arg(long, value_name = "AGE")]
     pub stale: Option<String>,
-    /// Start no new pack after this long (e.g. 30m); stalest packs go first.
+    /// Start no new pack after this long (units s, min, h, d, w, e.g.
+    /// 30min); stalest packs go first.
     #[arg(long, value_name = "DURATION")]
     pub max_duration: Option<String>,
     /// Rebuild damaged or missing packs (from parity, or from --from), then verify again.

@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod exit;
+mod location;
 mod output;
 mod password;
 
@@ -33,10 +34,19 @@ fn main() {
         }
         cairn_engine::request_interrupt();
     });
+    // Options that may come from the environment are read here, not by
+    // clap: an empty variable counts as unset, and usage messages never
+    // show environment-supplied values as if they were required flags.
     let ctx = Ctx {
-        repo: cli.repo.clone(),
-        password_file: cli.password_file.clone(),
-        cache_dir: cli.cache_dir.clone(),
+        repo: location::from_flag_or_env(cli.repo.as_ref()),
+        password_file: cli
+            .password_file
+            .clone()
+            .or_else(|| env_path("CAIRN_PASSWORD_FILE")),
+        cache_dir: cli
+            .cache_dir
+            .clone()
+            .or_else(|| env_path("CAIRN_CACHE_DIR")),
         out: Output {
             json: cli.json,
             quiet: cli.quiet,
@@ -77,4 +87,11 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// A path from an environment variable; empty means unset.
+fn env_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
 }

@@ -136,16 +136,25 @@ pub fn local_time(t: Timestamp) -> String {
 
 /// Parse `--time`: RFC 3339, or a civil date-time in the local zone.
 pub fn parse_time(s: &str) -> cairn_engine::Result<Timestamp> {
-    let ts = if let Ok(ts) = s.parse::<jiff::Timestamp>() {
-        ts
-    } else if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
-        dt.to_zoned_datetime(jiff::tz::TimeZone::system())
+    let ts = match (
+        s.parse::<jiff::Timestamp>(),
+        s.parse::<jiff::civil::DateTime>(),
+    ) {
+        (Ok(ts), _) => ts,
+        (Err(_), Ok(dt)) => dt
+            .to_zoned_datetime(jiff::tz::TimeZone::system())
             .map_err(|e| cairn_engine::Error::invalid(format!("--time '{s}': {e}")))?
-            .timestamp()
-    } else {
-        return Err(cairn_engine::Error::invalid(format!(
-            "--time '{s}' is not RFC 3339 (2026-01-31T02:00:00Z) or 'YYYY-MM-DD HH:MM:SS'"
-        )));
+            .timestamp(),
+        // Well-formed but unusable (e.g. past the year 9999 once the
+        // offset is applied): say why instead of "not RFC 3339".
+        (Err(e), Err(_)) if looks_like_rfc3339(s) => {
+            return Err(cairn_engine::Error::invalid(format!("--time '{s}': {e}")))
+        }
+        (Err(_), Err(_)) => {
+            return Err(cairn_engine::Error::invalid(format!(
+                "--time '{s}' is not RFC 3339 (2026-01-31T02:00:00Z) or 'YYYY-MM-DD HH:MM:SS'"
+            )))
+        }
     };
     Ok(Timestamp {
         secs: ts.as_second(),
@@ -153,36 +162,64 @@ pub fn parse_time(s: &str) -> cairn_engine::Result<Timestamp> {
     })
 }
 
-/// Parse a duration such as `90d`, `30m`, `1h30m`, `2w` (units s, m, h,
-/// d, w).
+/// `YYYY-MM-DDTHH:MM...` with a zone designator at the end.
+fn looks_like_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 20
+        && b.get(4) == Some(&b'-')
+        && b.get(10).is_some_and(|c| matches!(c, b'T' | b't' | b' '))
+        && (s.ends_with(['Z', 'z']) || b.get(b.len() - 6).is_some_and(|c| matches!(c, b'+' | b'-')))
+}
+
+/// Parse an elapsed-time duration for `--stale` and `--max-duration`:
+/// numbers with units `s`, `min`, `h`, `d` (24 h) and `w` (7 d), combined
+/// like `1h30min`. A bare `m` is refused: restic's retention durations
+/// (`--keep-within 6m`) use it for months, so it would be ambiguous here.
 pub fn parse_duration(s: &str) -> cairn_engine::Result<std::time::Duration> {
-    let bad = || {
-        cairn_engine::Error::invalid(format!("'{s}' is not a duration like 30m, 12h, 90d or 2w"))
+    let bad = |why: String| {
+        cairn_engine::Error::invalid(format!(
+            "'{s}' is not a duration ({why}): use s, min, h, d or w, e.g. 30min, 12h, 90d, 2w"
+        ))
     };
     let mut total: u64 = 0;
-    let mut num = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return Err(bad()),
-        };
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        num.clear();
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(bad("empty".into()));
     }
-    if !num.is_empty() || total == 0 {
-        return Err(bad());
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let (num, tail) = rest.split_at(digits);
+        if num.is_empty() {
+            return Err(bad("a unit without a number".into()));
+        }
+        let unit_len = tail.len()
+            - tail
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
+        let (unit, tail) = tail.split_at(unit_len);
+        let secs = match unit {
+            "s" => 1,
+            "min" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 604_800,
+            "m" => {
+                return Err(bad(format!(
+                    "'m' is ambiguous: minutes here, months in --keep-within; write {num}min for minutes"
+                )))
+            }
+            "" => return Err(bad(format!("no unit after {num}"))),
+            other => return Err(bad(format!("unknown unit '{other}'"))),
+        };
+        let n: u64 = num.parse().map_err(|_| bad("number too large".into()))?;
+        total = n
+            .checked_mul(secs)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| bad("too long".into()))?;
+        rest = tail;
+    }
+    if total == 0 {
+        return Err(bad("zero".into()));
     }
     Ok(std::time::Duration::from_secs(total))
 }
@@ -237,11 +274,17 @@ mod tests {
         let t = parse_time("2026-01-31T02:00:00Z").unwrap();
         assert_eq!(t.secs, 1_769_824_800);
         assert!(parse_time("yesterday").is_err());
+        let e = parse_time("9999-12-31T23:59:59Z").unwrap_err().to_string();
+        assert!(!e.contains("not RFC 3339"), "{e}");
+        assert!(parse_time("9999-12-30T00:00:00Z").is_ok());
         assert_eq!(rfc3339(t), "2026-01-31T02:00:00Z");
         assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
+        assert_eq!(parse_duration("1h30min").unwrap().as_secs(), 5400);
         assert_eq!(parse_duration("90d").unwrap().as_secs(), 90 * 86_400);
-        for bad in ["", "10", "5x", "m", "0s"] {
+        assert_eq!(parse_duration("2w1s").unwrap().as_secs(), 1_209_601);
+        let e = parse_duration("30m").unwrap_err().to_string();
+        assert!(e.contains("ambiguous") && e.contains("30min"), "{e}");
+        for bad in ["", "10", "5x", "m", "0s", "6m", "1y", "1mo", "h1", "1.5h"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_size("2G").unwrap(), 2 << 30);

@@ -4,7 +4,10 @@
 //! * `*` and `?` do not cross `/`; `**` does;
 //! * a pattern starting with `/` is anchored at the root; any other pattern
 //!   matches at any depth (it is prefixed with `**/`);
-//! * a pattern that matches a directory applies to everything below it.
+//! * a pattern that matches a directory applies to everything below it;
+//! * an empty pattern (or `/`) is refused: it would match everything, and
+//!   an empty `--exclude ''` (say, from an unset shell variable) must not
+//!   silently empty a backup or a restore.
 
 use crate::error::{Error, Result};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -18,11 +21,17 @@ pub struct PathFilter {
 }
 
 impl PathFilter {
-    /// Compile patterns; an invalid pattern is an `InvalidInput` error.
+    /// Compile patterns; an invalid or empty pattern is an `InvalidInput`
+    /// error that quotes the pattern as the user wrote it.
     pub fn new(patterns: &[String]) -> Result<Self> {
         let mut b = GlobSetBuilder::new();
-        for p in patterns {
-            let p = p.trim_end_matches('/');
+        for given in patterns {
+            let p = given.trim_end_matches('/');
+            if p.is_empty() {
+                return Err(Error::invalid(format!(
+                    "empty pattern '{given}': it would match every path; give a name or a glob such as '*.tmp'"
+                )));
+            }
             let full = if p.starts_with('/') {
                 p.to_owned()
             } else {
@@ -32,7 +41,7 @@ impl PathFilter {
                 .literal_separator(true)
                 .backslash_escape(true)
                 .build()
-                .map_err(|e| Error::invalid(format!("invalid pattern '{p}': {e}")))?;
+                .map_err(|e| Error::invalid(format!("invalid pattern '{given}': {}", e.kind())))?;
             b.add(g);
         }
         Ok(PathFilter {
@@ -71,7 +80,12 @@ mod tests {
         assert!(f.matches(Path::new("/srv/cache")));
         assert!(!f.matches(Path::new("/x/srv/cache")));
         assert!(f.matches_or_ancestor(Path::new("/srv/cache/deep/file")));
-        assert!(PathFilter::new(&["a[".into()]).is_err());
+        let e = PathFilter::new(&["a[".into()]).unwrap_err().to_string();
+        assert!(!e.contains("**/"), "the rewritten pattern leaked: {e}");
+        assert!(e.contains("'a['"), "{e}");
+        for empty in ["", "/", "//"] {
+            assert!(PathFilter::new(&[empty.into()]).is_err(), "{empty:?}");
+        }
         assert!(!PathFilter::new(&[]).unwrap().matches(Path::new("/x")));
     }
 }

@@ -6,7 +6,7 @@
 //! review the diff: every changed line is a changed keep/remove decision.
 
 use cairn_engine::id::SnapshotId;
-use cairn_engine::retention::{apply, Candidate, Period, Policy};
+use cairn_engine::retention::{apply, CalendarDuration, Candidate, Period, Policy};
 use cairn_engine::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -45,6 +45,10 @@ fn history() -> Vec<Candidate> {
         .collect()
 }
 
+fn dur(s: &str) -> CalendarDuration {
+    CalendarDuration::parse(s).expect("duration")
+}
+
 fn policies() -> Vec<(&'static str, Policy)> {
     let p = |periods: Vec<(Period, i64)>| Policy {
         periods,
@@ -73,14 +77,29 @@ fn policies() -> Vec<(&'static str, Policy)> {
         (
             "within-3d",
             Policy {
-                within: Some(3 * 86_400),
+                within: Some(dur("3d")),
                 ..Policy::default()
             },
         ),
         (
             "within-daily-30d",
             Policy {
-                within_periods: vec![(Period::Daily, 30 * 86_400)],
+                within_periods: vec![(Period::Daily, dur("30d"))],
+                ..Policy::default()
+            },
+        ),
+        (
+            "within-6m (six months, as in restic)",
+            Policy {
+                within: Some(dur("6m")),
+                ..Policy::default()
+            },
+        ),
+        (
+            "within-monthly-1y2m+weekly-3",
+            Policy {
+                within_periods: vec![(Period::Monthly, dur("1y2m"))],
+                periods: vec![(Period::Weekly, 3)],
                 ..Policy::default()
             },
         ),
@@ -88,7 +107,7 @@ fn policies() -> Vec<(&'static str, Policy)> {
             "tag-monthly-report+last-1",
             Policy {
                 last: Some(1),
-                tags: vec!["monthly-report".into()],
+                tags: vec![vec!["monthly-report".into()]],
                 ..Policy::default()
             },
         ),

@@ -18,4 +18,5 @@ mod repository;
 mod retention;
 mod roundtrip;
 mod stdin_dump;
+mod traps;
 mod vectors;

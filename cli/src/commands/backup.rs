@@ -28,17 +28,13 @@ fn options(ctx: &Ctx, args: &BackupArgs) -> Result<BackupOptions> {
     let _ = ctx;
     Ok(BackupOptions {
         paths: args.paths.clone(),
-        tags: args
-            .tags
-            .iter()
-            .filter(|t| !t.is_empty())
-            .cloned()
-            .collect(),
+        tags: super::tag::checked_tags(&args.tags, "--tag")?,
         host: args.host.clone(),
         time,
         excludes,
         one_file_system: args.one_file_system,
         parent: None,
+        with_atime: args.with_atime,
     })
 }
 
@@ -93,7 +89,7 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
     let result = if let Some(d) = &dump {
         cairn_engine::mongo::backup_mongodb(&repo, d, &opts, &progress)
     } else if args.stdin {
-        let stdin = std::io::stdin().lock();
+        let stdin = std::io::stdin();
         cairn_engine::backup_stdin(&repo, &args.stdin_name, stdin, &opts, &progress)
     } else {
         cairn_engine::backup(&repo, &opts, &progress)

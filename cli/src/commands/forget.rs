@@ -4,8 +4,8 @@
 
 use super::Ctx;
 use crate::args::{ForgetArgs, SnapshotFilter};
-use crate::output::{local_time, parse_duration, rfc3339};
-use cairn_engine::retention::{apply, Candidate, Period, Policy, PROTECTED_TAG};
+use crate::output::{local_time, rfc3339};
+use cairn_engine::retention::{apply, CalendarDuration, Candidate, Period, Policy, PROTECTED_TAG};
 use cairn_engine::{Error, LockMode, Result, Snapshot, SnapshotId};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -17,16 +17,42 @@ pub fn matches(f: &SnapshotFilter, s: &Snapshot) -> bool {
         && (f.paths.is_empty() || f.paths.iter().all(|p| s.paths.contains(p)))
 }
 
+/// A `--keep-*` count: `-1` means all, `0` means the rule is not given
+/// (restic treats zero counts as unset), other negatives are refused.
+fn count(flag: &str, n: Option<i64>) -> Result<Option<i64>> {
+    match n {
+        Some(n) if n < -1 => Err(Error::invalid(format!(
+            "--keep-{flag} {n}: give a count of 0 or more, or -1 for all"
+        ))),
+        Some(0) | None => Ok(None),
+        Some(n) => Ok(Some(n)),
+    }
+}
+
+/// A `--keep-within*` duration in restic's syntax (`m` = months); a zero
+/// duration means the rule is not given, as in restic.
+fn within(flag: &str, d: &Option<String>) -> Result<Option<CalendarDuration>> {
+    d.as_deref()
+        .map(|d| CalendarDuration::parse(d).map_err(|e| e.context(format!("--{flag}"))))
+        .transpose()
+        .map(|d| d.filter(|d| !d.is_zero()))
+}
+
 fn policy(a: &ForgetArgs) -> Result<Policy> {
-    let secs = |d: &Option<String>| -> Result<Option<i64>> {
-        d.as_deref()
-            .map(|d| parse_duration(d).map(|d| d.as_secs() as i64))
-            .transpose()
-    };
+    let mut tags = Vec::new();
+    for t in &a.keep_tags {
+        let group: Vec<String> = t.split(',').map(str::to_owned).collect();
+        if group.iter().any(String::is_empty) {
+            return Err(Error::invalid(format!(
+                "--keep-tag '{t}': empty tag (write --keep-tag a,b for snapshots with both a and b)"
+            )));
+        }
+        tags.push(group);
+    }
     let mut p = Policy {
-        last: a.keep_last,
-        within: secs(&a.keep_within)?,
-        tags: a.keep_tags.clone(),
+        last: count("last", a.keep_last)?,
+        within: within("keep-within", &a.keep_within)?,
+        tags,
         ..Policy::default()
     };
     for (period, n) in [
@@ -37,7 +63,7 @@ fn policy(a: &ForgetArgs) -> Result<Policy> {
         (Period::Quarterly, a.keep_quarterly),
         (Period::Yearly, a.keep_yearly),
     ] {
-        if let Some(n) = n {
+        if let Some(n) = count(period.name(), n)? {
             p.periods.push((period, n));
         }
     }
@@ -49,8 +75,8 @@ fn policy(a: &ForgetArgs) -> Result<Policy> {
         (Period::Quarterly, &a.keep_within_quarterly),
         (Period::Yearly, &a.keep_within_yearly),
     ] {
-        if let Some(s) = secs(d)? {
-            p.within_periods.push((period, s));
+        if let Some(d) = within(&format!("keep-within-{}", period.name()), d)? {
+            p.within_periods.push((period, d));
         }
     }
     Ok(p)
@@ -88,7 +114,7 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
     let pol = policy(a)?;
     if pol.is_empty() && a.snapshots.is_empty() {
         return Err(Error::invalid(
-            "no policy and no snapshot given: nothing would be kept, so nothing is removed",
+            "no policy and no snapshot given (zero counts and durations are no policy, as in restic): nothing is removed",
         ));
     }
     let prune_opts = if a.prune {

@@ -51,8 +51,5 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
 }
 
 fn backend_location(ctx: &Ctx) -> String {
-    ctx.repo
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
+    ctx.location().map(|l| l.display()).unwrap_or_default()
 }

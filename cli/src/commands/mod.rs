@@ -19,16 +19,18 @@ pub mod tag;
 pub mod unlock;
 pub mod verify;
 
+use crate::location::Location;
 use crate::output::Output;
 use cairn_engine::backend::LocalBackend;
 use cairn_engine::{Error, ErrorKind, Repository, Result};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What every command gets: where the repository is and how to talk.
 pub struct Ctx {
-    /// `-r`.
-    pub repo: Option<PathBuf>,
+    /// `-r`, else `CAIRN_REPOSITORY`.
+    pub repo: Option<OsString>,
     /// `--password-file`.
     pub password_file: Option<PathBuf>,
     /// `--cache-dir`.
@@ -38,15 +40,18 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// The backend for `-r`.
-    pub fn backend(&self) -> Result<Arc<LocalBackend>> {
-        let p = self.repo.as_ref().ok_or_else(|| {
-            Error::new(
-                ErrorKind::RepositoryNotFound,
-                "no repository given: use -r DIR or set CAIRN_REPOSITORY",
-            )
+    /// Where the repository is (`-r` or `CAIRN_REPOSITORY`); not giving
+    /// one is a usage error.
+    pub fn location(&self) -> Result<Location> {
+        let raw = self.repo.as_ref().ok_or_else(|| {
+            Error::invalid("no repository given: use -r REPO or set CAIRN_REPOSITORY")
         })?;
-        Ok(Arc::new(LocalBackend::new(p)))
+        Location::parse(raw)
+    }
+
+    /// The backend for the repository location.
+    pub fn backend(&self) -> Result<Arc<LocalBackend>> {
+        Ok(Arc::new(self.location()?.backend()))
     }
 
     /// The cache root.
@@ -61,6 +66,18 @@ impl Ctx {
         let backend = self.backend()?;
         // Fail fast with "no repository" before asking for a password.
         use cairn_engine::backend::{Backend, Kind};
+        // A file where the directory should be is "no repository here",
+        // like a missing directory.
+        let Location::Local(dir) = self.location()?;
+        if std::fs::metadata(&dir).is_ok_and(|m| !m.is_dir()) {
+            return Err(Error::new(
+                ErrorKind::RepositoryNotFound,
+                format!(
+                    "{} is a file, not a Cairn repository (a repository is a directory)",
+                    dir.display()
+                ),
+            ));
+        }
         if let Err(e) = backend.size(Kind::Root, "CAIRN") {
             if e.kind() == ErrorKind::NotFound {
                 return Err(Error::new(

@@ -11,12 +11,12 @@ pub fn connect(uri: &str, timeout_secs: u64) -> Result<MongoConnect> {
     let password = if let Some(p) =
         std::env::var_os("CAIRN_MONGODB_PASSWORD_FILE").filter(|p| !p.is_empty())
     {
-        let mut s = std::fs::read_to_string(&p)
-            .map_err(|e| Error::io("reading CAIRN_MONGODB_PASSWORD_FILE", e))?;
-        if s.ends_with('\n') {
-            s.pop();
-        }
-        Some(s)
+        let bytes = crate::password::read_file(p.as_ref(), "CAIRN_MONGODB_PASSWORD_FILE")?;
+        Some(
+            String::from_utf8(bytes).map_err(|_| {
+                Error::invalid("CAIRN_MONGODB_PASSWORD_FILE does not hold UTF-8 text")
+            })?,
+        )
     } else {
         std::env::var("CAIRN_MONGODB_PASSWORD")
             .ok()

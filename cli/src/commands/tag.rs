@@ -8,8 +8,26 @@ use cairn_engine::retention::PROTECTED_TAG;
 use cairn_engine::{Error, LockMode, Result};
 use serde_json::json;
 
+/// Tags as given to `flag`, refusing empty ones (a stray comma, an unset
+/// shell variable) instead of dropping them silently.
+pub fn checked_tags(tags: &[String], flag: &str) -> Result<Vec<String>> {
+    if tags.iter().any(String::is_empty) {
+        return Err(Error::invalid(format!(
+            "{flag}: empty tag (check for a stray comma or an unset variable)"
+        )));
+    }
+    Ok(tags.to_vec())
+}
+
 /// Run `tag`.
 pub fn run(ctx: &Ctx, a: &TagArgs) -> Result<i32> {
+    for (list, flag) in [
+        (&a.add, "--add"),
+        (&a.remove, "--remove"),
+        (&a.set, "--set"),
+    ] {
+        checked_tags(list, flag)?;
+    }
     if a.add.is_empty() && a.remove.is_empty() && a.set.is_empty() && !a.protect && !a.unprotect {
         return Err(Error::invalid(
             "nothing to change: give --add, --remove, --set, --protect or --unprotect",

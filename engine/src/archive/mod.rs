@@ -56,6 +56,11 @@ pub struct BackupOptions {
     /// Parent snapshot for change detection (default: the latest snapshot
     /// with the same host and paths).
     pub parent: Option<SnapshotId>,
+    /// Record access times. Off by default, as in restic: reading a file
+    /// changes its atime, so recording it would make every re-backup of
+    /// an unchanged tree store new tree data. Without it a node's atime is
+    /// its mtime.
+    pub with_atime: bool,
 }
 
 /// The result of a backup.
@@ -74,6 +79,9 @@ pub struct BackupSummary {
 
 type Job = (BlobType, BlobId, Vec<u8>);
 
+/// The tag a snapshot gets when some entries could not be read.
+pub const PARTIAL_TAG: &str = "partial";
+
 struct Walker<'a, 'r> {
     repo: &'r Repository,
     writer: &'a BlobWriter<'r>,
@@ -81,15 +89,34 @@ struct Walker<'a, 'r> {
     failed: &'a Mutex<Option<Error>>,
     excludes: PathFilter,
     one_fs: bool,
+    with_atime: bool,
     names: NameCache,
     stats: SnapshotStats,
     warnings: Vec<String>,
     progress: &'a dyn Progress,
     /// Read buffer reused for every file (see `StreamChunker`).
     buf: Vec<u8>,
+    /// Report chunk bytes as progress (off while a reader reports its own).
+    chunk_progress: bool,
+    /// Backup paths that made it into the tree (a snapshot in which none
+    /// did would hold nothing and is not written).
+    targets_saved: usize,
 }
 
 impl Walker<'_, '_> {
+    /// The node for an `lstat` result (warnings reported), with the atime
+    /// policy applied.
+    fn node(&mut self, path: &Path, name: &[u8], md: &std::fs::Metadata) -> Node {
+        let (mut node, warns) = node_from(path, name, md, &self.names);
+        for w in warns {
+            self.warn(w);
+        }
+        if !self.with_atime {
+            node.atime = node.mtime;
+        }
+        node
+    }
+
     fn warn(&mut self, msg: String) {
         self.progress.warn(&msg);
         self.warnings.push(msg);
@@ -168,7 +195,9 @@ impl Walker<'_, '_> {
             match sc.next_chunk() {
                 Ok(Some(chunk)) => {
                     total += chunk.len() as u64;
-                    self.progress.bytes(chunk.len() as u64);
+                    if self.chunk_progress {
+                        self.progress.bytes(chunk.len() as u64);
+                    }
                     match self.add_chunk(chunk) {
                         Ok(id) => content.push(Extent::Chunk(id)),
                         Err(e) => break Err(e),
@@ -281,10 +310,7 @@ impl Walker<'_, '_> {
         parent: Option<&Node>,
         root_dev: u64,
     ) -> Result<Option<Node>> {
-        let (node, warns) = node_from(path, name, &md, &self.names);
-        for w in warns {
-            self.warn(w);
-        }
+        let node = self.node(path, name, &md);
         if node.kind == NodeKind::Symlink && node.target.is_none() {
             return Ok(None); // unreadable link: warned above, skipped
         }
@@ -415,12 +441,11 @@ impl Walker<'_, '_> {
                 }
             };
             let node = if sub.target {
-                self.entry(&path, name, pnode, md.dev())?
+                let n = self.entry(&path, name, pnode, md.dev())?;
+                self.targets_saved += usize::from(n.is_some());
+                n
             } else {
-                let (node, warns) = node_from(&path, name, &md, &self.names);
-                for w in warns {
-                    self.warn(w);
-                }
+                let node = self.node(&path, name, &md);
                 let ptree = self.parent_subtree(pnode);
                 let subtree = self.root(sub, &path, ptree.as_ref())?;
                 Some(self.dir_node(node, subtree)?)
@@ -497,14 +522,20 @@ fn build_trie(paths: &[PathBuf]) -> Trie {
     root
 }
 
+/// How a walk treats what it finds.
+struct WalkSettings {
+    excludes: PathFilter,
+    one_fs: bool,
+    with_atime: bool,
+}
+
 /// Run `body` on a fresh [`Walker`] whose blobs worker threads store;
 /// returns the root tree ID with the walk's totals and warnings.
 fn run_walker<'r>(
     repo: &'r Repository,
     writer: &BlobWriter<'r>,
     failed: &Mutex<Option<Error>>,
-    excludes: PathFilter,
-    one_fs: bool,
+    settings: WalkSettings,
     progress: &dyn Progress,
     body: impl FnOnce(&mut Walker<'_, 'r>) -> Result<TreeId>,
 ) -> Result<(TreeId, SnapshotStats, Vec<String>)> {
@@ -514,13 +545,16 @@ fn run_walker<'r>(
             writer,
             tx,
             failed,
-            excludes,
-            one_fs,
+            excludes: settings.excludes,
+            one_fs: settings.one_fs,
+            with_atime: settings.with_atime,
             names: NameCache::default(),
             stats: SnapshotStats::default(),
             warnings: Vec::new(),
             progress,
             buf: Vec::new(),
+            chunk_progress: true,
+            targets_saved: 0,
         };
         let id = body(&mut w)?;
         Ok((id, w.stats, w.warnings))
@@ -568,11 +602,14 @@ fn finish(
     mut snapshot: Snapshot,
 ) -> Result<BackupSummary> {
     let failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
+    // An interrupt that arrived while a stream ended (a signal closes the
+    // pipe too) still means "no snapshot": check once more before commit.
+    let walked = walked.and_then(|w| check_interrupt().map(|()| w));
     let (tree, mut stats, warnings) = match (walked, failed) {
         (Ok(v), None) => v,
         (Err(e), _) | (Ok(_), Some(e)) => {
             let _ = writer.abandon();
-            return Err(e);
+            return Err(backup_wording(e));
         }
     };
     let (new_bytes, stored_bytes) = writer.totals();
@@ -580,6 +617,12 @@ fn finish(
     stats.stored_bytes = stored_bytes;
     snapshot.tree = tree;
     snapshot.stats = stats;
+    if !warnings.is_empty() {
+        // Visible in `snapshots`, selectable with --tag (spec: reserved tags).
+        snapshot.tags.push(PARTIAL_TAG.to_owned());
+        snapshot.tags.sort();
+        snapshot.tags.dedup();
+    }
     if let Err(e) = lock.ensure_fresh() {
         let _ = writer.abandon();
         return Err(e);
@@ -590,7 +633,10 @@ fn finish(
     let parity_error = match repo.config().parity {
         Some(_) => crate::parity::protect(repo, &crate::progress::NoProgress)
             .err()
-            .map(|e| e.to_string()),
+            .map(|e| match e.kind() {
+                ErrorKind::Interrupted => "interrupted".to_owned(),
+                _ => e.to_string(),
+            }),
         None => None,
     };
     Ok(BackupSummary {
@@ -599,6 +645,18 @@ fn finish(
         snapshot,
         warnings,
     })
+}
+
+/// What an interrupted backup means for the user, whatever was
+/// interrupted (a read, a worker, the walk).
+fn backup_wording(e: Error) -> Error {
+    match e.kind() {
+        ErrorKind::Interrupted => Error::new(
+            ErrorKind::Interrupted,
+            "interrupted; no snapshot was written, data already stored is intact and will be reused",
+        ),
+        _ => e,
+    }
 }
 
 fn base_snapshot(opts: &BackupOptions, paths: Vec<String>, source: &str) -> Snapshot {
@@ -659,13 +717,20 @@ pub fn backup(
                     .map_err(|e| Error::io(format!("resolving {}", p.display()), e))?,
             };
         }
-        if std::fs::symlink_metadata(&abs).is_err() {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("{} does not exist", abs.display()),
-            ));
-        }
         paths.push(abs);
+    }
+    // As restic: a missing path is a warning (the snapshot is partial);
+    // only when none of them exists is there nothing to back up.
+    if paths.iter().all(|p| std::fs::symlink_metadata(p).is_err()) {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "nothing to back up: {} {} not exist; no snapshot was written",
+                names.join(", "),
+                if names.len() == 1 { "does" } else { "do" }
+            ),
+        ));
     }
     paths.sort();
     paths.dedup();
@@ -695,18 +760,31 @@ pub fn backup(
         repo,
         &writer,
         &failed,
-        excludes,
-        opts.one_file_system,
+        WalkSettings {
+            excludes,
+            one_fs: opts.one_file_system,
+            with_atime: opts.with_atime,
+        },
         progress,
         |w| {
             let root = if trie.target {
                 // Backing up "/" itself: the root tree is its listing.
                 let md = std::fs::symlink_metadata("/").map_err(|e| Error::io("stat /", e))?;
-                w.dir_tree(Path::new("/"), parent_root.as_ref(), md.dev())?
-                    .unwrap_or_default()
+                let t = w.dir_tree(Path::new("/"), parent_root.as_ref(), md.dev())?;
+                w.targets_saved += usize::from(t.is_some());
+                t.unwrap_or_default()
             } else {
                 w.root(&trie, Path::new("/"), parent_root.as_ref())?
             };
+            if w.targets_saved == 0 {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "nothing could be backed up ({}); no snapshot was written",
+                        w.warnings.join("; ")
+                    ),
+                ));
+            }
             w.add_tree(root)
         },
     );

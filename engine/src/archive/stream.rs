@@ -5,13 +5,16 @@
 //! error in any stream aborts the backup — no partial dump becomes a
 //! snapshot.
 
-use super::{base_snapshot, finish, run_walker, BackupOptions, BackupSummary, Walker};
+use super::{
+    base_snapshot, finish, run_walker, BackupOptions, BackupSummary, WalkSettings, Walker,
+};
 use crate::error::{Error, Result};
 use crate::filter::PathFilter;
 use crate::progress::Progress;
 use crate::repo::commit::BlobWriter;
 use crate::repo::lock::LockMode;
 use crate::repo::Repository;
+use crate::source::interruptible::InterruptibleReader;
 use crate::tree::{Node, NodeKind, Timestamp, Tree};
 use std::io::Read;
 use std::sync::Mutex;
@@ -40,12 +43,24 @@ impl StreamSink<'_, '_, '_> {
 
     /// A regular file whose content is everything `reader` yields.
     pub fn file(&mut self, name: &[u8], reader: impl Read, what: &str) -> Result<Node> {
+        self.file_from(name, reader, what, true)
+    }
+
+    /// As [`file`](Self::file); `count_chunks = false` when the reader
+    /// reports progress itself as bytes arrive.
+    fn file_from(
+        &mut self,
+        name: &[u8],
+        reader: impl Read,
+        what: &str,
+        count_chunks: bool,
+    ) -> Result<Node> {
         let mut node = self.node(name, NodeKind::File);
         let mut content = Vec::new();
-        let total = self
-            .walker
-            .chunk_stream(reader, &mut content)?
-            .map_err(|e| Error::from_io(format!("reading {what}"), e))?;
+        self.walker.chunk_progress = count_chunks;
+        let read = self.walker.chunk_stream(reader, &mut content);
+        self.walker.chunk_progress = true;
+        let total = read?.map_err(|e| Error::from_io(format!("reading {what}"), e))?;
         node.size = total;
         node.content = content;
         self.walker.stats.files += 1;
@@ -78,8 +93,12 @@ pub(crate) fn backup_streams(
     let lock = repo.lock(LockMode::Shared)?;
     let writer = BlobWriter::new(repo, &lock)?;
     let failed = Mutex::new(None);
-    let no_excludes = PathFilter::new(&[])?;
-    let walked = run_walker(repo, &writer, &failed, no_excludes, false, progress, |w| {
+    let settings = WalkSettings {
+        excludes: PathFilter::new(&[])?,
+        one_fs: false,
+        with_atime: true, // stream nodes carry the snapshot time throughout
+    };
+    let walked = run_walker(repo, &writer, &failed, settings, progress, |w| {
         let mut sink = StreamSink {
             walker: w,
             time: snapshot.time,
@@ -90,11 +109,14 @@ pub(crate) fn backup_streams(
     finish(repo, &lock, writer, failed, walked, snapshot)
 }
 
-/// Back up one stream (standard input) as a file named `name`.
+/// Back up one stream (standard input) as a file named `name`. The
+/// stream is read on a helper thread ([`InterruptibleReader`]), so an
+/// interrupt stops the backup even while no byte arrives, and progress
+/// counts bytes as they are read.
 pub fn backup_stdin(
     repo: &Repository,
     name: &str,
-    reader: impl Read,
+    reader: impl Read + Send + 'static,
     opts: &BackupOptions,
     progress: &dyn Progress,
 ) -> Result<BackupSummary> {
@@ -110,10 +132,12 @@ pub fn backup_stdin(
         vec![name.to_owned()],
         progress,
         |sink| {
-            Ok(vec![sink.file(
+            let reader = InterruptibleReader::new(reader, progress);
+            Ok(vec![sink.file_from(
                 name.as_bytes(),
                 reader,
                 "standard input",
+                false,
             )?])
         },
     )

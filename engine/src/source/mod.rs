@@ -1,4 +1,6 @@
-//! Where backup data comes from: the filesystem ([`files`]) and standard
-//! input (handled by the archiver as a single-file tree).
+//! Where backup data comes from: the filesystem ([`files`]) and streams
+//! such as standard input ([`interruptible`], handled by the archiver as a
+//! single-file tree).
 
 pub mod files;
+pub mod interruptible;

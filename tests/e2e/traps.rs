@@ -1,0 +1,467 @@
+//! Regression tests for the traps a restic user (or a newcomer) fell into
+//! (issue 9, parts 2 and 3): each test is named after what broke, and each
+//! failed before its fix.
+
+use cairn_tests::{assert_code, random_bytes, Env};
+use std::fs;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn snapshot_count(env: &Env) -> usize {
+    fs::read_dir(env.repo.join("snapshots")).unwrap().count()
+}
+
+/// Wait (at most 30 s) until some process holds a lock in the repository.
+fn wait_until_locked(env: &Env) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fs::read_dir(env.repo.join("locks"))
+        .unwrap()
+        .next()
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "the backup never took its lock");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `systemctl stop` during a slow `pg_dump | cairn backup --stdin`: the
+/// signal arrives before the first byte. Before the fix the blocked read
+/// went on until the writer closed the pipe, and an empty snapshot was
+/// saved with exit 0 (with parity on, the warning contradicted itself).
+#[test]
+fn interrupted_stdin_backup_before_the_first_byte_writes_no_snapshot() {
+    for parity in [false, true] {
+        let env = Env::init();
+        if parity {
+            env.ok(&["parity", "set", "2+1"]);
+        }
+        let fifo = env.path("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        // A writer that holds the pipe open and never writes.
+        let mut writer = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec sleep 60 > '{}'", fifo.display()))
+            .spawn()
+            .unwrap();
+        let input = fs::File::open(&fifo).unwrap();
+        let child = env
+            .cmd(&["backup", "--stdin", "--stdin-name", "dump.sql"])
+            .stdin(input)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_until_locked(&env);
+        let started = Instant::now();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let _ = writer.kill();
+        let _ = writer.wait();
+        assert_code(&out, 130);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the backup waited for the writer instead of stopping"
+        );
+        assert_eq!(snapshot_count(&env), 0, "a snapshot was written");
+        let err = stderr(&out);
+        assert!(err.contains("no snapshot was written"), "{err}");
+        assert!(!err.contains("is stored"), "contradictory message: {err}");
+    }
+}
+
+/// A stdin backup that completes still records the whole stream (the
+/// helper-thread reader delivers every byte in order).
+#[test]
+fn stdin_backup_through_the_interruptible_reader_is_byte_exact() {
+    let env = Env::init();
+    let data = random_bytes(9 << 20, 77);
+    let src = env.path("data.bin");
+    fs::write(&src, &data).unwrap();
+    let out = env
+        .cmd(&["backup", "--stdin", "--stdin-name", "d"])
+        .stdin(fs::File::open(&src).unwrap())
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let back = env.run(&["dump", "latest", "d"]);
+    assert_code(&back, 0);
+    assert!(back.stdout == data, "dump differs from the stream");
+}
+
+/// `cairn -r sftp:user@host:/srv/repo init` created a local directory
+/// named `sftp:user@host:` and reported success.
+#[test]
+fn repository_urls_are_refused_not_created_as_directories() {
+    let env = Env::new();
+    let cwd = env.path("cwd");
+    fs::create_dir_all(&cwd).unwrap();
+    for url in [
+        "sftp:user@host:/srv/repo",
+        "rest:http://host:8000/",
+        "s3://bucket/prefix",
+        "s3:s3.amazonaws.com/bucket",
+    ] {
+        let out = env
+            .cmd(&["-r", url, "init"])
+            .current_dir(&cwd)
+            .output()
+            .unwrap();
+        assert_code(&out, 2);
+        assert!(stderr(&out).contains("local:PATH"), "{}", stderr(&out));
+        let out = env
+            .cmd(&["snapshots"])
+            .env("CAIRN_REPOSITORY", url)
+            .current_dir(&cwd)
+            .output()
+            .unwrap();
+        assert_code(&out, 2);
+    }
+    assert!(
+        fs::read_dir(&cwd).unwrap().next().is_none(),
+        "something was created for a URL"
+    );
+    // A local path with a colon is still reachable.
+    for local in ["./sftp:odd", "local:other:odd"] {
+        let out = env
+            .cmd(&[
+                "-r",
+                local,
+                "init",
+                "--kdf-memory-kib",
+                "1024",
+                "--kdf-iterations",
+                "1",
+            ])
+            .current_dir(&cwd)
+            .output()
+            .unwrap();
+        assert_code(&out, 0);
+    }
+    assert!(cwd.join("sftp:odd/CAIRN").exists());
+    assert!(cwd.join("other:odd/CAIRN").exists());
+}
+
+/// `--keep-within 6m` meant six minutes; in restic it is six months.
+#[test]
+fn keep_within_6m_means_six_months() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"x").unwrap();
+    for t in [
+        "2026-01-01T00:00:00Z",
+        "2026-05-01T00:00:00Z",
+        "2026-07-15T00:00:00Z",
+        "2026-12-01T00:00:00Z",
+    ] {
+        env.backup(&src, &["--time", t]);
+    }
+    let r = env.json(&["forget", "--keep-within", "6m", "--dry-run"]);
+    let mut removed: Vec<String> = r["remove"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["time"].as_str().unwrap().to_owned())
+        .collect();
+    removed.sort();
+    assert_eq!(
+        removed,
+        vec!["2026-01-01T00:00:00Z", "2026-05-01T00:00:00Z"],
+        "{r}"
+    );
+    let kept = r["groups"][0]["keep"][0]["reasons"][0].as_str().unwrap();
+    assert_eq!(kept, "within 6m");
+    // The other grammar's minutes, and restic's units elsewhere, are
+    // refused rather than guessed.
+    for bad in ["6min", "2w", "30s", "6", "m", "1d1d"] {
+        let out = env.run(&["forget", "--keep-within", bad, "--dry-run"]);
+        assert_code(&out, 2);
+    }
+    let out = env.run(&["scrub", "--max-duration", "30m"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("30min"), "{}", stderr(&out));
+    assert_code(&env.run(&["scrub", "--max-duration", "30min"]), 0);
+}
+
+/// `CAIRN_PASSWORD_FILE= cairn snapshots` failed with "a value is
+/// required for '--password-file'"; usage errors showed env-supplied
+/// options as if they were required flags.
+#[test]
+fn empty_environment_variables_count_as_unset() {
+    let env = Env::init();
+    let out = env
+        .cmd(&["snapshots"])
+        .env("CAIRN_PASSWORD_FILE", "")
+        .env("CAIRN_PASSWORD", cairn_tests::PASSWORD)
+        .env("CAIRN_CACHE_DIR", "")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    let out = env
+        .cmd(&["-r", env.repo.to_str().unwrap(), "snapshots"])
+        .env("CAIRN_REPOSITORY", "")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    // An empty CAIRN_REPOSITORY and no -r: no repository given (usage).
+    let out = env
+        .cmd(&["snapshots"])
+        .env("CAIRN_REPOSITORY", "")
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+    let out = env.run(&["restore"]);
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        !err.contains("--repo") && !err.contains("--password-file"),
+        "usage shows environment-supplied options: {err}"
+    );
+}
+
+/// "no repository given" exited 10 (no repository at the location); it
+/// is a usage error. A regular file given as the repository exited 1.
+#[test]
+fn no_repository_given_is_a_usage_error_and_a_file_is_no_repository() {
+    let env = Env::new();
+    let out = env
+        .cmd(&["snapshots"])
+        .env_remove("CAIRN_REPOSITORY")
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+    let file = env.path("not-a-repo");
+    fs::write(&file, b"just a file").unwrap();
+    let out = env
+        .cmd(&["snapshots"])
+        .env("CAIRN_REPOSITORY", &file)
+        .output()
+        .unwrap();
+    assert_code(&out, 10);
+    assert!(stderr(&out).contains("is a file"), "{}", stderr(&out));
+}
+
+/// Right after a first backup, a second one of the same unchanged tree
+/// stored new data: access times were recorded, and reading a file or
+/// listing a directory changes them.
+#[test]
+fn unchanged_rebackup_stores_no_new_data() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    fs::write(src.join("sub/a"), random_bytes(100_000, 1)).unwrap();
+    fs::write(src.join("b"), b"small").unwrap();
+    env.backup(&src, &[]);
+    // Reading files and listing directories (relatime: the first access
+    // after a change) moves their access times and nothing else.
+    use std::os::unix::fs::MetadataExt;
+    let atimes = || -> Vec<i64> {
+        [src.join("b"), src.join("sub"), src.join("sub/a")]
+            .iter()
+            .map(|p| {
+                let m = fs::metadata(p).unwrap();
+                m.atime() * 1_000_000_000 + m.atime_nsec()
+            })
+            .collect()
+    };
+    let before = atimes();
+    std::thread::sleep(Duration::from_millis(20));
+    fs::read(src.join("b")).unwrap();
+    fs::read(src.join("sub/a")).unwrap();
+    fs::read_dir(src.join("sub")).unwrap().for_each(drop);
+    assert_ne!(
+        before,
+        atimes(),
+        "this filesystem does not record access times"
+    );
+    let again = env.backup(&src, &[]);
+    assert_eq!(again["new_bytes"], 0, "{again}");
+    assert_eq!(again["unchanged_files"], 2, "{again}");
+    // With --with-atime the access time is recorded and restored.
+    let with = env.backup(&src, &["--with-atime"]);
+    assert!(with["new_bytes"].as_u64().unwrap() > 0, "{with}");
+    let t = env.restore_latest("out");
+    let restored = fs::metadata(t.join(src.strip_prefix("/").unwrap()).join("b")).unwrap();
+    let source = fs::metadata(src.join("b")).unwrap();
+    assert_eq!(restored.atime(), source.atime());
+}
+
+/// `cairn backup /nonexistent /etc` exited 1 and saved nothing; restic
+/// warns, backs up the rest and exits 3. Only when no path exists (or
+/// nothing could be read) is there no snapshot.
+#[test]
+fn missing_path_among_several_is_a_warning_and_exit_3() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"data").unwrap();
+    let missing = env.path("no-such-dir");
+    let out = env.run(&["backup", missing.to_str().unwrap(), src.to_str().unwrap()]);
+    assert_code(&out, 3);
+    assert!(
+        stderr(&out).contains(missing.to_str().unwrap()),
+        "{}",
+        stderr(&out)
+    );
+    let snaps = env.json(&["snapshots"]);
+    assert_eq!(snaps.as_array().unwrap().len(), 1);
+    assert!(
+        snaps[0]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "partial"),
+        "a partial snapshot is not marked: {snaps}"
+    );
+    let out = env.run(&["backup", missing.to_str().unwrap()]);
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    assert_eq!(snapshot_count(&env), 1);
+}
+
+/// A backup whose only path could not be read saved an empty snapshot
+/// that became `latest` and counted toward `--keep-last`.
+#[test]
+fn a_backup_that_read_nothing_writes_no_snapshot() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"data").unwrap();
+    let s = src.to_str().unwrap();
+    // Excluding the path itself leaves nothing to read.
+    let out = env.run(&["backup", s, "--exclude", s]);
+    assert_code(&out, 1);
+    assert_eq!(snapshot_count(&env), 0);
+    if !nix::unistd::geteuid().is_root() {
+        let locked = env.path("locked");
+        fs::create_dir_all(&locked).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+        let out = env.run(&["backup", locked.to_str().unwrap()]);
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
+        assert_code(&out, 1);
+        assert_eq!(snapshot_count(&env), 0);
+    }
+}
+
+/// `forget --keep-last 0` removed every snapshot (and with `--prune`, all
+/// data) with exit 0; restic treats an all-zero policy as no policy.
+#[test]
+fn forget_with_an_all_zero_policy_removes_nothing() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"data").unwrap();
+    env.backup(&src, &[]);
+    env.backup(&src, &["--tag", "x"]);
+    let before = env.repo_fingerprint();
+    for args in [
+        vec!["forget", "--keep-last", "0"],
+        vec!["forget", "--keep-last", "0", "--keep-daily", "0", "--prune"],
+        vec!["forget", "--keep-within", "0d", "--prune"],
+        vec!["forget", "--keep-last", "-5"],
+        vec!["forget", "--keep-monthly", "-2", "--prune"],
+    ] {
+        let out = env.run(&args);
+        assert_code(&out, 2);
+    }
+    assert_eq!(
+        before,
+        env.repo_fingerprint(),
+        "forget changed the repository"
+    );
+    // -1 still means "all".
+    let r = env.json(&["forget", "--keep-last", "-1", "--dry-run"]);
+    assert!(r["remove"].as_array().unwrap().is_empty(), "{r}");
+}
+
+/// `--exclude ''` matched everything: an empty snapshot with exit 0, and
+/// `restore --exclude ''` restored nothing with exit 0. Glob errors showed
+/// the internally rewritten pattern (`**/a[`).
+#[test]
+fn empty_exclude_pattern_is_refused() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"data").unwrap();
+    let s = src.to_str().unwrap();
+    assert_code(&env.run(&["backup", s, "--exclude", ""]), 2);
+    assert_code(&env.run(&["backup", s, "--exclude", "/"]), 2);
+    assert_eq!(snapshot_count(&env), 0);
+    env.backup(&src, &[]);
+    let t = env.path("out");
+    let out = env.run(&[
+        "restore",
+        "latest",
+        "--target",
+        t.to_str().unwrap(),
+        "--exclude",
+        "",
+    ]);
+    assert_code(&out, 2);
+    let out = env.run(&["backup", s, "--exclude", "a["]);
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("'a['") && !err.contains("**/"), "{err}");
+}
+
+/// `--password-file /dev/zero` and a password command that never stops
+/// printing were read without limit (1.5 GB after 5 s).
+#[test]
+fn endless_password_sources_are_refused() {
+    let env = Env::init();
+    let start = Instant::now();
+    let out = env
+        .cmd(&["snapshots"])
+        .env("CAIRN_PASSWORD_FILE", "/dev/zero")
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+    let out = env
+        .cmd(&["snapshots"])
+        .env_remove("CAIRN_PASSWORD_FILE")
+        .env("CAIRN_PASSWORD_COMMAND", "yes")
+        .output()
+        .unwrap();
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("more than"), "{}", stderr(&out));
+    assert!(start.elapsed() < Duration::from_secs(20));
+    // A password command still works.
+    let out = env
+        .cmd(&["snapshots"])
+        .env_remove("CAIRN_PASSWORD_FILE")
+        .env(
+            "CAIRN_PASSWORD_COMMAND",
+            format!("cat '{}'", env.pwfile.display()),
+        )
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+}
+
+/// `--time 9999-12-31T23:59:59Z` was called "not RFC 3339"; empty tags
+/// were accepted silently.
+#[test]
+fn time_out_of_range_and_empty_tags_are_explained() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    let s = src.to_str().unwrap();
+    let out = env.run(&["backup", s, "--time", "9999-12-31T23:59:59Z"]);
+    assert_code(&out, 2);
+    assert!(!stderr(&out).contains("not RFC 3339"), "{}", stderr(&out));
+    assert_code(&env.run(&["backup", s, "--tag", ""]), 2);
+    assert_code(&env.run(&["backup", s, "--tag", "a,,b"]), 2);
+    env.backup(&src, &[]);
+    assert_code(&env.run(&["tag", "latest", "--add", ""]), 2);
+    assert!(Path::new(&env.repo).join("snapshots").exists());
+}
