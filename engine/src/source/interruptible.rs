@@ -130,6 +130,23 @@ mod tests {
         assert_eq!(out, data);
     }
 
+    /// stdin progress stayed at 0 B while data streamed: bytes are now
+    /// reported as they arrive, before the chunker has a chunk.
+    #[test]
+    fn progress_counts_bytes_as_they_arrive() {
+        struct Count(std::sync::atomic::AtomicU64);
+        impl Progress for Count {
+            fn bytes(&self, n: u64) {
+                self.0.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let count = Count(std::sync::atomic::AtomicU64::new(0));
+        let mut r = InterruptibleReader::new(std::io::Cursor::new(vec![7u8; 1000]), &count);
+        let mut first = [0u8; 10];
+        assert_eq!(r.read(&mut first).unwrap(), 10);
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1000);
+    }
+
     #[test]
     fn read_errors_come_through() {
         struct Broken;
