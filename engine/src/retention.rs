@@ -381,6 +381,15 @@ mod tests {
         assert_eq!(d.iter().filter(|d| d.keep).count(), 1);
     }
 
+    /// First ID bytes of the snapshots `p` keeps, newest first (UTC).
+    fn kept(p: &Policy, snaps: &[Candidate]) -> Vec<u8> {
+        apply(p, snaps, &TimeZone::UTC)
+            .iter()
+            .filter(|d| d.keep)
+            .map(|d| d.id.0[0])
+            .collect()
+    }
+
     fn at(s: &str) -> Timestamp {
         let t: jiff::Timestamp = s.parse().unwrap();
         Timestamp {
@@ -444,11 +453,7 @@ mod tests {
             within: Some(CalendarDuration::parse("1d").unwrap()),
             ..Policy::default()
         };
-        let kept: Vec<u8> = apply(&p, &snaps, &TimeZone::UTC)
-            .iter()
-            .filter(|d| d.keep)
-            .map(|d| d.id.0[0])
-            .collect();
+        let kept = kept(&p, &snaps);
         assert_eq!(
             kept,
             vec![1],
@@ -478,11 +483,7 @@ mod tests {
             tags: vec![vec!["a".into(), "b".into()]],
             ..Policy::default()
         };
-        let kept: Vec<u8> = apply(&p, &snaps, &TimeZone::UTC)
-            .iter()
-            .filter(|d| d.keep)
-            .map(|d| d.id.0[0])
-            .collect();
+        let kept = kept(&p, &snaps);
         assert_eq!(kept, vec![2]);
     }
 }

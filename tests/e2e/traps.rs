@@ -12,6 +12,14 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `src/f` in the scratch area; returns `src`.
+fn source_with_one_file(env: &Env) -> std::path::PathBuf {
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("f"), b"data").unwrap();
+    src
+}
+
 fn snapshot_count(env: &Env) -> usize {
     fs::read_dir(env.repo.join("snapshots")).unwrap().count()
 }
@@ -332,9 +340,7 @@ fn src_subtrees(env: &Env, src: &Path) -> Vec<cairn_engine::TreeId> {
 #[test]
 fn missing_path_among_several_is_a_warning_and_exit_3() {
     let env = Env::init();
-    let src = env.path("src");
-    fs::create_dir_all(&src).unwrap();
-    fs::write(src.join("f"), b"data").unwrap();
+    let src = source_with_one_file(&env);
     let missing = env.path("no-such-dir");
     let out = env.run(&["backup", missing.to_str().unwrap(), src.to_str().unwrap()]);
     assert_code(&out, 3);
@@ -364,9 +370,7 @@ fn missing_path_among_several_is_a_warning_and_exit_3() {
 #[test]
 fn a_backup_that_read_nothing_writes_no_snapshot() {
     let env = Env::init();
-    let src = env.path("src");
-    fs::create_dir_all(&src).unwrap();
-    fs::write(src.join("f"), b"data").unwrap();
+    let src = source_with_one_file(&env);
     let s = src.to_str().unwrap();
     // Excluding the path itself leaves nothing to read.
     let out = env.run(&["backup", s, "--exclude", s]);
@@ -389,9 +393,7 @@ fn a_backup_that_read_nothing_writes_no_snapshot() {
 #[test]
 fn forget_with_an_all_zero_policy_removes_nothing() {
     let env = Env::init();
-    let src = env.path("src");
-    fs::create_dir_all(&src).unwrap();
-    fs::write(src.join("f"), b"data").unwrap();
+    let src = source_with_one_file(&env);
     env.backup(&src, &[]);
     env.backup(&src, &["--tag", "x"]);
     let before = env.repo_fingerprint();
@@ -421,9 +423,7 @@ fn forget_with_an_all_zero_policy_removes_nothing() {
 #[test]
 fn empty_exclude_pattern_is_refused() {
     let env = Env::init();
-    let src = env.path("src");
-    fs::create_dir_all(&src).unwrap();
-    fs::write(src.join("f"), b"data").unwrap();
+    let src = source_with_one_file(&env);
     let s = src.to_str().unwrap();
     assert_code(&env.run(&["backup", s, "--exclude", ""]), 2);
     assert_code(&env.run(&["backup", s, "--exclude", "/"]), 2);
