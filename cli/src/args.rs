@@ -2,6 +2,7 @@
 //! happens in each command module; help text is generated from here.
 
 use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// Cairn: encrypted, deduplicating backups that stay restorable for decades.
@@ -154,17 +155,26 @@ pub struct MongoArgs {
     pub mongo_timeout: u64,
 }
 
+/// restic's snapshot filter (for `snapshots` and `forget`; for `latest`
+/// in `ls`, `dump`, `restore`, `verify` and `drill`).
 #[derive(Args, Debug, Default)]
 pub struct SnapshotFilter {
-    /// Only snapshots of this host (repeatable).
+    /// Only snapshots of this host (repeatable: any of them).
     #[arg(long = "host", value_name = "HOST")]
     pub hosts: Vec<String>,
-    /// Only snapshots with this tag (repeatable: any of them).
-    #[arg(long = "tag", value_name = "TAG")]
+    /// Only snapshots with all of these tags (repeatable: any of the lists).
+    #[arg(long = "tag", value_name = "TAG[,TAG...]")]
     pub tags: Vec<String>,
-    /// Only snapshots that include this path (repeatable).
+    /// Only snapshots that include this absolute path (repeatable: all of them).
     #[arg(long = "path", value_name = "PATH")]
     pub paths: Vec<String>,
+}
+
+impl SnapshotFilter {
+    /// The engine's filter (relative paths made absolute).
+    pub fn to_engine(&self) -> cairn_engine::Result<cairn_engine::SnapshotFilter> {
+        cairn_engine::SnapshotFilter::new(&self.hosts, &self.tags, &self.paths)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -289,10 +299,12 @@ pub struct LsArgs {
     /// Snapshot ID, unique prefix, or "latest".
     pub snapshot: String,
     /// Directory or file inside the snapshot [default: /].
-    pub path: Option<String>,
+    pub path: Option<OsString>,
     /// Show mode, owner, size and time.
     #[arg(short, long)]
     pub long: bool,
+    #[command(flatten, next_help_heading = "Which snapshot \"latest\" means")]
+    pub filter: SnapshotFilter,
 }
 
 #[derive(Args, Debug)]
@@ -322,10 +334,12 @@ pub struct RestoreArgs {
     pub mongo_timeout: u64,
     /// Restore only paths matching GLOB (repeatable).
     #[arg(long = "include", value_name = "GLOB")]
-    pub includes: Vec<String>,
+    pub includes: Vec<OsString>,
     /// Skip paths matching GLOB (repeatable).
     #[arg(long = "exclude", value_name = "GLOB")]
-    pub excludes: Vec<String>,
+    pub excludes: Vec<OsString>,
+    #[command(flatten, next_help_heading = "Which snapshot \"latest\" means")]
+    pub filter: SnapshotFilter,
 }
 
 #[derive(Args, Debug)]
@@ -333,13 +347,17 @@ pub struct DumpArgs {
     /// Snapshot ID, unique prefix, or "latest".
     pub snapshot: String,
     /// File inside the snapshot (for --stdin snapshots: the --stdin-name).
-    pub path: String,
+    pub path: OsString,
+    #[command(flatten, next_help_heading = "Which snapshot \"latest\" means")]
+    pub filter: SnapshotFilter,
 }
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// Snapshot ID, unique prefix, or "latest".
     pub snapshot: String,
+    #[command(flatten, next_help_heading = "Which snapshot \"latest\" means")]
+    pub filter: SnapshotFilter,
 }
 
 #[derive(Args, Debug)]
@@ -362,6 +380,8 @@ pub struct DrillArgs {
     /// MongoDB: seconds to wait for the server before giving up.
     #[arg(long, default_value_t = 10)]
     pub mongo_timeout: u64,
+    #[command(flatten, next_help_heading = "Which snapshot \"latest\" means")]
+    pub filter: SnapshotFilter,
 }
 
 #[derive(Args, Debug)]

@@ -36,10 +36,11 @@ impl Location {
         }
         if let Some(scheme) = scheme_of(b) {
             return Err(Error::invalid(format!(
-                "repository location {shown:?}: Cairn has no backend for '{scheme}:' yet. \
+                "repository location '{shown}': Cairn has no backend for '{scheme}:' yet. \
                  Supported: a local directory, given as a path or as local:PATH \
                  (for a local path that contains a colon write ./{shown} or local:{shown})",
-                shown = String::from_utf8_lossy(b),
+                shown = crate::output::esc_bytes(b),
+                scheme = crate::output::esc(&scheme),
             )));
         }
         Ok(Location::Local(PathBuf::from(raw)))
@@ -55,7 +56,7 @@ impl Location {
     /// How to show the location to the user.
     pub fn display(&self) -> String {
         match self {
-            Location::Local(p) => p.display().to_string(),
+            Location::Local(p) => crate::output::esc_path(p),
         }
     }
 }

@@ -71,8 +71,12 @@ fn main() {
         Command::Tag(a) => commands::tag::run(&ctx, a),
         Command::Prune(a) => commands::prune::run(&ctx, a),
     };
+    // A failed write to stdout is an error (exit 1; ENOSPC is kind
+    // no_space); a closed pipe is not: the reader has what it wanted.
+    let result = result.and_then(|code| output::finish_stdout().map(|()| code));
     let code = match result {
         Ok(code) => code,
+        Err(e) if output::is_closed_stdout(&e) => exit::OK,
         Err(e) => {
             let code = exit::code_for(e.kind());
             if ctx.out.json {
@@ -82,7 +86,7 @@ fn main() {
                     "exit_code": code,
                 }));
             }
-            crate::errln!("cairn: error: {e}");
+            crate::errln!("cairn: error: {}", output::esc(&e.to_string()));
             code
         }
     };

@@ -3,14 +3,24 @@
 //! Invariants: machine output (`--json`) goes to stdout and nothing else
 //! does in that mode; messages, warnings and progress go to stderr; bars
 //! are drawn only when stderr is a terminal and neither `-q` nor `--json`.
+//! Text that comes from the repository or the filesystem (names, hosts,
+//! tags, link targets, messages quoting them) is shown through [`esc`] or
+//! [`esc_bytes`] in human output, so it cannot drive the terminal.
+//! Every write to stdout goes through [`Stdout`], which remembers how it
+//! failed: a closed pipe ends the output quietly (exit 0), any other
+//! failure (a full disk) is an error (see `main`).
 
-/// `println!` that never panics: when stdout is a closed pipe the text is
-/// dropped (its reader is gone; the exit code still tells the outcome).
+/// `println!` that never panics and never loses a failure silently: the
+/// line goes through [`output::Stdout`](crate::output::Stdout), which
+/// records a write error for `main` to report (a closed pipe only stops
+/// the output).
 #[macro_export]
 macro_rules! outln {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+        let mut line = format!($($t)*);
+        line.push('\n');
+        let _ = $crate::output::Stdout.write_all(line.as_bytes());
     }};
 }
 
@@ -25,9 +35,141 @@ macro_rules! errln {
 
 use cairn_engine::{Progress, Timestamp};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
+use std::borrow::Cow;
+use std::io::{IsTerminal, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+
+/// Standard output that records its first failure. After a closed pipe
+/// (`EPIPE`) every further write fails at once, so listings stop.
+pub struct Stdout;
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+static STDOUT_FAILED: Mutex<Option<(std::io::ErrorKind, Option<i32>, String)>> = Mutex::new(None);
+
+fn record(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        STDOUT_CLOSED.store(true, Ordering::SeqCst);
+        return;
+    }
+    let mut slot = STDOUT_FAILED.lock().unwrap_or_else(|p| p.into_inner());
+    if slot.is_none() {
+        *slot = Some((e.kind(), e.raw_os_error(), e.to_string()));
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if STDOUT_CLOSED.load(Ordering::SeqCst) {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        std::io::stdout().write(buf).inspect_err(record)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if STDOUT_CLOSED.load(Ordering::SeqCst) {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        std::io::stdout().flush().inspect_err(record)
+    }
+}
+
+/// Was stdout found closed (its reader gone)?
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::SeqCst)
+}
+
+/// Is `e` the failure of a write to a closed stdout? Listings stop there,
+/// and it is not an error: the reader (`head`, a pager) has what it wanted.
+pub fn is_closed_stdout(e: &cairn_engine::Error) -> bool {
+    use std::error::Error as _;
+    stdout_closed()
+        && e.source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Flush stdout; the first write failure other than a closed pipe (for
+/// example `ENOSPC` on `/dev/full`) becomes an error.
+pub fn finish_stdout() -> cairn_engine::Result<()> {
+    let _ = Stdout.flush();
+    let failed = STDOUT_FAILED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    match failed {
+        None => Ok(()),
+        Some((kind, code, text)) => {
+            let e = match code {
+                Some(c) => std::io::Error::from_raw_os_error(c),
+                None => std::io::Error::new(kind, text),
+            };
+            Err(cairn_engine::Error::io("writing to standard output", e))
+        }
+    }
+}
+
+/// Map a failed write to stdout to an engine error (a closed pipe is
+/// recognised later by [`is_closed_stdout`]).
+pub fn write_error(e: std::io::Error) -> cairn_engine::Error {
+    cairn_engine::Error::io("writing to standard output", e)
+}
+
+/// Should `c` be shown escaped? C0 and C1 controls, DEL, and the Unicode
+/// controls that reorder text (bidirectional overrides and isolates).
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+    }
+}
+
+/// Text from the repository or the filesystem, safe for a terminal:
+/// control characters become C-style escapes (`\n`, `\t`, `\x1b`,
+/// `\u{9b}`), and a backslash is doubled so the result is unambiguous.
+pub fn esc(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c == '\\' || needs_escape(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c == '\\' || needs_escape(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Like [`esc`] for raw bytes (names need not be UTF-8): bytes that are
+/// not UTF-8 are shown as `\xNN`.
+pub fn esc_bytes(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        out.push_str(&esc(chunk.valid()));
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
+/// A path for human output (see [`esc_bytes`]).
+pub fn esc_path(p: &Path) -> String {
+    esc_bytes(p.as_os_str().as_bytes())
+}
 
 /// Output settings from the global flags.
 #[derive(Clone, Copy, Debug)]
@@ -91,10 +233,10 @@ impl TermProgress {
 impl Progress for TermProgress {
     fn file(&self, path: &Path) {
         if let Some(b) = &self.bar {
-            b.set_message(path.display().to_string());
+            b.set_message(esc_path(path));
         }
         if self.out.verbose >= 2 && !self.out.json {
-            crate::errln!("{}", path.display());
+            crate::errln!("{}", esc_path(path));
         }
     }
 
@@ -109,6 +251,7 @@ impl Progress for TermProgress {
         if self.out.quiet {
             return;
         }
+        let message = esc(message);
         match &self.bar {
             Some(b) => b.println(format!("warning: {message}")),
             None => crate::errln!("warning: {message}"),
@@ -260,7 +403,7 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// Print one JSON value on stdout.
+/// Print one JSON value on stdout (failures are recorded, see [`Stdout`]).
 pub fn print_json(v: &serde_json::Value) {
     crate::outln!("{v}");
 }
@@ -268,6 +411,19 @@ pub fn print_json(v: &serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(esc("plain name.txt"), "plain name.txt");
+        assert_eq!(esc("a\x1b[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(esc("new\nline\ttab"), "new\\nline\\ttab");
+        assert_eq!(esc("back\\slash"), "back\\\\slash");
+        assert_eq!(esc("c1\u{9b}x"), "c1\\u{9b}x");
+        assert_eq!(esc("rlo\u{202e}txt"), "rlo\\u{202e}txt");
+        assert_eq!(esc("héllo"), "héllo");
+        assert_eq!(esc_bytes(b"\xffname\x07"), "\\xffname\\x07");
+        assert_eq!(esc_bytes(b"\xc3\xa9"), "é");
+    }
 
     #[test]
     fn time_parsing() {

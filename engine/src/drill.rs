@@ -8,11 +8,12 @@
 //! zeros, sizes must match. MongoDB collections are read back in dump
 //! order and their BLAKE3 and document count compared with the manifest.
 
-use crate::browse::walk;
+use crate::browse::{check_content_len, walk};
 use crate::error::{Error, Result};
 use crate::id::BlobId;
 use crate::mongo::restore::{load_manifest, restore_mongodb, MongoRestoreOptions};
 use crate::mongo::MongoConnect;
+use crate::pack::BlobType;
 use crate::progress::{check_interrupt, Progress};
 use crate::repo::Repository;
 use crate::restore::{restore, RestoreOptions};
@@ -37,6 +38,12 @@ pub struct DrillReport {
 }
 
 fn compare_file(repo: &Repository, path: &Path, node: &Node) -> Result<Option<String>> {
+    if let Err(e) = check_content_len(repo, node) {
+        if e.kind() != crate::ErrorKind::Corrupt {
+            return Err(e);
+        }
+        return Ok(Some(format!("{}: {e}", path.display())));
+    }
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => return Ok(Some(format!("{}: not restored ({e})", path.display()))),
@@ -47,7 +54,7 @@ fn compare_file(repo: &Repository, path: &Path, node: &Node) -> Result<Option<St
         check_interrupt()?;
         let (len, want) = match e {
             Extent::Chunk(id) => (
-                u64::from(repo.locate(&BlobId(id.0))?.entry.plain_len),
+                u64::from(repo.locate(&BlobId(id.0), BlobType::Chunk)?.entry.plain_len),
                 Some(id.0),
             ),
             Extent::Hole(n) => (*n, None),
@@ -55,6 +62,7 @@ fn compare_file(repo: &Repository, path: &Path, node: &Node) -> Result<Option<St
         let mut left = len;
         let mut hasher = blake3::Hasher::new_keyed(&repo.keys().blob_id);
         while left > 0 {
+            check_interrupt()?;
             buf.resize(left.min(1 << 20) as usize, 0);
             if let Err(e) = f.read_exact(&mut buf) {
                 return Ok(Some(format!(

@@ -67,6 +67,6 @@ pub use id::{ChunkId, IndexId, KeyId, PackId, SnapshotId, TreeId};
 pub use progress::{check_interrupt, request_interrupt, NoProgress, Progress};
 pub use repo::lock::{list_locks, remove_locks, LockGuard, LockInfo, LockMode};
 pub use repo::{default_cache_root, InitOptions, Repository};
-pub use restore::{restore, RestoreOptions, RestoreSummary};
-pub use snapshot::{Snapshot, SnapshotStats};
+pub use restore::{restore, RestoreOptions, RestorePatterns, RestoreSummary};
+pub use snapshot::{Snapshot, SnapshotFilter, SnapshotStats};
 pub use tree::{Node, NodeKind, Timestamp, Tree};

@@ -29,12 +29,14 @@ pub fn request_interrupt() {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
-/// `Err(Interrupted)` once an interrupt was requested.
+/// `Err(Interrupted)` once an interrupt was requested. The message fits
+/// every operation; callers add what the interruption means for theirs
+/// (e.g. a backup: no snapshot was written).
 pub fn check_interrupt() -> Result<()> {
     if INTERRUPTED.load(Ordering::Relaxed) {
         Err(Error::new(
             ErrorKind::Interrupted,
-            "interrupted; no snapshot was written, data already stored is intact and will be reused",
+            "interrupted by a signal; stopped at a safe point, the repository is consistent",
         ))
     } else {
         Ok(())

@@ -134,11 +134,11 @@ struct Fixer<'a, 'r> {
 
 impl Fixer<'_, '_> {
     /// Can this blob be read and verified? (Cached per blob.)
-    fn ok(&mut self, id: [u8; 32]) -> bool {
+    fn ok(&mut self, id: [u8; 32], want: crate::pack::BlobType) -> bool {
         if let Some(v) = self.readable.get(&id) {
             return *v;
         }
-        let v = self.repo.read_blob(&crate::id::BlobId(id)).is_ok();
+        let v = self.repo.read_blob(&crate::id::BlobId(id), want).is_ok();
         self.readable.insert(id, v);
         v
     }
@@ -159,7 +159,7 @@ impl Fixer<'_, '_> {
             let p = format!("{path}/{}", String::from_utf8_lossy(&n.name));
             match (n.kind, n.subtree) {
                 (NodeKind::Dir, Some(sub)) => {
-                    if !self.ok(sub.0) {
+                    if !self.ok(sub.0, crate::pack::BlobType::Tree) {
                         lost.push(format!("{p}/ (whole directory)"));
                         changed = true;
                         continue;
@@ -178,7 +178,10 @@ impl Fixer<'_, '_> {
                             Extent::Hole(_) => None,
                         })
                         .collect();
-                    if !ids.into_iter().all(|c| self.ok(c)) {
+                    if !ids
+                        .into_iter()
+                        .all(|c| self.ok(c, crate::pack::BlobType::Chunk))
+                    {
                         lost.push(p);
                         changed = true;
                         continue;
@@ -225,7 +228,7 @@ pub fn repair_snapshots(
             scratch: Vec::new(),
         };
         let mut lost = Vec::new();
-        let root = if fixer.ok(snap.tree.0) {
+        let root = if fixer.ok(snap.tree.0, crate::pack::BlobType::Tree) {
             fixer.tree(snap.tree, "", &mut lost)?
         } else {
             lost.push("/ (the whole snapshot: its root tree is lost)".into());

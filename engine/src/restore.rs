@@ -11,9 +11,11 @@
 //! validated on decode); holes are skipped with `seek`, so sparse files
 //! come back sparse; ownership is restored only when running as root.
 
+use crate::browse::WalkGuard;
 use crate::error::{Error, ErrorKind, Result};
 use crate::filter::PathFilter;
 use crate::id::BlobId;
+use crate::pack::BlobType;
 use crate::progress::{check_interrupt, Progress};
 use crate::repo::Repository;
 use crate::snapshot::Snapshot;
@@ -30,10 +32,64 @@ use std::sync::Mutex;
 pub struct RestoreOptions {
     /// Destination directory (created if missing).
     pub target: PathBuf,
-    /// Only paths matching these (or below a match).
-    pub includes: Vec<String>,
+    /// Only paths matching these (or below a match); raw bytes, since
+    /// names need not be UTF-8 (see [`RestorePatterns`]).
+    pub includes: Vec<Vec<u8>>,
     /// Never paths matching these (or below a match).
-    pub excludes: Vec<String>,
+    pub excludes: Vec<Vec<u8>>,
+}
+
+/// Include or exclude patterns given as bytes: UTF-8 patterns are globs
+/// ([`PathFilter`]); a pattern that is not UTF-8 (a name with such bytes)
+/// is matched literally, with the same anchoring: from the root if it
+/// starts with `/`, else as the last components of the path.
+#[derive(Clone, Debug)]
+pub struct RestorePatterns {
+    globs: PathFilter,
+    literal: Vec<Vec<u8>>,
+}
+
+impl RestorePatterns {
+    /// Compile; an invalid glob is an `InvalidInput` error.
+    pub fn new(patterns: &[Vec<u8>]) -> Result<Self> {
+        let mut globs = Vec::new();
+        let mut literal = Vec::new();
+        for p in patterns {
+            match std::str::from_utf8(p) {
+                Ok(s) => globs.push(s.to_owned()),
+                Err(_) => {
+                    let mut p = p.as_slice();
+                    while let Some(rest) = p.strip_suffix(b"/") {
+                        p = rest;
+                    }
+                    literal.push(p.to_vec());
+                }
+            }
+        }
+        Ok(RestorePatterns {
+            globs: PathFilter::new(&globs)?,
+            literal,
+        })
+    }
+
+    /// No patterns at all.
+    pub fn is_empty(&self) -> bool {
+        self.globs.is_empty() && self.literal.is_empty()
+    }
+
+    /// Does a pattern match `path` itself?
+    pub fn matches(&self, path: &Path) -> bool {
+        let p = path.as_os_str().as_bytes();
+        self.globs.matches(path)
+            || self.literal.iter().any(|l| {
+                if l.starts_with(b"/") {
+                    p == l.as_slice()
+                } else {
+                    p.strip_suffix(l.as_slice())
+                        .is_some_and(|head| head.ends_with(b"/"))
+                }
+            })
+    }
 }
 
 /// Totals of a restore.
@@ -59,8 +115,9 @@ struct Plan {
 
 struct Planner<'a> {
     repo: &'a Repository,
-    includes: PathFilter,
-    excludes: PathFilter,
+    includes: RestorePatterns,
+    excludes: RestorePatterns,
+    guard: WalkGuard,
     plan: Plan,
 }
 
@@ -76,6 +133,7 @@ impl Planner<'_> {
         let mut any = false;
         for n in &tree.nodes {
             check_interrupt()?;
+            self.guard.node(n)?;
             let name = OsStr::from_bytes(&n.name);
             let sp = snap_path.join(name);
             let rp = rel.join(name);
@@ -88,8 +146,11 @@ impl Planner<'_> {
                 NodeKind::Dir => {
                     let below = match n.subtree {
                         Some(id) => {
+                            self.guard.enter(&id)?;
                             let t = self.repo.read_tree(&id)?;
-                            self.tree(&t, &sp, &rp, included)?
+                            let below = self.tree(&t, &sp, &rp, included)?;
+                            self.guard.leave();
+                            below
                         }
                         None => false,
                     };
@@ -121,27 +182,18 @@ fn io(what: &Path, e: std::io::Error) -> Error {
 /// fetch, verify and write its chunks in parallel at their offsets.
 fn write_file(repo: &Repository, path: &Path, node: &Node, progress: &dyn Progress) -> Result<()> {
     use std::os::unix::fs::{FileExt, OpenOptionsExt};
-    remove_if_not(path, |ft| ft.is_file())?;
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| io(path, e))?;
     let mut jobs = Vec::with_capacity(node.content.len());
     let mut offset = 0u64;
     for e in &node.content {
         match e {
             Extent::Chunk(id) => {
-                let loc = repo.locate(&BlobId(id.0))?;
+                let loc = repo.locate(&BlobId(id.0), BlobType::Chunk)?;
                 jobs.push((offset, loc));
                 offset = offset
                     .checked_add(u64::from(loc.entry.plain_len))
                     .ok_or_else(|| Error::corrupt("file content length overflows"))?;
             }
             Extent::Hole(n) => {
-                progress.bytes(*n);
                 offset = offset
                     .checked_add(*n)
                     .ok_or_else(|| Error::corrupt("file content length overflows"))?;
@@ -155,12 +207,29 @@ fn write_file(repo: &Repository, path: &Path, node: &Node, progress: &dyn Progre
             node.size
         )));
     }
+    // Only now, with the extents proven to add up to the recorded size,
+    // is anything created.
+    remove_if_not(path, |ft| ft.is_file())?;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| io(path, e))?;
     f.set_len(node.size).map_err(|e| io(path, e))?;
+    for e in &node.content {
+        if let Extent::Hole(n) = e {
+            progress.bytes(*n);
+        }
+    }
     jobs.par_iter().try_for_each(|(offset, loc)| -> Result<()> {
         check_interrupt()?;
         // A prune may have moved the blob since it was located.
         let data = match repo.read_located(loc) {
-            Err(e) if e.kind() == ErrorKind::NotFound => repo.read_blob(&loc.entry.id)?,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                repo.read_blob(&loc.entry.id, BlobType::Chunk)?
+            }
             other => other?,
         };
         f.write_all_at(&data, *offset).map_err(|e| io(path, e))?;
@@ -252,14 +321,16 @@ pub fn restore(
 ) -> Result<RestoreSummary> {
     let mut planner = Planner {
         repo,
-        includes: PathFilter::new(&opts.includes)?,
-        excludes: PathFilter::new(&opts.excludes)?,
+        includes: RestorePatterns::new(&opts.includes)?,
+        excludes: RestorePatterns::new(&opts.excludes)?,
+        guard: WalkGuard::new(snap),
         plan: Plan {
             dirs: Vec::new(),
             files: Vec::new(),
             others: Vec::new(),
         },
     };
+    planner.guard.enter(&snap.tree)?;
     let root = repo.read_tree(&snap.tree)?;
     planner.tree(&root, Path::new("/"), Path::new(""), false)?;
     let plan = planner.plan;
@@ -344,7 +415,7 @@ pub fn restore(
     if summary.files == 0 && summary.dirs == 0 && summary.others == 0 && !opts.includes.is_empty() {
         return Err(Error::new(
             ErrorKind::NotFound,
-            "no entry in the snapshot matches the --include patterns",
+            "no entry matches the --include patterns in the snapshot",
         ));
     }
     Ok(summary)

@@ -163,6 +163,127 @@ impl Snapshot {
     }
 }
 
+/// Which snapshots `latest` (and `snapshots`, `forget`) consider, with
+/// restic's documented meaning of `--host`, `--tag` and `--path`:
+///
+/// * hosts: the snapshot's host is any of them;
+/// * tags: each flag value is a comma-separated list, and the snapshot has
+///   every tag of at least one list (an empty tag in a list matches a
+///   snapshot without tags);
+/// * paths: the snapshot includes every one of them.
+///
+/// An empty filter matches every snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotFilter {
+    /// Any of these hosts.
+    pub hosts: Vec<String>,
+    /// Any of these lists, each meaning "all of these tags".
+    pub tags: Vec<Vec<String>>,
+    /// All of these paths (absolute, cleaned; see [`SnapshotFilter::new`]).
+    pub paths: Vec<String>,
+}
+
+impl SnapshotFilter {
+    /// From the raw flag values. Tag values are split at commas (spaces
+    /// around each tag dropped). A relative path is made absolute against
+    /// the current directory, and every path is cleaned lexically (`.`,
+    /// `..`, repeated and trailing `/`), as restic does; a value holding
+    /// `://` (a MongoDB snapshot's URI) is kept as given.
+    pub fn new(hosts: &[String], tags: &[String], paths: &[String]) -> Result<Self> {
+        let mut clean = Vec::with_capacity(paths.len());
+        for p in paths {
+            if p.contains("://") {
+                clean.push(p.clone());
+                continue;
+            }
+            let abs = if p.starts_with('/') {
+                p.clone()
+            } else {
+                let cwd = std::env::current_dir()
+                    .map_err(|e| Error::io(format!("resolving --path '{p}'"), e))?;
+                format!("{}/{p}", cwd.to_string_lossy())
+            };
+            clean.push(clean_path(&abs));
+        }
+        Ok(SnapshotFilter {
+            hosts: hosts.to_vec(),
+            tags: tags
+                .iter()
+                .map(|l| l.split(',').map(|t| t.trim().to_owned()).collect())
+                .collect(),
+            paths: clean,
+        })
+    }
+
+    /// No condition at all.
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty() && self.tags.is_empty() && self.paths.is_empty()
+    }
+
+    /// Does `s` pass? A stdin snapshot's path is matched as `/NAME`, where
+    /// its file is in the snapshot.
+    pub fn matches(&self, s: &Snapshot) -> bool {
+        let host = self.hosts.is_empty() || self.hosts.contains(&s.host);
+        let tags = self.tags.is_empty() || self.tags.iter().any(|l| has_tags(s, l));
+        let paths = self.paths.iter().all(|want| {
+            s.paths.iter().any(|p| {
+                let p = match s.source.as_str() {
+                    "stdin" => format!("/{p}"),
+                    "files" => clean_path(p),
+                    _ => p.clone(),
+                };
+                p == *want
+            })
+        });
+        host && tags && paths
+    }
+
+    /// The conditions, for messages (e.g. `--host a --tag x,y`).
+    pub fn describe(&self) -> String {
+        let mut out = Vec::new();
+        for h in &self.hosts {
+            out.push(format!("--host {h}"));
+        }
+        for l in &self.tags {
+            out.push(format!("--tag {}", l.join(",")));
+        }
+        for p in &self.paths {
+            out.push(format!("--path {p}"));
+        }
+        out.join(" ")
+    }
+}
+
+/// Restic's `HasTags`: every tag of `list`; an empty tag matches a
+/// snapshot that has no tags.
+fn has_tags(s: &Snapshot, list: &[String]) -> bool {
+    for t in list {
+        if t.is_empty() && s.tags.is_empty() {
+            return true;
+        }
+        if !s.tags.contains(t) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Lexical cleaning of an absolute path: no empty or `.` components, `..`
+/// removes the previous one (never above `/`), no trailing `/`.
+fn clean_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +318,52 @@ mod tests {
         for cut in 0..plain.len() {
             assert!(Snapshot::decode_plain(&plain[..cut]).is_err());
         }
+    }
+
+    fn snap(host: &str, tags: &[&str], paths: &[&str], source: &str) -> Snapshot {
+        Snapshot {
+            time: Timestamp::default(),
+            tree: TreeId([0; 32]),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            host: host.into(),
+            user: String::new(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            parent: None,
+            source: source.into(),
+            stats: SnapshotStats::default(),
+            program: String::new(),
+        }
+    }
+
+    #[test]
+    fn filter_follows_restic() {
+        let f = |h: &[&str], t: &[&str], p: &[&str]| {
+            let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            SnapshotFilter::new(&v(h), &v(t), &v(p)).unwrap()
+        };
+        let s = snap("h1", &["a", "b"], &["/etc", "/srv/data"], "files");
+        assert!(SnapshotFilter::default().matches(&s));
+        assert!(f(&["h2", "h1"], &[], &[]).matches(&s));
+        assert!(!f(&["h2"], &[], &[]).matches(&s));
+        // A comma list means all of them; repeated flags mean any list.
+        assert!(f(&[], &["a,b"], &[]).matches(&s));
+        assert!(!f(&[], &["a,c"], &[]).matches(&s));
+        assert!(f(&[], &["a,c", " b "], &[]).matches(&s));
+        // An empty tag matches only untagged snapshots.
+        assert!(!f(&[], &[""], &[]).matches(&s));
+        assert!(f(&[], &[""], &[]).matches(&snap("h1", &[], &["/etc"], "files")));
+        // Every path must be included; paths are cleaned.
+        assert!(f(&[], &[], &["/srv/./data/", "//etc"]).matches(&s));
+        assert!(!f(&[], &[], &["/etc", "/home"]).matches(&s));
+        assert!(!f(&[], &[], &["/srv"]).matches(&s));
+        assert!(f(&[], &[], &["/srv/x/../data"]).matches(&s));
+        // A stdin snapshot is at /NAME.
+        let st = snap("h1", &[], &["db.dump"], "stdin");
+        assert!(f(&[], &[], &["/db.dump"]).matches(&st));
+        assert!(!f(&[], &[], &["/etc"]).matches(&st));
+        assert_eq!(
+            f(&["h"], &["a,b"], &["/x"]).describe(),
+            "--host h --tag a,b --path /x"
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! Damage does not stop the run: every problem is collected, so one report
 //! lists everything that is wrong.
 
-use crate::browse::walk;
+use crate::browse::{check_content_len, walk};
 use crate::error::Result;
 use crate::mongo::encode_name;
 use crate::mongo::manifest::Manifest;
@@ -125,6 +125,9 @@ pub fn verify(repo: &Repository, snap: &Snapshot, progress: &dyn Progress) -> Re
         }
         Ok(())
     }) {
+        if e.kind() == crate::ErrorKind::Interrupted {
+            return Err(e);
+        }
         report.errors.push(format!("trees: {e}"));
     }
     for (path, node) in files {
@@ -136,6 +139,13 @@ pub fn verify(repo: &Repository, snap: &Snapshot, progress: &dyn Progress) -> Re
             .iter()
             .filter(|e| matches!(e, Extent::Chunk(_)))
             .count() as u64;
+        if let Err(e) = check_content_len(repo, &node) {
+            if e.kind() == crate::ErrorKind::Interrupted {
+                return Err(e);
+            }
+            report.errors.push(format!("{path}: {e}"));
+            continue;
+        }
         let mut reader = ContentReader::new(repo, &node);
         let result = match streams.get(&path) {
             Some(&i) => read_bson_stream(&mut reader).map(|c| {
@@ -151,6 +161,7 @@ pub fn verify(repo: &Repository, snap: &Snapshot, progress: &dyn Progress) -> Re
                 report.bytes += n;
                 progress.bytes(n);
             }
+            Err(e) if e.kind() == crate::ErrorKind::Interrupted => return Err(e),
             Err(e) => report.errors.push(format!("{path}: {e}")),
         }
     }

@@ -13,6 +13,7 @@ mod locks;
 mod mongo;
 mod parity;
 mod prune;
+mod reading;
 mod regression;
 mod repository;
 mod retention;

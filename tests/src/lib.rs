@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: run the real `cairn` binary against a
 //! throw-away repository, build source trees, compare restored trees.
 
+pub mod forge;
 pub mod mongo;
 pub mod vectors;
 

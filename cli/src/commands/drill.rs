@@ -1,9 +1,9 @@
 //! `cairn drill`: restore to a temporary place, compare against the
 //! snapshot's recorded hashes, write a JSON report, clean up.
 
-use super::Ctx;
+use super::{Ctx, Resolved};
 use crate::args::DrillArgs;
-use crate::output::rfc3339;
+use crate::output::{esc, rfc3339};
 use cairn_engine::{Error, ErrorKind, Result, Timestamp};
 use serde_json::json;
 use std::time::Instant;
@@ -11,7 +11,7 @@ use std::time::Instant;
 /// Run `drill`.
 pub fn run(ctx: &Ctx, args: &DrillArgs) -> Result<i32> {
     let repo = ctx.open()?;
-    let (id, snap) = repo.find_snapshot(&args.snapshot)?;
+    let Resolved { id, snap, .. } = Resolved::find(&repo, &args.snapshot, &args.filter)?;
     let progress = ctx.out.progress("drill");
     let start = Instant::now();
     let result = match (&args.to, snap.source.as_str()) {
@@ -80,7 +80,7 @@ pub fn run(ctx: &Ctx, args: &DrillArgs) -> Result<i32> {
         ));
         if let Some(m) = report.get("mismatches").and_then(|m| m.as_array()) {
             for x in m {
-                crate::errln!("mismatch: {}", x.as_str().unwrap_or_default());
+                crate::errln!("mismatch: {}", esc(x.as_str().unwrap_or_default()));
             }
         }
     }

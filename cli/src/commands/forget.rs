@@ -4,17 +4,17 @@
 
 use super::Ctx;
 use crate::args::{ForgetArgs, SnapshotFilter};
-use crate::output::{local_time, rfc3339};
+use crate::output::{esc, local_time, rfc3339};
 use cairn_engine::retention::{apply, CalendarDuration, Candidate, Period, Policy, PROTECTED_TAG};
 use cairn_engine::{Error, LockMode, Result, Snapshot, SnapshotId};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// Does `s` pass the filter?
+/// Does `s` pass the filter? restic's meaning (see
+/// [`cairn_engine::SnapshotFilter`]): any host; all tags of any
+/// comma-separated list; every path.
 pub fn matches(f: &SnapshotFilter, s: &Snapshot) -> bool {
-    (f.hosts.is_empty() || f.hosts.contains(&s.host))
-        && (f.tags.is_empty() || s.tags.iter().any(|t| f.tags.contains(t)))
-        && (f.paths.is_empty() || f.paths.iter().all(|p| s.paths.contains(p)))
+    f.to_engine().is_ok_and(|f| f.matches(s))
 }
 
 /// A `--keep-*` count: `-1` means all, `0` means the rule is not given
@@ -171,8 +171,8 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
                             "keep   {} {}  {}  ({})",
                             id.short(),
                             local_time(s.time),
-                            key,
-                            d.reasons.join(", ")
+                            esc(&key),
+                            esc(&d.reasons.join(", "))
                         );
                     }
                 } else {

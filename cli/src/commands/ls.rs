@@ -1,12 +1,15 @@
 //! `cairn ls SNAPSHOT [PATH]`: every entry under PATH, recursively, like
 //! `restic ls`; `--long` adds metadata; `--json` prints one object a line.
+//! Names, owners and link targets are escaped in human output; a closed
+//! stdout (`| head`) ends the listing quietly.
 
-use super::Ctx;
+use super::{Ctx, Resolved};
 use crate::args::LsArgs;
-use crate::output::{local_time, rfc3339};
+use crate::output::{esc, esc_bytes, local_time, rfc3339, write_error};
 use cairn_engine::{Node, NodeKind, Result};
 use serde_json::json;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 
 fn kind_name(k: NodeKind) -> &'static str {
     match k {
@@ -20,14 +23,26 @@ fn kind_name(k: NodeKind) -> &'static str {
     }
 }
 
+/// `ls -l`'s mode string: type letter, then rwx for owner, group and
+/// others; setuid and setgid show as `s` in the owner's and group's x
+/// place (`S` when that x bit is off), sticky as `t` in the others' (`T`).
 fn mode_string(n: &Node) -> String {
     let mut s = String::with_capacity(10);
     s.push(n.kind.letter());
-    for shift in [6u32, 3, 0] {
+    for (shift, special, set, unset) in [
+        (6u32, 0o4000, 's', 'S'),
+        (3, 0o2000, 's', 'S'),
+        (0, 0o1000, 't', 'T'),
+    ] {
         let bits = (n.mode >> shift) & 7;
         s.push(if bits & 4 != 0 { 'r' } else { '-' });
         s.push(if bits & 2 != 0 { 'w' } else { '-' });
-        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+        s.push(match (n.mode & special != 0, bits & 1 != 0) {
+            (true, true) => set,
+            (true, false) => unset,
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
     }
     s
 }
@@ -35,15 +50,17 @@ fn mode_string(n: &Node) -> String {
 /// Run `ls`.
 pub fn run(ctx: &Ctx, args: &LsArgs) -> Result<i32> {
     let repo = ctx.open()?;
-    let (_, snap) = repo.find_snapshot(&args.snapshot)?;
-    let path = args.path.clone().unwrap_or_else(|| "/".into());
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let r = Resolved::find(&repo, &args.snapshot, &args.filter)?;
+    let path = args
+        .path
+        .as_ref()
+        .map(|p| p.as_bytes().to_vec())
+        .unwrap_or_else(|| b"/".to_vec());
+    let mut out = std::io::BufWriter::new(crate::output::Stdout);
     let mut visit = |p: &[u8], n: &Node| -> Result<()> {
-        let shown = String::from_utf8_lossy(p);
         let line = if ctx.out.json {
             json!({
-                "path": shown,
+                "path": String::from_utf8_lossy(p),
                 "path_bytes_hex": if std::str::from_utf8(p).is_err() { Some(cairn_engine::id::hex_encode(p)) } else { None },
                 "type": kind_name(n.kind),
                 "mode": n.mode,
@@ -60,25 +77,53 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> Result<i32> {
             let target = n
                 .target
                 .as_ref()
-                .map(|t| format!(" -> {}", String::from_utf8_lossy(t)))
+                .map(|t| format!(" -> {}", esc_bytes(t)))
                 .unwrap_or_default();
             format!(
                 "{} {:>8} {:>8} {:>12} {} {}{}",
                 mode_string(n),
-                n.user.clone().unwrap_or_else(|| n.uid.to_string()),
-                n.group.clone().unwrap_or_else(|| n.gid.to_string()),
+                n.user
+                    .as_deref()
+                    .map(|u| esc(u).into_owned())
+                    .unwrap_or_else(|| n.uid.to_string()),
+                n.group
+                    .as_deref()
+                    .map(|g| esc(g).into_owned())
+                    .unwrap_or_else(|| n.gid.to_string()),
                 n.size,
                 local_time(n.mtime),
-                shown,
+                esc_bytes(p),
                 target
             )
         } else {
-            shown.into_owned()
+            esc_bytes(p)
         };
-        writeln!(out, "{line}").map_err(|e| cairn_engine::Error::io("writing output", e))
+        writeln!(out, "{line}").map_err(write_error)
     };
-    cairn_engine::browse::walk(&repo, &snap, path.as_bytes(), true, &mut visit)?;
-    out.flush()
-        .map_err(|e| cairn_engine::Error::io("writing output", e))?;
+    cairn_engine::browse::walk(&repo, &r.snap, &path, true, &mut visit)
+        .map_err(|e| r.explain(e))?;
+    out.flush().map_err(write_error)?;
     Ok(crate::exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_string_shows_special_bits_like_ls() {
+        let mode = |m: u32| {
+            let mut n = Node::new(b"f".to_vec(), NodeKind::File);
+            n.mode = m;
+            mode_string(&n)
+        };
+        assert_eq!(mode(0o755), "-rwxr-xr-x");
+        assert_eq!(mode(0o4755), "-rwsr-xr-x");
+        assert_eq!(mode(0o4644), "-rwSr--r--");
+        assert_eq!(mode(0o2755), "-rwxr-sr-x");
+        assert_eq!(mode(0o2745), "-rwxr-Sr-x");
+        assert_eq!(mode(0o1777), "-rwxrwxrwt");
+        assert_eq!(mode(0o1776), "-rwxrwxrwT");
+        assert_eq!(mode(0o7000), "---S--S--T");
+    }
 }

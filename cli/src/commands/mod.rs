@@ -22,7 +22,7 @@ pub mod verify;
 use crate::location::Location;
 use crate::output::Output;
 use cairn_engine::backend::LocalBackend;
-use cairn_engine::{Error, ErrorKind, Repository, Result};
+use cairn_engine::{Error, ErrorKind, Repository, Result, Snapshot, SnapshotId};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -91,5 +91,64 @@ impl Ctx {
         }
         let pw = crate::password::get(self.password_file.as_deref(), false)?;
         Repository::open(backend, &pw, self.cache_root())
+    }
+}
+
+/// A snapshot chosen on the command line, and how it was chosen.
+pub struct Resolved {
+    /// Its ID.
+    pub id: SnapshotId,
+    /// The record.
+    pub snap: Snapshot,
+    /// It was `latest` (with these filter flags, possibly none).
+    latest: Option<String>,
+}
+
+impl Resolved {
+    /// Resolve `spec` (`latest` or an ID prefix) with the `latest` filter.
+    pub fn find(
+        repo: &Repository,
+        spec: &str,
+        filter: &crate::args::SnapshotFilter,
+    ) -> Result<Self> {
+        let f = filter.to_engine()?;
+        let (id, snap) = repo.find_snapshot_matching(spec, &f)?;
+        Ok(Resolved {
+            id,
+            snap,
+            latest: (spec == "latest").then(|| f.describe()),
+        })
+    }
+
+    /// Name the snapshot in a "not in the snapshot" error (a path or
+    /// pattern that matches nothing), and for `latest` say what it
+    /// resolved to and how to choose another. Other errors pass unchanged.
+    pub fn explain(&self, e: Error) -> Error {
+        if e.kind() != ErrorKind::NotFound || !e.message().ends_with("in the snapshot") {
+            return e;
+        }
+        let short = self.id.short();
+        let hint = match &self.latest {
+            None => format!("{short} (see `cairn ls {short}`)"),
+            Some(filter) => format!(
+                "{short}, which is `latest`{}: the newest {}, a {} backup of {} from host {} at {}; \
+                 choose another with --host, --path or --tag, or give a snapshot ID (see `cairn snapshots`)",
+                if filter.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with {filter}")
+                },
+                if filter.is_empty() {
+                    "snapshot in the repository"
+                } else {
+                    "matching snapshot"
+                },
+                self.snap.source,
+                self.snap.paths.join(", "),
+                self.snap.host,
+                crate::output::local_time(self.snap.time)
+            ),
+        };
+        Error::new(ErrorKind::NotFound, format!("{} {hint}", e.message()))
     }
 }

@@ -1,10 +1,10 @@
 //! `cairn restore SNAPSHOT --target DIR`.
 
-use super::Ctx;
+use super::{Ctx, Resolved};
 use crate::args::RestoreArgs;
-use crate::output::bytes;
+use crate::output::{bytes, esc};
 use cairn_engine::mongo::MongoRestoreOptions;
-use cairn_engine::{RestoreOptions, Result};
+use cairn_engine::{RestoreOptions, RestorePatterns, Result};
 use serde_json::json;
 use std::time::Instant;
 
@@ -17,25 +17,31 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<i32> {
         .target
         .clone()
         .ok_or_else(|| cairn_engine::Error::invalid("give --target DIR or --to mongodb://..."))?;
+    let bytes_of = |v: &[std::ffi::OsString]| -> Vec<Vec<u8>> {
+        use std::os::unix::ffi::OsStrExt;
+        v.iter().map(|p| p.as_bytes().to_vec()).collect()
+    };
     let opts = RestoreOptions {
         target: target.clone(),
-        includes: args.includes.clone(),
-        excludes: args.excludes.clone(),
+        includes: bytes_of(&args.includes),
+        excludes: bytes_of(&args.excludes),
     };
-    // Validate patterns before asking for a password.
-    cairn_engine::filter::PathFilter::new(&opts.includes)?;
-    cairn_engine::filter::PathFilter::new(&opts.excludes)?;
+    // Validate patterns and filters before asking for a password.
+    RestorePatterns::new(&opts.includes)?;
+    RestorePatterns::new(&opts.excludes)?;
+    args.filter.to_engine()?;
     let repo = ctx.open()?;
-    let (id, snap) = repo.find_snapshot(&args.snapshot)?;
+    let r = Resolved::find(&repo, &args.snapshot, &args.filter)?;
+    let id = r.id;
     let progress = ctx.out.progress("restore");
     let start = Instant::now();
-    let result = cairn_engine::restore(&repo, &snap, &opts, &progress);
+    let result = cairn_engine::restore(&repo, &r.snap, &opts, &progress);
     progress.finish();
-    let s = result?;
+    let s = result.map_err(|e| r.explain(e))?;
     let secs = start.elapsed().as_secs_f64();
     for w in &s.warnings {
         if !ctx.out.quiet {
-            crate::errln!("warning: {w}");
+            crate::errln!("warning: {}", esc(w));
         }
     }
     if ctx.out.json {
@@ -83,12 +89,13 @@ fn to_mongodb(ctx: &Ctx, args: &RestoreArgs, uri: &str) -> Result<i32> {
         drop: args.drop,
     };
     let repo = ctx.open()?;
-    let (id, snap) = repo.find_snapshot(&args.snapshot)?;
+    let r = Resolved::find(&repo, &args.snapshot, &args.filter)?;
+    let id = r.id;
     let progress = ctx.out.progress("restore");
     let start = Instant::now();
-    let result = cairn_engine::mongo::restore_mongodb(&repo, &snap, &opts, &progress);
+    let result = cairn_engine::mongo::restore_mongodb(&repo, &r.snap, &opts, &progress);
     progress.finish();
-    let outcomes = result?;
+    let outcomes = result.map_err(|e| r.explain(e))?;
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     if ctx.out.json {
         let cols: Vec<_> = outcomes
@@ -109,14 +116,18 @@ fn to_mongodb(ctx: &Ctx, args: &RestoreArgs, uri: &str) -> Result<i32> {
             match &o.error {
                 None => ctx.out.info(&format!(
                     "  {} -> {}: {} documents, {} indexes",
-                    o.source, o.target, o.inserted, o.indexes
+                    esc(&o.source),
+                    esc(&o.target),
+                    o.inserted,
+                    o.indexes
                 )),
                 Some(e) => crate::errln!(
-                    "  {} -> {}: FAILED after {} of {} documents: {e}",
-                    o.source,
-                    o.target,
+                    "  {} -> {}: FAILED after {} of {} documents: {}",
+                    esc(&o.source),
+                    esc(&o.target),
                     o.inserted,
-                    o.expected
+                    o.expected,
+                    esc(e)
                 ),
             }
         }

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::args::SnapshotsArgs;
-use crate::output::{bytes, local_time, rfc3339};
+use crate::output::{bytes, esc, local_time, rfc3339};
 use cairn_engine::{Result, Snapshot, SnapshotId};
 use serde_json::json;
 
@@ -35,7 +35,8 @@ pub fn to_json(id: &SnapshotId, s: &Snapshot) -> serde_json::Value {
 pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
     let repo = ctx.open()?;
     let (mut snaps, bad) = repo.snapshots_and_errors()?;
-    snaps.retain(|(_, s)| super::forget::matches(&args.filter, s));
+    let filter = args.filter.to_engine()?;
+    snaps.retain(|(_, s)| filter.matches(s));
     if let Some(n) = args.latest {
         // The newest n of each host + paths group, still oldest first.
         let mut seen: std::collections::HashMap<(String, Vec<String>), usize> =
@@ -55,7 +56,11 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
         Ok(crate::exit::OK)
     } else {
         for (name, e) in &bad {
-            crate::errln!("error: snapshots/{name} is unreadable: {e}");
+            crate::errln!(
+                "error: snapshots/{} is unreadable: {}",
+                esc(name),
+                esc(&e.to_string())
+            );
         }
         Err(cairn_engine::Error::new(
             cairn_engine::ErrorKind::Corrupt,
@@ -84,10 +89,10 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
             "{:<10} {:<19} {:<16} {:<16} {:>10}  {}",
             id.short(),
             local_time(s.time),
-            s.host,
-            s.tags.join(","),
+            esc(&s.host),
+            esc(&s.tags.join(",")),
             bytes(s.stats.bytes),
-            s.paths.join(" ")
+            esc(&s.paths.join(" "))
         );
     }
     crate::outln!("{} snapshots", snaps.len());

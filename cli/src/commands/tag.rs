@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx, a: &TagArgs) -> Result<i32> {
                 "snapshot {} -> {}: tags {}",
                 old.short(),
                 new.short(),
-                s.tags.join(",")
+                crate::output::esc(&s.tags.join(","))
             ));
         }
     }

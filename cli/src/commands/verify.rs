@@ -1,16 +1,16 @@
 //! `cairn verify SNAPSHOT`: read and check every blob; compare totals and,
 //! for MongoDB dumps, per-collection document counts and hashes.
 
-use super::Ctx;
+use super::{Ctx, Resolved};
 use crate::args::VerifyArgs;
-use crate::output::bytes;
+use crate::output::{bytes, esc};
 use cairn_engine::{Error, ErrorKind, Result};
 use serde_json::json;
 
 /// Run `verify`.
 pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
     let repo = ctx.open()?;
-    let (id, snap) = repo.find_snapshot(&args.snapshot)?;
+    let Resolved { id, snap, .. } = Resolved::find(&repo, &args.snapshot, &args.filter)?;
     let progress = ctx.out.progress("verify");
     let result = cairn_engine::verify::verify(&repo, &snap, &progress);
     progress.finish();
@@ -40,12 +40,12 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
             let mut db = "";
             for c in &r.collections {
                 if c.db != db {
-                    crate::outln!("database {}", c.db);
+                    crate::outln!("database {}", esc(&c.db));
                     db = &c.db;
                 }
                 crate::outln!(
                     "  {:<32} {:>10} documents {:>12}  {}",
-                    c.name,
+                    esc(&c.name),
                     c.count,
                     bytes(c.bytes),
                     if c.ok { "ok" } else { "MISMATCH" }
@@ -61,7 +61,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
             if r.ok() { ", all ok" } else { "" }
         );
         for e in &r.errors {
-            crate::errln!("error: {e}");
+            crate::errln!("error: {}", esc(e));
         }
     }
     if r.ok() {

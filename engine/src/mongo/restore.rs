@@ -84,6 +84,8 @@ impl Read for ContentReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.pos >= self.buf.len() {
             if self.hole_left > 0 {
+                // Holes can be huge: stay responsive to interrupts.
+                crate::progress::check_interrupt().map_err(std::io::Error::other)?;
                 let n = out
                     .len()
                     .min(ZEROS.len())
@@ -97,7 +99,7 @@ impl Read for ContentReader<'_> {
                 Some(Extent::Chunk(id)) => {
                     self.buf = self
                         .repo
-                        .read_blob(&BlobId(id.0))
+                        .read_blob(&BlobId(id.0), crate::pack::BlobType::Chunk)
                         .map_err(std::io::Error::other)?;
                 }
                 Some(Extent::Hole(n)) => {

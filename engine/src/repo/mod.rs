@@ -16,8 +16,8 @@ use crate::crypto::{KdfParams, KeyFile, MasterKey, Sealer, SubKeys};
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::{BlobId, KeyId, SnapshotId, TreeId};
 use crate::index::{IndexCache, Location};
-use crate::pack::open_blob;
-use crate::snapshot::Snapshot;
+use crate::pack::{open_blob, BlobType};
+use crate::snapshot::{Snapshot, SnapshotFilter};
 use crate::tree::{Timestamp, Tree};
 pub use config::Config;
 use std::path::PathBuf;
@@ -335,11 +335,77 @@ impl Repository {
 
     /// Resolve `latest` or a unique hex prefix of a snapshot ID.
     pub fn find_snapshot(&self, spec: &str) -> Result<(SnapshotId, Snapshot)> {
+        self.find_snapshot_matching(spec, &SnapshotFilter::default())
+    }
+
+    /// Resolve `spec`: `latest` is the newest snapshot that passes
+    /// `filter`; anything else is a unique hex prefix of a snapshot ID (and
+    /// then `filter` must be empty).
+    ///
+    /// An unreadable snapshot file fails `latest`: its time is unknown, so
+    /// it could be the newest, and silently using an older snapshot would
+    /// let `backup && verify latest` stay green over a damaged backup.
+    pub fn find_snapshot_matching(
+        &self,
+        spec: &str,
+        filter: &SnapshotFilter,
+    ) -> Result<(SnapshotId, Snapshot)> {
         if spec == "latest" {
-            return self.snapshots()?.pop().ok_or_else(|| {
-                Error::new(ErrorKind::NotFound, "the repository has no snapshots yet")
-            });
+            return self.find_latest(filter);
         }
+        if !filter.is_empty() {
+            return Err(Error::invalid(format!(
+                "the filters {} choose among snapshots for `latest`; they cannot be combined with a snapshot ID",
+                filter.describe()
+            )));
+        }
+        self.find_by_prefix(spec)
+    }
+
+    fn find_latest(&self, filter: &SnapshotFilter) -> Result<(SnapshotId, Snapshot)> {
+        let (snaps, bad) = self.snapshots_and_errors()?;
+        if let Some((name, e)) = bad.first() {
+            let others = match bad.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            let why = e.to_string();
+            let why = why
+                .strip_prefix(&format!("snapshot {name}: "))
+                .unwrap_or(&why);
+            return Err(Error::new(
+                e.kind(),
+                format!(
+                    "`latest` cannot be resolved: snapshot file snapshots/{name}{others} is unreadable ({why}), \
+                     and it could be the newest snapshot. Give a snapshot ID instead (see `cairn snapshots`), \
+                     or restore that file from a copy of the repository (see `cairn check`); \
+                     if it cannot be recovered, delete it"
+                ),
+            ));
+        }
+        if snaps.is_empty() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                "the repository has no snapshots yet",
+            ));
+        }
+        snaps
+            .into_iter()
+            .rev()
+            .find(|(_, s)| filter.matches(s))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "no snapshot matches {} (see `cairn snapshots {}`)",
+                        filter.describe(),
+                        filter.describe()
+                    ),
+                )
+            })
+    }
+
+    fn find_by_prefix(&self, spec: &str) -> Result<(SnapshotId, Snapshot)> {
         if spec.is_empty() || !spec.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::invalid(format!(
                 "'{spec}' is not a snapshot ID, ID prefix or 'latest'"
@@ -385,19 +451,30 @@ impl Repository {
         Ok(id)
     }
 
-    /// Where a blob is stored. A miss re-syncs the index once (see
-    /// [`Self::read_blob`]) before it is reported.
-    pub fn locate(&self, id: &BlobId) -> Result<Location> {
-        self.retry_after_resync(|| self.locate_cached(id))
+    /// Where a blob of type `want` is stored. A miss re-syncs the index
+    /// once (see [`Self::read_blob`]) before it is reported. A blob indexed
+    /// with another type is corruption: file content is made of chunks and
+    /// directories of trees, never the other way round.
+    pub fn locate(&self, id: &BlobId, want: BlobType) -> Result<Location> {
+        self.retry_after_resync(|| self.locate_cached(id, want))
     }
 
-    fn locate_cached(&self, id: &BlobId) -> Result<Location> {
-        self.index()?.get(id)?.ok_or_else(|| {
+    fn locate_cached(&self, id: &BlobId, want: BlobType) -> Result<Location> {
+        let loc = self.index()?.get(id)?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
                 format!("blob {} is not in the index; the repository is missing data (run `cairn check`)", id.to_hex()),
             )
-        })
+        })?;
+        if loc.entry.blob_type != want {
+            return Err(Error::corrupt(format!(
+                "blob {} is stored as a {}, but is referenced as a {} (a forged or damaged tree; run `cairn check`)",
+                id.to_hex(),
+                type_name(loc.entry.blob_type),
+                type_name(want)
+            )));
+        }
+        Ok(loc)
     }
 
     /// Run `f`; if it finds something missing, re-sync the index (unless
@@ -425,11 +502,15 @@ impl Repository {
     /// its old pack meanwhile. When the blob or its pack is not found, the
     /// index is re-synced once (one thread at a time; threads that waited
     /// reuse that re-sync) and the read is retried at the new location.
-    pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>> {
-        self.retry_after_resync(|| self.locate_cached(id).and_then(|l| self.read_located(&l)))
+    pub fn read_blob(&self, id: &BlobId, want: BlobType) -> Result<Vec<u8>> {
+        self.retry_after_resync(|| {
+            self.locate_cached(id, want)
+                .and_then(|l| self.read_located(&l))
+        })
     }
 
-    /// Read and fully verify the blob at a known location.
+    /// Read and fully verify the blob at a known location (found by
+    /// [`Self::locate`], which checked its type).
     pub fn read_located(&self, loc: &Location) -> Result<Vec<u8>> {
         let id = &loc.entry.id;
         let pack = loc.pack.to_hex();
@@ -452,7 +533,14 @@ impl Repository {
 
     /// Read and decode a tree.
     pub fn read_tree(&self, id: &TreeId) -> Result<Tree> {
-        let bytes = self.read_blob(&BlobId(id.0))?;
+        let bytes = self.read_blob(&BlobId(id.0), BlobType::Tree)?;
         Tree::decode(&bytes).map_err(|e| e.context(format!("tree {id}")))
+    }
+}
+
+fn type_name(t: BlobType) -> &'static str {
+    match t {
+        BlobType::Chunk => "chunk (file content)",
+        BlobType::Tree => "tree (directory)",
     }
 }
