@@ -197,7 +197,7 @@ impl Fixer<'_, '_> {
         let mut t = crate::tree::Tree { nodes };
         let bytes = t.encode();
         let new = crate::id::BlobId(self.repo.keys().blob_id(&bytes));
-        if self.writer.claim(&new)? {
+        if self.writer.claim(&new, crate::pack::BlobType::Tree)? {
             self.writer
                 .store(crate::pack::BlobType::Tree, new, &bytes, &mut self.scratch)?;
         }

@@ -133,7 +133,7 @@ impl Walker<'_, '_> {
 
     fn add_chunk(&self, data: &[u8]) -> Result<ChunkId> {
         let id = self.repo.keys().blob_id(data);
-        if self.writer.claim(&BlobId(id))? {
+        if self.writer.claim(&BlobId(id), BlobType::Chunk)? {
             self.send(BlobType::Chunk, BlobId(id), data.to_vec())?;
         }
         Ok(ChunkId(id))
@@ -145,7 +145,7 @@ impl Walker<'_, '_> {
     fn all_stored(&self, content: &[Extent]) -> Result<bool> {
         for e in content {
             if let Extent::Chunk(id) = e {
-                if !self.writer.is_stored(&BlobId(id.0))? {
+                if !self.writer.is_stored(&BlobId(id.0), BlobType::Chunk)? {
                     return Ok(false);
                 }
             }
@@ -159,7 +159,7 @@ impl Walker<'_, '_> {
         }
         let bytes = tree.encode();
         let id = self.repo.keys().blob_id(&bytes);
-        if self.writer.claim(&BlobId(id))? {
+        if self.writer.claim(&BlobId(id), BlobType::Tree)? {
             self.send(BlobType::Tree, BlobId(id), bytes)?;
         }
         Ok(TreeId(id))

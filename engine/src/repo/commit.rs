@@ -31,7 +31,7 @@ use crate::index::PackEntries;
 use crate::pack::{BlobEntry, BlobType, PackBuilder};
 use crate::repo::lock::LockGuard;
 use crate::snapshot::Snapshot;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -46,7 +46,8 @@ pub struct BlobWriter<'r> {
     trees: Mutex<Option<PackBuilder<'r>>>,
     pending: Mutex<Vec<PackEntries>>,
     index_lock: Mutex<()>,
-    session: Mutex<HashSet<BlobId>>,
+    /// Blobs claimed by this session, with the type they are stored as.
+    session: Mutex<HashMap<BlobId, BlobType>>,
     condemned: HashSet<PackId>,
     new_bytes: AtomicU64,
     stored_bytes: AtomicU64,
@@ -70,41 +71,58 @@ impl<'r> BlobWriter<'r> {
             trees: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
             index_lock: Mutex::new(()),
-            session: Mutex::new(HashSet::new()),
+            session: Mutex::new(HashMap::new()),
             condemned,
             new_bytes: AtomicU64::new(0),
             stored_bytes: AtomicU64::new(0),
         })
     }
 
-    /// Reserve `id` for storing. `true` means the caller must [`store`]
-    /// it; `false` means it is already stored or being stored.
+    /// Reserve `id` for storing as `blob_type`. `true` means the caller
+    /// must [`store`] it; `false` means it is already stored or being
+    /// stored with that type.
+    ///
+    /// Readers check the type of every blob they read (file content must
+    /// be chunks, directories trees), so a blob is never shared across
+    /// types: should the bytes to store equal a stored blob of the other
+    /// type (same plaintext, same ID), the backup stops with an error
+    /// rather than write a snapshot that could not be read back.
     ///
     /// [`store`]: Self::store
-    pub fn claim(&self, id: &BlobId) -> Result<bool> {
-        if lock(&self.session).contains(id) {
-            return Ok(false);
+    pub fn claim(&self, id: &BlobId, blob_type: BlobType) -> Result<bool> {
+        if let Some(t) = lock(&self.session).get(id) {
+            return same_type(id, *t, blob_type).map(|()| false);
         }
-        if self.indexed(id)? {
-            return Ok(false);
+        if let Some(t) = self.indexed(id)? {
+            return same_type(id, t, blob_type).map(|()| false);
         }
-        Ok(lock(&self.session).insert(*id))
+        let mut session = lock(&self.session);
+        match session.get(id) {
+            Some(t) => same_type(id, *t, blob_type).map(|()| false),
+            None => {
+                session.insert(*id, blob_type);
+                Ok(true)
+            }
+        }
     }
 
-    /// Is `id` indexed in a pack that no GC plan condemns?
-    fn indexed(&self, id: &BlobId) -> Result<bool> {
-        let index = self.repo.index()?;
-        if self.condemned.is_empty() {
-            return index.contains(id);
-        }
-        Ok(index
+    /// The type `id` is indexed with, in a pack no GC plan condemns.
+    fn indexed(&self, id: &BlobId) -> Result<Option<BlobType>> {
+        Ok(self
+            .repo
+            .index()?
             .get(id)?
-            .is_some_and(|loc| !self.condemned.contains(&loc.pack)))
+            .filter(|loc| !self.condemned.contains(&loc.pack))
+            .map(|loc| loc.entry.blob_type))
     }
 
-    /// Is `id` stored, in the index or by this session?
-    pub fn is_stored(&self, id: &BlobId) -> Result<bool> {
-        Ok(lock(&self.session).contains(id) || self.indexed(id)?)
+    /// Is `id` stored as `blob_type`, in the index or by this session?
+    pub fn is_stored(&self, id: &BlobId, blob_type: BlobType) -> Result<bool> {
+        let t = match lock(&self.session).get(id) {
+            Some(t) => Some(*t),
+            None => self.indexed(id)?,
+        };
+        Ok(t == Some(blob_type))
     }
 
     /// Compress, seal and pack a claimed blob. `scratch` is the calling
@@ -249,5 +267,62 @@ impl<'r> BlobWriter<'r> {
     /// Store and index every open pack (repacking: no snapshot follows).
     pub fn finish(self) -> Result<()> {
         self.flush()
+    }
+}
+
+/// `Ok` if a blob stored as `stored` may serve as `wanted`.
+fn same_type(id: &BlobId, stored: BlobType, wanted: BlobType) -> Result<()> {
+    if stored == wanted {
+        return Ok(());
+    }
+    Err(crate::Error::new(
+        crate::ErrorKind::Io,
+        format!(
+            "blob {}: the {wanted:?} to store is byte-identical to a stored {stored:?}; \
+             sharing it would leave a snapshot that cannot be read back, so nothing was \
+             committed (this takes a backed-up file holding Cairn's own tree encoding)",
+            id.to_hex()
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::MemoryBackend;
+    use crate::crypto::KdfParams;
+    use crate::repo::lock::LockMode;
+    use crate::repo::InitOptions;
+    use std::sync::Arc;
+
+    /// Typed reads made a blob shared across types unreadable: a chunk
+    /// byte-identical to a stored tree must not be deduplicated into it.
+    #[test]
+    fn a_blob_is_never_shared_across_types() {
+        let cache = tempfile::tempdir().unwrap();
+        let opts = InitOptions {
+            kdf: KdfParams {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..InitOptions::default()
+        };
+        let repo = Repository::init(
+            Arc::new(MemoryBackend::new()),
+            b"pw",
+            &opts,
+            cache.path().to_path_buf(),
+        )
+        .unwrap();
+        let lock = repo.lock(LockMode::Shared).unwrap();
+        let w = BlobWriter::new(&repo, &lock).unwrap();
+        let id = BlobId(repo.keys().blob_id(b"same bytes"));
+        assert!(w.claim(&id, BlobType::Tree).unwrap());
+        assert!(!w.claim(&id, BlobType::Tree).unwrap());
+        assert!(w.is_stored(&id, BlobType::Tree).unwrap());
+        assert!(!w.is_stored(&id, BlobType::Chunk).unwrap());
+        assert!(w.claim(&id, BlobType::Chunk).is_err());
+        w.abandon().unwrap();
     }
 }
