@@ -387,6 +387,13 @@ pub fn parse_size(s: &str) -> cairn_engine::Result<u64> {
     n.checked_mul(mult).ok_or_else(bad)
 }
 
+/// `n` and the noun, singular or plural: `count(1, "snapshot", "snapshots")`
+/// is "1 snapshot".
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Human-readable byte count (binary units).
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -435,6 +442,11 @@ mod tests {
         assert!(parse_time("9999-12-30T00:00:00Z").is_ok());
         assert_eq!(rfc3339(t), "2026-01-31T02:00:00Z");
         assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(count(1u64, "snapshot", "snapshots"), "1 snapshot");
+        assert_eq!(
+            count(0u64, "other entry", "other entries"),
+            "0 other entries"
+        );
         assert_eq!(parse_duration("1h30min").unwrap().as_secs(), 5400);
         assert_eq!(parse_duration("90d").unwrap().as_secs(), 90 * 86_400);
         assert_eq!(parse_duration("2w1s").unwrap().as_secs(), 1_209_601);

@@ -496,3 +496,21 @@ fn time_out_of_range_and_empty_tags_are_explained() {
     assert_code(&env.run(&["tag", "latest", "--add", ""]), 2);
     assert!(Path::new(&env.repo).join("snapshots").exists());
 }
+
+/// Output said "1 snapshots" and "0 other".
+#[test]
+fn counts_are_singular_or_plural() {
+    let env = Env::init();
+    let src = source_with_one_file(&env);
+    env.backup(&src, &[]);
+    let listing = env.ok(&["snapshots"]);
+    assert!(listing.trim_end().ends_with("\n1 snapshot"), "{listing}");
+    let t = env.path("out");
+    let out = env.run(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    assert_code(&out, 0);
+    let err = stderr(&out);
+    assert!(
+        err.contains(" 1 file,") && err.contains("0 other entries"),
+        "{err}"
+    );
+}

@@ -229,9 +229,9 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
         return Ok(crate::exit::OK);
     }
     ctx.out.info(&format!(
-        "{} {} snapshots{}",
+        "{} {}{}",
         if a.dry_run { "would remove" } else { "removed" },
-        remove.len(),
+        crate::output::count(remove.len() as u64, "snapshot", "snapshots"),
         if a.dry_run || a.prune {
             ""
         } else {

@@ -2,7 +2,7 @@
 
 use super::{Ctx, Resolved};
 use crate::args::RestoreArgs;
-use crate::output::{bytes, esc};
+use crate::output::{bytes, count, esc};
 use cairn_engine::mongo::MongoRestoreOptions;
 use cairn_engine::{RestoreOptions, RestorePatterns, Result};
 use serde_json::json;
@@ -57,12 +57,12 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<i32> {
         }));
     } else {
         ctx.out.info(&format!(
-            "restored snapshot {} to {}: {} files, {} dirs, {} other, {} in {:.2}s",
+            "restored snapshot {} to {}: {}, {}, {}, {} in {:.2}s",
             id.short(),
             target.display(),
-            s.files,
-            s.dirs,
-            s.others,
+            count(s.files, "file", "files"),
+            count(s.dirs, "directory", "directories"),
+            count(s.others, "other entry", "other entries"),
             bytes(s.bytes),
             secs
         ));

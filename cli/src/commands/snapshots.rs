@@ -65,8 +65,8 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
         Err(cairn_engine::Error::new(
             cairn_engine::ErrorKind::Corrupt,
             format!(
-                "{} snapshot file(s) unreadable (listed above; the others are shown); restore them from a copy, or run `cairn scrub`",
-                bad.len()
+                "{} unreadable (listed above; the others are shown); restore them from a copy, or run `cairn scrub`",
+                crate::output::count(bad.len() as u64, "snapshot file", "snapshot files")
             ),
         ))
     };
@@ -95,6 +95,9 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
             esc(&s.paths.join(" "))
         );
     }
-    crate::outln!("{} snapshots", snaps.len());
+    crate::outln!(
+        "{}",
+        crate::output::count(snaps.len() as u64, "snapshot", "snapshots")
+    );
     outcome
 }

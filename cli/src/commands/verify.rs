@@ -3,7 +3,7 @@
 
 use super::{Ctx, Resolved};
 use crate::args::VerifyArgs;
-use crate::output::{bytes, esc};
+use crate::output::{bytes, count, esc};
 use cairn_engine::{Error, ErrorKind, Result};
 use serde_json::json;
 
@@ -53,11 +53,11 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
             }
         }
         crate::outln!(
-            "snapshot {}: {} files, {} in {} blobs verified{}",
+            "snapshot {}: {}, {} in {} verified{}",
             id.short(),
-            r.files,
+            count(r.files, "file", "files"),
             bytes(r.bytes),
-            r.blobs,
+            count(r.blobs, "blob", "blobs"),
             if r.ok() { ", all ok" } else { "" }
         );
         for e in &r.errors {
@@ -70,9 +70,9 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
         Err(Error::new(
             ErrorKind::Corrupt,
             format!(
-                "snapshot {} failed verification: {} problem(s)",
+                "snapshot {} failed verification: {}",
                 id.short(),
-                r.errors.len()
+                count(r.errors.len() as u64, "problem", "problems")
             ),
         ))
     }
