@@ -220,7 +220,7 @@ fn read_index(repo: &Repository, r: &mut CheckReport) -> Result<Option<IndexMaps
             continue;
         };
         let file = match backend
-            .read(Kind::Index, &name)
+            .read_max(Kind::Index, &name, crate::index::file::MAX_INDEX_FILE)
             .and_then(|b| IndexFile::open(repo.sealer(), &id, &b))
         {
             Ok(f) => f,

@@ -38,8 +38,13 @@ pub struct RepairIndexReport {
 pub fn repair_index(repo: &Repository, progress: &dyn Progress) -> Result<RepairIndexReport> {
     let _lock = repo.lock(LockMode::Exclusive)?;
     let backend = repo.backend();
-    let old: Vec<IndexId> = backend
-        .list(Kind::Index)?
+    // A missing index/ is what this command repairs: writing the new
+    // index recreates it.
+    let listed = match backend.list(Kind::Index) {
+        Err(e) if e.kind() == crate::ErrorKind::NotFound => Vec::new(),
+        other => other?,
+    };
+    let old: Vec<IndexId> = listed
         .into_iter()
         .filter_map(|(n, _)| IndexId::from_hex(&n).ok())
         .collect();
@@ -53,7 +58,11 @@ pub fn repair_index(repo: &Repository, progress: &dyn Progress) -> Result<Repair
     let mut previous: HashMap<PackId, Vec<crate::pack::BlobEntry>> = HashMap::new();
     for id in &old {
         let read = backend
-            .read(Kind::Index, &id.to_hex())
+            .read_max(
+                Kind::Index,
+                &id.to_hex(),
+                crate::index::file::MAX_INDEX_FILE,
+            )
             .and_then(|b| IndexFile::open(repo.sealer(), id, &b));
         if let Ok(f) = read {
             for p in f.packs {

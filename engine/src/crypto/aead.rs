@@ -39,6 +39,14 @@ pub const COMPACT_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 /// Overhead of a full envelope.
 pub const FULL_OVERHEAD: usize = HEADER_LEN + COMPACT_OVERHEAD;
 
+/// The largest full envelope whose payload was compressed from at most
+/// `max_plain` bytes: compression never adds more than its tag byte, so a
+/// larger file of that kind cannot have been written by Cairn and is
+/// refused before it is read (`format-spec/v1/threat-model.md`).
+pub const fn max_sealed_len(max_plain: u64) -> u64 {
+    max_plain + 1 + FULL_OVERHEAD as u64
+}
+
 /// The object-type byte; bound into the associated data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
