@@ -380,7 +380,11 @@ pub fn repair(
             Some((g, _)) => by_group.entry(g.id).or_default().push(id),
             None => report.failed.push((
                 id,
-                "no parity group covers this pack (and no intact copy was found)".into(),
+                match from {
+                    Some(_) => "no parity group covers this pack, and the copy given with --from does not hold it intact",
+                    None => "no parity group covers this pack, and no copy of the repository was given (--from DIR)",
+                }
+                .into(),
             )),
         }
     }

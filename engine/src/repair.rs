@@ -123,6 +123,17 @@ fn write(repo: &Repository, file: &mut IndexFile) -> Result<IndexId> {
     Ok(id)
 }
 
+/// What `repair snapshots` did.
+#[derive(Clone, Debug, Default)]
+pub struct RepairSnapshotsReport {
+    /// Snapshots rewritten without their lost files.
+    pub repaired: Vec<RepairedSnapshot>,
+    /// Snapshots whose root tree is lost: nothing of them can be restored
+    /// or repaired; they are left as they are (remove them with
+    /// `cairn forget ID`, or restore the lost pack from a copy).
+    pub unrepairable: Vec<crate::id::SnapshotId>,
+}
+
 /// One snapshot changed by `repair snapshots`.
 #[derive(Clone, Debug)]
 pub struct RepairedSnapshot {
@@ -216,13 +227,14 @@ impl Fixer<'_, '_> {
 /// the lost files and directories (listed in the report). A new snapshot
 /// (tagged `repaired`) is stored before the damaged one is removed. Run
 /// `scrub --repair` and `repair index` first: whatever they can bring back
-/// is kept.
+/// is kept. A snapshot whose root tree is lost is left alone and reported
+/// as unrepairable.
 pub fn repair_snapshots(
     repo: &Repository,
     progress: &dyn Progress,
-) -> Result<Vec<RepairedSnapshot>> {
+) -> Result<RepairSnapshotsReport> {
     let lock = repo.lock(LockMode::Exclusive)?;
-    let mut out = Vec::new();
+    let mut out = RepairSnapshotsReport::default();
     let mut readable = HashMap::new();
     for (old, snap) in repo.snapshots()? {
         progress.file(std::path::Path::new(&old.to_hex()));
@@ -237,7 +249,7 @@ pub fn repair_snapshots(
         let root = if fixer.ok(snap.tree.0) {
             fixer.tree(snap.tree, "", &mut lost)?
         } else {
-            lost.push("/ (the whole snapshot: its root tree is lost)".into());
+            out.unrepairable.push(old);
             None
         };
         readable = std::mem::take(&mut fixer.readable);
@@ -253,7 +265,7 @@ pub fn repair_snapshots(
         }
         let new = writer.commit(&fixed)?;
         repo.backend().remove(Kind::Snapshot, &old.to_hex())?;
-        out.push(RepairedSnapshot { old, new, lost });
+        out.repaired.push(RepairedSnapshot { old, new, lost });
     }
     Ok(out)
 }
