@@ -61,6 +61,20 @@ fn init_twice_is_refused() {
 }
 
 #[test]
+fn init_refuses_a_directory_with_files_but_not_one_with_lost_and_found() {
+    let env = Env::new();
+    fs::create_dir_all(env.repo.join("lost+found")).unwrap();
+    env.ok(&["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"]);
+    let env = Env::new();
+    fs::create_dir_all(&env.repo).unwrap();
+    fs::write(env.repo.join("notes.txt"), b"mine").unwrap();
+    let out = env.run(&["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"]);
+    assert_code(&out, 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    assert_eq!(fs::read(env.repo.join("notes.txt")).unwrap(), b"mine");
+}
+
+#[test]
 fn bad_flag_is_usage_error() {
     let env = Env::init();
     assert_code(&env.run(&["backup", "--no-such-flag"]), 2);

@@ -90,33 +90,20 @@ impl Env {
         let repo = self.repo.to_str().expect("utf8 path");
         if nix::unistd::geteuid().is_root() {
             let script = r#"mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@""#;
-            let probe = Command::new("unshare")
-                .args([
-                    "--mount",
-                    "--propagation",
-                    "private",
-                    "sh",
-                    "-c",
-                    script,
-                    "sh",
-                    repo,
-                    "true",
-                ])
-                .output();
+            let ns = [
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+                repo,
+            ];
+            let probe = Command::new("unshare").args(ns).arg("true").output();
             if probe.is_ok_and(|o| o.status.success()) {
                 let mut c = self.with_env(Command::new("unshare"));
-                c.args([
-                    "--mount",
-                    "--propagation",
-                    "private",
-                    "sh",
-                    "-c",
-                    script,
-                    "sh",
-                    repo,
-                ])
-                .arg(cairn_bin())
-                .args(args);
+                c.args(ns).arg(cairn_bin()).args(args);
                 return (c.output().expect("spawn unshare"), true);
             }
             return (self.run(args), false);

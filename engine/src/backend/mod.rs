@@ -253,8 +253,9 @@ pub trait Backend: Send + Sync {
     /// directory is missing.
     fn list(&self, kind: Kind) -> Result<Vec<(String, u64)>>;
     /// Entries in the directories of `kind` that Cairn did not write
-    /// (invalid names, directories or links where files belong), as
-    /// repository-relative paths with what they are, for audits. Backends
+    /// (invalid names, directories or links where files belong), for
+    /// audits, each as `<repository-relative path> (<what it is>)`, e.g.
+    /// `locks/hosts (a regular file)`. Backends
     /// that cannot hold such entries keep the default (none).
     fn foreign(&self, _kind: Kind) -> Result<Vec<String>> {
         Ok(Vec::new())

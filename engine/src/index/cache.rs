@@ -232,14 +232,19 @@ impl IndexCache {
 
     /// Packs named by the loaded index files.
     fn indexed_packs(&self) -> Result<HashSet<PackId>> {
-        let mut out = HashSet::new();
-        for item in self.db.prefix_iterator([b'p']) {
+        Ok(self.ids(b'p')?.into_iter().map(PackId).collect())
+    }
+
+    /// The IDs of every key that starts with `prefix`.
+    fn ids(&self, prefix: u8) -> Result<Vec<[u8; 32]>> {
+        let mut out = Vec::new();
+        for item in self.db.prefix_iterator([prefix]) {
             let (k, _) = item.map_err(|e| db_err("scanning", e))?;
-            if k.first() != Some(&b'p') {
+            if k.first() != Some(&prefix) {
                 break;
             }
-            if let Some(id) = k.get(1..).and_then(|b| PackId::from_slice(b).ok()) {
-                out.insert(id);
+            if let Some(id) = k.get(1..).and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+                out.push(id);
             }
         }
         Ok(out)
@@ -272,17 +277,7 @@ impl IndexCache {
     }
 
     fn loaded_index_files(&self) -> Result<HashSet<IndexId>> {
-        let mut out = HashSet::new();
-        for item in self.db.prefix_iterator([b'f']) {
-            let (k, _) = item.map_err(|e| db_err("scanning", e))?;
-            if k.first() != Some(&b'f') {
-                break;
-            }
-            if let Some(id) = k.get(1..).and_then(|b| IndexId::from_slice(b).ok()) {
-                out.insert(id);
-            }
-        }
-        Ok(out)
+        Ok(self.ids(b'f')?.into_iter().map(IndexId).collect())
     }
 
     fn wipe(&self) -> Result<()> {
@@ -402,21 +397,26 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_unreadable_index_file_is_skipped_and_reported() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A backend holding one index file that lists blob `[1; 32]`.
+    fn one_index_file() -> (tempfile::TempDir, MemoryBackend, Sealer, IndexId) {
         let backend = MemoryBackend::new();
         let sealer = Sealer::new(&[1; 32]);
-        let good = IndexFile {
+        let f = IndexFile {
             supersedes: vec![],
             packs: vec![PackEntries {
                 pack: PackId([9; 32]),
                 blobs: vec![entry(1)],
             }],
         };
-        let bytes = good.seal(&sealer, 3).unwrap();
+        let bytes = f.seal(&sealer, 3).unwrap();
         let id = IndexId(*blake3::hash(&bytes).as_bytes());
         backend.write(Kind::Index, &id.to_hex(), &bytes).unwrap();
+        (tempfile::tempdir().unwrap(), backend, sealer, id)
+    }
+
+    #[test]
+    fn an_unreadable_index_file_is_skipped_and_reported() {
+        let (dir, backend, sealer, _) = one_index_file();
         let junk = IndexId([7; 32]);
         backend.write(Kind::Index, &junk.to_hex(), b"junk").unwrap();
         let c = IndexCache::open(dir.path(), "r1").unwrap();
@@ -444,19 +444,7 @@ mod tests {
 
     #[test]
     fn sync_loads_and_rebuilds() {
-        let dir = tempfile::tempdir().unwrap();
-        let backend = MemoryBackend::new();
-        let sealer = Sealer::new(&[1; 32]);
-        let f = IndexFile {
-            supersedes: vec![],
-            packs: vec![PackEntries {
-                pack: PackId([9; 32]),
-                blobs: vec![entry(1)],
-            }],
-        };
-        let bytes = f.seal(&sealer, 3).unwrap();
-        let id = IndexId(*blake3::hash(&bytes).as_bytes());
-        backend.write(Kind::Index, &id.to_hex(), &bytes).unwrap();
+        let (dir, backend, sealer, id) = one_index_file();
         {
             let c = IndexCache::open(dir.path(), "r1").unwrap();
             c.sync(&backend, &sealer).unwrap();

@@ -114,7 +114,13 @@ impl Repository {
                 ))
             }
         }
-        if !backend.list(Kind::Root)?.is_empty() || !backend.foreign(Kind::Root)?.is_empty() {
+        // Files make a location non-empty; directories such as a fresh
+        // file system's `lost+found` do not.
+        let foreign_files = backend
+            .foreign(Kind::Root)?
+            .into_iter()
+            .any(|f| f.ends_with("(a regular file)"));
+        if !backend.list(Kind::Root)?.is_empty() || foreign_files {
             return Err(Error::new(
                 ErrorKind::RepositoryExists,
                 format!(
