@@ -248,23 +248,90 @@ pub fn protect_except(
     Ok((n, dissolved))
 }
 
+/// The BLAKE3 of `size` bytes of a file, read in stripes (memory stays
+/// at one stripe whatever the file's size).
+pub(crate) fn blake3_of(
+    backend: &dyn Backend,
+    kind: Kind,
+    name: &str,
+    size: u64,
+) -> Result<[u8; 32]> {
+    let mut h = blake3::Hasher::new();
+    let mut off = 0;
+    while off < size {
+        check_interrupt()?;
+        let len = STRIPE.min(size - off);
+        h.update(&backend.read_range(kind, name, off, len)?);
+        off += len;
+    }
+    Ok(*h.finalize().as_bytes())
+}
+
 /// Is pack `id` intact (exists, right length, BLAKE3 equals its name)?
 fn pack_ok(backend: &dyn Backend, id: &PackId, len: u64) -> bool {
-    match backend.read(Kind::Data, &id.to_hex()) {
-        Ok(b) => b.len() as u64 == len && blake3::hash(&b).as_bytes() == &id.0,
-        Err(_) => false,
+    let name = id.to_hex();
+    backend.size(Kind::Data, &name).ok() == Some(len)
+        && blake3_of(backend, Kind::Data, &name, len).is_ok_and(|h| h == id.0)
+}
+
+/// Is parity file `name` intact: a valid header, exactly the length that
+/// header implies, and a matching trailing BLAKE3? Read in stripes, after
+/// the size was checked, so a huge junk file costs neither memory nor a
+/// full read.
+pub fn parity_ok(backend: &dyn Backend, name: &str) -> bool {
+    let Ok(size) = backend.size(Kind::Parity, name) else {
+        return false;
+    };
+    let Ok(head) = backend.read_range(Kind::Parity, name, 0, (FIXED as u64).min(size)) else {
+        return false;
+    };
+    let k = u64::from(head.get(5).copied().unwrap_or(0));
+    let header_len = FIXED as u64 + 40 * k;
+    let Ok(header) = backend.read_range(Kind::Parity, name, 0, header_len.min(size)) else {
+        return false;
+    };
+    let Ok((g, _)) = Group::parse(&header) else {
+        return false;
+    };
+    let body = g.header_len() + g.shard_len;
+    if body.checked_add(32) != Some(size) {
+        return false;
+    }
+    match (
+        blake3_of(backend, Kind::Parity, name, body),
+        backend.read_range(Kind::Parity, name, body, 32),
+    ) {
+        (Ok(h), Ok(sum)) => h[..] == sum[..],
+        _ => false,
     }
 }
 
-/// Is parity file `name` intact (its trailing BLAKE3 matches)?
-pub fn parity_ok(backend: &dyn Backend, name: &str) -> bool {
-    match backend.read(Kind::Parity, name) {
-        Ok(b) if b.len() >= 32 => {
-            let (body, sum) = b.split_at(b.len() - 32);
-            blake3::hash(body).as_bytes() == sum && Group::parse(body).is_ok()
-        }
-        _ => false,
+/// Copy pack `id` from another repository in stripes, and commit it only
+/// if its BLAKE3 equals its name. `Ok(false)`: the copy lacks it or has
+/// it damaged; `Err`: writing here failed.
+fn copy_pack(from: &dyn Backend, to: &dyn Backend, id: &PackId) -> Result<bool> {
+    let name = id.to_hex();
+    let Ok(size) = from.size(Kind::Data, &name) else {
+        return Ok(false);
+    };
+    let mut w = to.begin_write(Kind::Data)?;
+    let mut h = blake3::Hasher::new();
+    let mut off = 0;
+    while off < size {
+        check_interrupt()?;
+        let len = STRIPE.min(size - off);
+        let Ok(piece) = from.read_range(Kind::Data, &name, off, len) else {
+            return Ok(false);
+        };
+        h.update(&piece);
+        w.write_all(&piece)?;
+        off += len;
     }
+    if h.finalize().as_bytes() != &id.0 {
+        return Ok(false); // dropping `w` discards the temporary
+    }
+    w.commit(&name)?;
+    Ok(true)
 }
 
 /// What `repair` did.
@@ -294,12 +361,13 @@ pub fn repair(
     // A pack a prune has condemned is never brought back (gc.md).
     let condemned = crate::prune::condemned_packs(repo)?;
     for id in targets.iter().filter(|p| !condemned.contains(p)) {
-        match from.map(|f| f.read(Kind::Data, &id.to_hex())) {
-            Some(Ok(b)) if blake3::hash(&b).as_bytes() == &id.0 => {
-                backend.write(Kind::Data, &id.to_hex(), &b)?;
-                report.repaired.push(*id);
-            }
-            _ => left.push(*id),
+        let copied = match from {
+            Some(f) => copy_pack(f, &**backend, id)?,
+            None => false,
+        };
+        match copied {
+            true => report.repaired.push(*id),
+            false => left.push(*id),
         }
     }
     let all = groups(&**backend)?;
@@ -312,7 +380,11 @@ pub fn repair(
             Some((g, _)) => by_group.entry(g.id).or_default().push(id),
             None => report.failed.push((
                 id,
-                "no parity group covers this pack (and no intact copy was found)".into(),
+                match from {
+                    Some(_) => "no parity group covers this pack, and the copy given with --from does not hold it intact",
+                    None => "no parity group covers this pack, and no copy of the repository was given (--from DIR)",
+                }
+                .into(),
             )),
         }
     }

@@ -38,8 +38,13 @@ pub struct RepairIndexReport {
 pub fn repair_index(repo: &Repository, progress: &dyn Progress) -> Result<RepairIndexReport> {
     let _lock = repo.lock(LockMode::Exclusive)?;
     let backend = repo.backend();
-    let old: Vec<IndexId> = backend
-        .list(Kind::Index)?
+    // A missing index/ is what this command repairs: writing the new
+    // index recreates it.
+    let listed = match backend.list(Kind::Index) {
+        Err(e) if e.kind() == crate::ErrorKind::NotFound => Vec::new(),
+        other => other?,
+    };
+    let old: Vec<IndexId> = listed
         .into_iter()
         .filter_map(|(n, _)| IndexId::from_hex(&n).ok())
         .collect();
@@ -53,7 +58,11 @@ pub fn repair_index(repo: &Repository, progress: &dyn Progress) -> Result<Repair
     let mut previous: HashMap<PackId, Vec<crate::pack::BlobEntry>> = HashMap::new();
     for id in &old {
         let read = backend
-            .read(Kind::Index, &id.to_hex())
+            .read_max(
+                Kind::Index,
+                &id.to_hex(),
+                crate::index::file::MAX_INDEX_FILE,
+            )
             .and_then(|b| IndexFile::open(repo.sealer(), id, &b));
         if let Ok(f) = read {
             for p in f.packs {
@@ -112,6 +121,17 @@ fn write(repo: &Repository, file: &mut IndexFile) -> Result<IndexId> {
     repo.backend().write(Kind::Index, &id.to_hex(), &bytes)?;
     file.packs.clear();
     Ok(id)
+}
+
+/// What `repair snapshots` did.
+#[derive(Clone, Debug, Default)]
+pub struct RepairSnapshotsReport {
+    /// Snapshots rewritten without their lost files.
+    pub repaired: Vec<RepairedSnapshot>,
+    /// Snapshots whose root tree is lost: nothing of them can be restored
+    /// or repaired; they are left as they are (remove them with
+    /// `cairn forget ID`, or restore the lost pack from a copy).
+    pub unrepairable: Vec<crate::id::SnapshotId>,
 }
 
 /// One snapshot changed by `repair snapshots`.
@@ -210,13 +230,14 @@ impl Fixer<'_, '_> {
 /// the lost files and directories (listed in the report). A new snapshot
 /// (tagged `repaired`) is stored before the damaged one is removed. Run
 /// `scrub --repair` and `repair index` first: whatever they can bring back
-/// is kept.
+/// is kept. A snapshot whose root tree is lost is left alone and reported
+/// as unrepairable.
 pub fn repair_snapshots(
     repo: &Repository,
     progress: &dyn Progress,
-) -> Result<Vec<RepairedSnapshot>> {
+) -> Result<RepairSnapshotsReport> {
     let lock = repo.lock(LockMode::Exclusive)?;
-    let mut out = Vec::new();
+    let mut out = RepairSnapshotsReport::default();
     let mut readable = HashMap::new();
     for (old, snap) in repo.snapshots()? {
         progress.file(std::path::Path::new(&old.to_hex()));
@@ -231,7 +252,7 @@ pub fn repair_snapshots(
         let root = if fixer.ok(snap.tree.0, crate::pack::BlobType::Tree) {
             fixer.tree(snap.tree, "", &mut lost)?
         } else {
-            lost.push("/ (the whole snapshot: its root tree is lost)".into());
+            out.unrepairable.push(old);
             None
         };
         readable = std::mem::take(&mut fixer.readable);
@@ -247,7 +268,7 @@ pub fn repair_snapshots(
         }
         let new = writer.commit(&fixed)?;
         repo.backend().remove(Kind::Snapshot, &old.to_hex())?;
-        out.push(RepairedSnapshot { old, new, lost });
+        out.repaired.push(RepairedSnapshot { old, new, lost });
     }
     Ok(out)
 }

@@ -108,6 +108,9 @@ pub struct ScrubReport {
     pub oldest_verified_age: Option<i64>,
     /// `--max-duration` ended the run before every selected pack was read.
     pub stopped_early: bool,
+    /// Why the record of this run (`state/scrub`) could not be saved
+    /// (read-only storage, for instance); `None` when it was.
+    pub record_error: Option<String>,
 }
 
 /// What to read in one run.
@@ -138,23 +141,31 @@ fn verify_metadata(repo: &Repository, report: &mut ScrubReport) -> Result<()> {
             check_interrupt()?;
             report.metadata_files += 1;
             let path = kind.path_of(&name);
-            let res = backend.read(kind, &name).and_then(|bytes| match kind {
-                Kind::Index => {
-                    IndexFile::open(repo.sealer(), &IndexId::from_hex(&name)?, &bytes).map(|_| ())
-                }
-                Kind::Snapshot => crate::snapshot::Snapshot::open(
-                    repo.sealer(),
-                    &SnapshotId::from_hex(&name)?,
-                    &bytes,
-                )
-                .map(|_| ()),
-                _ => {
-                    if KeyFile::id(&bytes) != KeyId::from_hex(&name)? {
-                        return Err(Error::corrupt("content does not match its name"));
+            let max = match kind {
+                Kind::Index => crate::index::file::MAX_INDEX_FILE,
+                Kind::Snapshot => crate::snapshot::MAX_SNAPSHOT_FILE,
+                _ => crate::crypto::keys::MAX_KEY_FILE,
+            };
+            let res = backend
+                .read_max(kind, &name, max)
+                .and_then(|bytes| match kind {
+                    Kind::Index => {
+                        IndexFile::open(repo.sealer(), &IndexId::from_hex(&name)?, &bytes)
+                            .map(|_| ())
                     }
-                    KeyFile::decode(&bytes).map(|_| ())
-                }
-            });
+                    Kind::Snapshot => crate::snapshot::Snapshot::open(
+                        repo.sealer(),
+                        &SnapshotId::from_hex(&name)?,
+                        &bytes,
+                    )
+                    .map(|_| ()),
+                    _ => {
+                        if KeyFile::id(&bytes) != KeyId::from_hex(&name)? {
+                            return Err(Error::corrupt("content does not match its name"));
+                        }
+                        KeyFile::decode(&bytes).map(|_| ())
+                    }
+                });
             match res {
                 // Replaced or forgotten since it was listed (prune, forget).
                 Err(e) if e.kind() == crate::ErrorKind::NotFound => report.metadata_files -= 1,
@@ -176,12 +187,92 @@ fn verify_metadata(repo: &Repository, report: &mut ScrubReport) -> Result<()> {
     }
     report.metadata_files += 1;
     let config = backend
-        .read(Kind::Root, crate::repo::config::CONFIG_NAME)
+        .read_max(
+            Kind::Root,
+            crate::repo::config::CONFIG_NAME,
+            crate::repo::config::MAX_CONFIG_FILE,
+        )
         .and_then(|b| crate::repo::Config::open(repo.sealer(), &b));
     if let Err(e) = config {
         report
             .damaged_metadata
             .push(("config".into(), e.message().to_owned()));
+    }
+    Ok(())
+}
+
+/// Size of the stripes a pack is read in.
+const STRIPE: u64 = 1 << 20;
+
+/// Verify one pack in a single pass of bounded reads: its BLAKE3 against
+/// its name, its trailer, and every blob the trailer lists. Memory holds
+/// one stripe plus the blob being verified, whatever the pack's size.
+fn verify_pack(
+    repo: &Repository,
+    id: &PackId,
+    progress: &dyn Progress,
+    report: &mut ScrubReport,
+    errors: &mut Vec<String>,
+) -> Result<()> {
+    let backend = repo.backend();
+    let name = id.to_hex();
+    let size = match backend.size(Kind::Data, &name) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(e.to_string());
+            return Ok(());
+        }
+    };
+    let entries = match read_trailer(&**backend, repo.sealer(), id) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(e.message().to_owned());
+            Vec::new()
+        }
+    };
+    let mut hasher = blake3::Hasher::new();
+    let (mut buf, mut buf_start, mut next, mut off) = (Vec::new(), 0u64, 0usize, 0u64);
+    while off < size {
+        check_interrupt()?;
+        let len = STRIPE.min(size - off);
+        let piece = match backend.read_range(Kind::Data, &name, off, len) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(e.to_string());
+                return Ok(());
+            }
+        };
+        hasher.update(&piece);
+        report.bytes += len;
+        progress.bytes(len);
+        buf.extend_from_slice(&piece);
+        off += len;
+        // Entries are sorted and disjoint (read_trailer checks): verify
+        // each as soon as its bytes are in, then drop what lies before
+        // the next one.
+        while let Some(e) = entries.get(next) {
+            let end = e.offset + u64::from(e.sealed_len);
+            if end > off {
+                break;
+            }
+            let from = usize::try_from(e.offset - buf_start).unwrap_or(usize::MAX);
+            let res = match buf.get(from..from.saturating_add(e.sealed_len as usize)) {
+                Some(sealed) => open_blob(repo.keys(), repo.sealer(), e, sealed).map(|_| ()),
+                None => Err(Error::corrupt("blob lies outside the pack")),
+            };
+            report.blobs += 1;
+            if let Err(err) = res {
+                errors.push(format!("blob {}: {}", e.id.to_hex(), err.message()));
+            }
+            next += 1;
+        }
+        let keep_from = entries.get(next).map_or(off, |e| e.offset.min(off));
+        let drop = usize::try_from(keep_from.saturating_sub(buf_start)).unwrap_or(0);
+        buf.drain(..drop.min(buf.len()));
+        buf_start = keep_from.max(buf_start);
+    }
+    if hasher.finalize().as_bytes() != &id.0 {
+        errors.push("content does not match the pack's name (BLAKE3)".into());
     }
     Ok(())
 }
@@ -245,7 +336,7 @@ pub fn scrub(
             continue;
         };
         if let Ok(f) = backend
-            .read(Kind::Index, &name)
+            .read_max(Kind::Index, &name, crate::index::file::MAX_INDEX_FILE)
             .and_then(|b| crate::index::IndexFile::open(repo.sealer(), &id, &b))
         {
             expected.extend(f.packs.iter().map(|p| p.pack));
@@ -270,36 +361,7 @@ pub fn scrub(
         }
         progress.file(std::path::Path::new(&id.to_hex()));
         let mut errors = Vec::new();
-        match backend.read(Kind::Data, &id.to_hex()) {
-            Err(e) => errors.push(e.to_string()),
-            Ok(bytes) => {
-                report.bytes += bytes.len() as u64;
-                progress.bytes(bytes.len() as u64);
-                if blake3::hash(&bytes).as_bytes() != &id.0 {
-                    errors.push("content does not match the pack's name (BLAKE3)".into());
-                }
-                match read_trailer(&**backend, repo.sealer(), &id) {
-                    Err(e) => errors.push(e.message().to_owned()),
-                    Ok(entries) => {
-                        for e in entries {
-                            let range = usize::try_from(e.offset)
-                                .ok()
-                                .and_then(|o| bytes.get(o..o + e.sealed_len as usize));
-                            let res = match range {
-                                Some(sealed) => {
-                                    open_blob(repo.keys(), repo.sealer(), &e, sealed).map(|_| ())
-                                }
-                                None => Err(Error::corrupt("blob lies outside the pack")),
-                            };
-                            report.blobs += 1;
-                            if let Err(err) = res {
-                                errors.push(format!("blob {}: {}", e.id.to_hex(), err.message()));
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        verify_pack(repo, &id, progress, &mut report, &mut errors)?;
         report.packs += 1;
         if errors.is_empty() {
             fresh
@@ -309,8 +371,11 @@ pub fn scrub(
             report.damaged.push(PackError { pack: id, errors });
         }
     }
-    // Record what was verified (a read-only medium just keeps no record).
-    let _ = fresh.save(repo, &stored);
+    // Record what was verified. A read-only medium keeps no record: the
+    // report says so (the CLI warns), the verification itself stands.
+    if let Err(e) = fresh.save(repo, &stored) {
+        report.record_error = Some(e.to_string());
+    }
     let merged = ScrubState::load(repo);
     report.never_verified = stored
         .iter()

@@ -19,6 +19,10 @@ use std::collections::{BTreeMap, HashSet};
 
 /// File name inside `state/`.
 pub const NAME: &str = "scrub";
+/// Largest record plaintext a reader accepts.
+pub const MAX_PLAIN: u64 = 256 << 20;
+/// Largest record file a reader accepts.
+pub const MAX_FILE: u64 = crate::crypto::aead::max_sealed_len(MAX_PLAIN);
 
 /// Last verification time (Unix seconds) per pack.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -75,9 +79,9 @@ impl ScrubState {
     /// The stored record, or an empty one if missing or unreadable.
     pub fn load(repo: &Repository) -> ScrubState {
         repo.backend()
-            .read(Kind::State, NAME)
+            .read_max(Kind::State, NAME, MAX_FILE)
             .and_then(|b| repo.sealer().open(ObjectType::ScrubState, &[0; 32], &b))
-            .and_then(|p| compression::decompress(&p, 256 << 20))
+            .and_then(|p| compression::decompress(&p, MAX_PLAIN as usize))
             .and_then(|plain| Self::decode(&plain))
             .unwrap_or_default()
     }

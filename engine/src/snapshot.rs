@@ -14,6 +14,10 @@ use crate::tree::Timestamp;
 
 /// Snapshot format version.
 pub const SNAPSHOT_VERSION: u64 = 1;
+/// Largest snapshot plaintext a reader accepts.
+pub const MAX_SNAPSHOT_PLAIN: u64 = 64 << 20;
+/// Largest snapshot file a reader accepts.
+pub const MAX_SNAPSHOT_FILE: u64 = crate::crypto::aead::max_sealed_len(MAX_SNAPSHOT_PLAIN);
 
 /// Totals recorded at backup time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -158,7 +162,7 @@ impl Snapshot {
         let payload = sealer
             .open(ObjectType::Snapshot, &[0; 32], bytes)
             .map_err(ctx)?;
-        let plain = compression::decompress(&payload, 64 << 20).map_err(ctx)?;
+        let plain = compression::decompress(&payload, MAX_SNAPSHOT_PLAIN as usize).map_err(ctx)?;
         Self::decode_plain(&plain).map_err(ctx)
     }
 }

@@ -77,9 +77,46 @@ impl Env {
 
     /// A `cairn` command with repository, cache and password set.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(cairn_bin());
-        c.args(args)
-            .env_clear()
+        let mut c = self.with_env(Command::new(cairn_bin()));
+        c.args(args);
+        c
+    }
+
+    /// Run `cairn` with the repository read-only to it: as root (whom
+    /// permissions do not stop) through a read-only bind mount in a
+    /// private mount namespace (`unshare`), otherwise with write
+    /// permission removed for the run. The flag says whether the storage
+    /// really was read-only; callers fingerprint the repository either way.
+    pub fn run_read_only(&self, args: &[&str]) -> (Output, bool) {
+        let repo = self.repo.to_str().expect("utf8 path");
+        if nix::unistd::geteuid().is_root() {
+            let script = r#"mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && shift && exec "$@""#;
+            let ns = [
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+                repo,
+            ];
+            let probe = Command::new("unshare").args(ns).arg("true").output();
+            if probe.is_ok_and(|o| o.status.success()) {
+                let mut c = self.with_env(Command::new("unshare"));
+                c.args(ns).arg(cairn_bin()).args(args);
+                return (c.output().expect("spawn unshare"), true);
+            }
+            return (self.run(args), false);
+        }
+        set_writable(&self.repo, false);
+        let out = self.run(args);
+        set_writable(&self.repo, true);
+        (out, true)
+    }
+
+    fn with_env(&self, mut c: Command) -> Command {
+        c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
             .env("CAIRN_REPOSITORY", &self.repo)
@@ -349,6 +386,27 @@ pub fn assert_same_tree(expected: &Path, actual: &Path) -> usize {
         assert_eq!(ea, eb, "entry {} differs", String::from_utf8_lossy(k));
     }
     a.len()
+}
+
+/// Add or remove write permission on everything below `dir` (directories
+/// last when removing, first when adding, so the walk itself works).
+pub fn set_writable(dir: &Path, writable: bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let entries: Vec<_> = walkdir::WalkDir::new(dir)
+        .contents_first(!writable)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| !e.path_is_symlink())
+        .collect();
+    for e in entries {
+        let mode = e.metadata().expect("stat").permissions().mode();
+        let mode = if writable {
+            mode | 0o200
+        } else {
+            mode & !0o222
+        };
+        std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
 }
 
 /// Copy a directory tree (files and directories only).

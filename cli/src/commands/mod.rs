@@ -90,7 +90,16 @@ impl Ctx {
             }
         }
         let pw = crate::password::get(self.password_file.as_deref(), false)?;
-        Repository::open(backend, &pw, self.cache_root())
+        let repo = Repository::open(backend, &pw, self.cache_root())?;
+        // Readers that work around damage (an unreadable index file) say
+        // so on stderr; `-q` silences them like every other warning.
+        let out = self.out;
+        repo.set_warning_sink(Box::new(move |w| {
+            if !out.quiet {
+                crate::errln!("warning: {w}");
+            }
+        }));
+        Ok(repo)
     }
 }
 

@@ -145,7 +145,7 @@ pub fn render(ctx: &Ctx, r: &PruneReport, dry_run: bool) {
     ));
     ctx.out.info(&format!(
         "{} {} unused packs ({}), {} of them unindexed; {} {} packs ({}, copying {})",
-        would("condemned", "would delete"),
+        would("scheduled for deletion", "would delete"),
         del_n + orph_n,
         bytes(del_b + orph_b),
         orph_n,

@@ -1,8 +1,8 @@
-//! `cairn repair index`.
+//! `cairn repair index` and `cairn repair snapshots`.
 
 use super::Ctx;
 use crate::args::RepairCommand;
-use cairn_engine::Result;
+use cairn_engine::{Error, ErrorKind, Result};
 use serde_json::json;
 
 /// Run a repair.
@@ -18,27 +18,56 @@ fn snapshots(ctx: &Ctx) -> Result<i32> {
     let progress = ctx.out.progress("repair snapshots");
     let result = cairn_engine::repair::repair_snapshots(&repo, &progress);
     progress.finish();
-    let fixed = result?;
+    let report = result?;
+    let advice = |id: &cairn_engine::SnapshotId| {
+        format!(
+            "snapshot {}: its root tree is lost, so nothing of it can be restored or repaired — remove it with `cairn forget {}` (or restore the lost pack from a copy of the repository with `cairn scrub --repair --from DIR`)",
+            id.short(),
+            id.to_hex()
+        )
+    };
     if ctx.out.json {
-        let v: Vec<_> = fixed
+        let v: Vec<_> = report
+            .repaired
             .iter()
             .map(|f| json!({"old": f.old.to_hex(), "new": f.new.to_hex(), "lost": f.lost}))
             .collect();
-        crate::output::print_json(&json!({"repaired": v}));
+        let u: Vec<_> = report
+            .unrepairable
+            .iter()
+            .map(|id| json!({"id": id.to_hex(), "advice": advice(id)}))
+            .collect();
+        crate::output::print_json(&json!({"repaired": v, "unrepairable": u}));
     } else {
-        for f in &fixed {
-            ctx.out.info(&format!(
+        // The report (each snapshot and its lost files) on stdout, as one
+        // stream; messages on stderr.
+        for f in &report.repaired {
+            crate::outln!(
                 "snapshot {} -> {} (tag 'repaired'), lost:",
                 f.old.short(),
                 f.new.short()
-            ));
+            );
             for l in &f.lost {
                 crate::outln!("  {l}");
             }
         }
-        ctx.out.info(&format!("{} snapshots repaired", fixed.len()));
+        for id in &report.unrepairable {
+            crate::errln!("error: {}", advice(id));
+        }
+        ctx.out
+            .info(&format!("{} snapshots repaired", report.repaired.len()));
     }
-    Ok(crate::exit::OK)
+    match report.unrepairable.as_slice() {
+        [] => Ok(crate::exit::OK),
+        some => Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "{} snapshot(s) cannot be repaired because their root tree is lost: {} — remove them with `cairn forget ID...`",
+                some.len(),
+                some.iter().map(|i| i.to_hex()).collect::<Vec<_>>().join(" ")
+            ),
+        )),
+    }
 }
 
 fn index(ctx: &Ctx) -> Result<i32> {

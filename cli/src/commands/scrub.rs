@@ -52,9 +52,15 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
         repaired = Some(rep);
     }
     let secs = start.elapsed().as_secs_f64();
+    if let Some(e) = &r.record_error {
+        // On stderr in both modes: --json keeps stdout for the document.
+        if !ctx.out.quiet {
+            crate::errln!("warning: the record of what this scrub verified could not be saved in state/scrub ({e}); the verification stands, but the next scrub will not know it (read-only storage?)");
+        }
+    }
     if let Some(rep) = &repaired {
         for (p, e) in &rep.failed {
-            crate::errln!("pack {p}: not repaired: {e}");
+            crate::errln!("pack {p}: not repaired: {e} — restore it from a copy of the repository (`cairn scrub --repair --from DIR`); if no copy has it, its data is lost: run `cairn repair snapshots` to keep the rest, then `cairn check`");
         }
         if !ctx.out.json {
             ctx.out.info(&format!(
@@ -84,6 +90,8 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             "never_verified_packs": r.never_verified,
             "oldest_verification_age_secs": r.oldest_verified_age,
             "stopped_early": r.stopped_early,
+            "record_saved": r.record_error.is_none(),
+            "record_error": r.record_error,
             "repaired": repaired.as_ref().map(|x| x.repaired.iter().map(|p| p.to_hex()).collect::<Vec<_>>()),
             "duration_secs": secs,
         }));
@@ -128,8 +136,16 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             }
         ));
     }
+    let unrepaired = repaired.as_ref().map_or(0, |x| x.failed.len());
     if r.ok() {
         Ok(crate::exit::OK)
+    } else if unrepaired > 0 {
+        Err(Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "{unrepaired} pack(s) could not be repaired: restore them from a copy of the repository (`cairn scrub --repair --from DIR`); if no copy has them, their data is lost: run `cairn repair snapshots` to keep the rest, then `cairn check`"
+            ),
+        ))
     } else {
         Err(Error::new(
             ErrorKind::Corrupt,

@@ -62,13 +62,14 @@ pub fn run(b: &dyn Backend) -> Result<()> {
         "overwrite replaces the whole file",
     )?;
     // Missing files.
-    let err = b.read(Kind::Snapshot, "ff").err();
+    let missing = "ff".repeat(32);
+    let err = b.read(Kind::Snapshot, &missing).err();
     ensure(
         err.map(|e| e.kind()) == Some(ErrorKind::NotFound),
         "reading a missing file is NotFound",
     )?;
     ensure(
-        b.size(Kind::Snapshot, "ff").err().map(|e| e.kind()) == Some(ErrorKind::NotFound),
+        b.size(Kind::Snapshot, &missing).err().map(|e| e.kind()) == Some(ErrorKind::NotFound),
         "size of a missing file is NotFound",
     )?;
     // Remove is idempotent.
@@ -117,11 +118,84 @@ pub fn run(b: &dyn Backend) -> Result<()> {
         "a dropped stream leaves nothing",
     )?;
     // Empty files round-trip.
-    b.write(Kind::Lock, "00", b"")?;
+    b.write(Kind::Lock, &name, b"")?;
     ensure(
-        b.read(Kind::Lock, "00")?.is_empty(),
+        b.read(Kind::Lock, &name)?.is_empty(),
         "empty files round-trip",
     )?;
-    b.remove(Kind::Lock, "00")?;
+    b.remove(Kind::Lock, &name)?;
+    names(b)?;
+    bounded_reads(b)?;
     Ok(())
+}
+
+/// One valid name of every kind (see [`Kind::is_valid_name`]).
+fn sample_name(kind: Kind) -> String {
+    let hex = "5a".repeat(32);
+    match kind {
+        Kind::Root => "config".into(),
+        Kind::Spec => "README.md".into(),
+        Kind::Parity => format!("{hex}.1"),
+        Kind::State => "gc-00112233445566778899aabbccddeeff".into(),
+        _ => hex,
+    }
+}
+
+/// Names: only those Cairn writes are written, listed and removed.
+fn names(b: &dyn Backend) -> Result<()> {
+    for kind in Kind::ALL {
+        let name = sample_name(kind);
+        b.write(kind, &name, b"valid")?;
+        ensure(
+            b.list(kind)? == vec![(name.clone(), 5)],
+            "every kind lists a file with a valid name",
+        )?;
+        for bad in ["hosts", "..", "", "a/b", ".tmp-0011", "CONFIG"] {
+            let refused =
+                |r: Result<()>| r.err().map(|e| e.kind()) == Some(ErrorKind::InvalidInput);
+            ensure(
+                refused(b.write(kind, bad, b"x")),
+                "write refuses a name Cairn does not write",
+            )?;
+            ensure(
+                refused(b.remove(kind, bad)),
+                "remove refuses a name Cairn does not write",
+            )?;
+        }
+        let w = b.begin_write(kind)?;
+        ensure(
+            w.commit("hosts").err().map(|e| e.kind()) == Some(ErrorKind::InvalidInput),
+            "commit refuses a name Cairn does not write",
+        )?;
+        ensure(
+            b.list(kind)? == vec![(name.clone(), 5)],
+            "refused names leave nothing behind",
+        )?;
+        for other in Kind::ALL {
+            ensure(
+                b.list(other)?.iter().all(|(n, _)| other.is_valid_name(n)),
+                "listings hold only valid names",
+            )?;
+        }
+        b.remove(kind, &name)?;
+    }
+    Ok(())
+}
+
+/// `read_max` returns files up to its limit and refuses larger ones.
+fn bounded_reads(b: &dyn Backend) -> Result<()> {
+    let name = sample_name(Kind::Snapshot);
+    b.write(Kind::Snapshot, &name, &[7u8; 1000])?;
+    ensure(
+        b.read_max(Kind::Snapshot, &name, 1000)?.len() == 1000,
+        "read_max returns a file of exactly the limit",
+    )?;
+    ensure(
+        b.read_max(Kind::Snapshot, &name, 999)
+            .err()
+            .map(|e| e.kind())
+            == Some(ErrorKind::Corrupt),
+        "read_max refuses a file over the limit as corrupt",
+    )?;
+    b.remove(Kind::Snapshot, &name)
 }

@@ -3,13 +3,27 @@
 //! Invariants: every write goes temp file → fsync → rename → fsync(dir);
 //! temporaries start with `.tmp-` and are never listed; directories are
 //! created mode 0700 and files 0600.
+//!
+//! The storage is hostile (`format-spec/v1/threat-model.md`). Below the
+//! repository root (which may itself be a symbolic link: the user chose
+//! that path) nothing is followed: every directory is opened relative to
+//! its parent's descriptor with `O_NOFOLLOW | O_DIRECTORY`, every file
+//! with `O_NOFOLLOW | O_NONBLOCK` after `lstat` said it is a regular file,
+//! and renames and removals happen relative to those descriptors. So a
+//! `locks/` replaced by a link to `/etc`, or a FIFO named like a pack, is
+//! refused ([`ErrorKind::Corrupt`], naming the path) and never touched.
+//! Names that are not valid for their kind are neither listed, written
+//! nor removed ([`Kind::is_valid_name`]).
 
 use super::{Backend, Kind};
 use crate::error::{Error, ErrorKind, Result};
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{DirBuilderExt, FileExt};
+use std::path::PathBuf;
 
 /// A repository rooted at a local directory.
 #[derive(Debug, Clone)]
@@ -19,95 +33,254 @@ pub struct LocalBackend {
 
 const TMP_PREFIX: &str = ".tmp-";
 
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+fn io_err(what: String, e: Errno) -> Error {
+    Error::io(what, std::io::Error::from(e))
+}
+
+fn describe(t: FileType) -> &'static str {
+    match t {
+        FileType::RegularFile => "a regular file",
+        FileType::Directory => "a directory",
+        FileType::Symlink => "a symbolic link",
+        FileType::Fifo => "a FIFO",
+        FileType::Socket => "a socket",
+        FileType::CharacterDevice => "a character device",
+        FileType::BlockDevice => "a block device",
+        FileType::Unknown => "of an unknown type",
+    }
+}
+
+fn file_type(st: &rfs::Stat) -> FileType {
+    FileType::from_raw_mode(st.st_mode)
+}
+
+/// `lstat` of `name` in `dir`; `None` if it does not exist.
+fn lstat<P: rustix::path::Arg>(
+    dir: &OwnedFd,
+    name: P,
+) -> std::result::Result<Option<rfs::Stat>, Errno> {
+    match rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(st)),
+        Err(Errno::NOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl LocalBackend {
     /// A backend for `root` (which need not exist yet).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         LocalBackend { root: root.into() }
     }
 
-    /// The directories holding files of `kind` (`data/` has 256).
-    fn dirs_of(&self, kind: Kind) -> Result<Vec<PathBuf>> {
-        let base = self.root.join(kind.dir());
-        if kind != Kind::Data {
-            return Ok(vec![base]);
-        }
-        match fs::read_dir(&base) {
-            Ok(rd) => Ok(rd
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(Error::io(format!("listing {}", base.display()), e)),
+    fn show(&self, rel: &str) -> String {
+        if rel.is_empty() {
+            self.root.display().to_string()
+        } else {
+            self.root.join(rel).display().to_string()
         }
     }
 
-    fn path(&self, kind: Kind, name: &str) -> Result<PathBuf> {
+    /// The refusal for something that is not what Cairn put there.
+    fn tampered(&self, rel: &str, what: &str) -> Error {
+        Error::corrupt(format!(
+            "{} is {what}, which Cairn never writes there; Cairn does not follow links or open special files inside a repository — the repository may have been tampered with: inspect it and restore that path from a copy",
+            self.show(rel)
+        ))
+    }
+
+    /// The repository root (following links: the user chose this path);
+    /// `None` if it does not exist.
+    fn open_root(&self) -> Result<Option<OwnedFd>> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        match rfs::open(&self.root, flags, Mode::empty()) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(io_err(format!("opening {}", self.show("")), e)),
+        }
+    }
+
+    /// The directory `name` in `parent` (at `rel`), never through a link;
+    /// created (0700) if missing and `create`, else `None`.
+    fn open_dir(
+        &self,
+        parent: &OwnedFd,
+        name: &str,
+        rel: &str,
+        create: bool,
+    ) -> Result<Option<OwnedFd>> {
+        for _ in 0..2 {
+            match rfs::openat(parent, name, DIR_FLAGS, Mode::empty()) {
+                Ok(fd) => return Ok(Some(fd)),
+                Err(Errno::NOENT) if create => match rfs::mkdirat(parent, name, Mode::RWXU) {
+                    Ok(()) | Err(Errno::EXIST) => continue,
+                    Err(e) => {
+                        return Err(io_err(format!("creating directory {}", self.show(rel)), e))
+                    }
+                },
+                Err(Errno::NOENT) => return Ok(None),
+                Err(Errno::LOOP | Errno::NOTDIR) => {
+                    let what = match lstat(parent, name) {
+                        Ok(Some(st)) => describe(file_type(&st)),
+                        _ => "not a directory",
+                    };
+                    return Err(self.tampered(rel, what));
+                }
+                Err(e) => return Err(io_err(format!("opening directory {}", self.show(rel)), e)),
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Io,
+            format!("directory {} keeps disappearing", self.show(rel)),
+        ))
+    }
+
+    /// The directory holding files of `kind` (for packs, `data/` itself).
+    fn kind_dir(&self, kind: Kind, create: bool) -> Result<Option<OwnedFd>> {
+        let Some(root) = self.open_root()? else {
+            if create {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("repository directory {} does not exist", self.show("")),
+                ));
+            }
+            return Ok(None);
+        };
+        if kind == Kind::Root {
+            return Ok(Some(root));
+        }
+        self.open_dir(&root, kind.dir(), kind.dir(), create)
+    }
+
+    /// The directory holding file `name` of `kind`.
+    fn file_dir(&self, kind: Kind, name: &str, create: bool) -> Result<Option<OwnedFd>> {
+        let Some(dir) = self.kind_dir(kind, create)? else {
+            return Ok(None);
+        };
+        if kind != Kind::Data {
+            return Ok(Some(dir));
+        }
+        let sub = name.get(..2).unwrap_or("00");
+        self.open_dir(&dir, sub, &format!("data/{sub}"), create)
+    }
+
+    /// Open an existing regular file for reading, refusing anything else.
+    fn open_file(&self, kind: Kind, name: &str) -> Result<(File, u64)> {
+        let rel = kind.path_of(name);
+        let missing = || Error::new(ErrorKind::NotFound, format!("{rel}: file not found"));
         if name.is_empty() || name.contains('/') || name.starts_with('.') {
             return Err(Error::invalid(format!(
-                "invalid repository file name '{name}'"
+                "invalid repository file name '{}'",
+                name.escape_debug()
             )));
         }
-        Ok(self.root.join(kind.path_of(name)))
-    }
-
-    fn not_found_or_io(what: String, e: std::io::Error) -> Error {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::new(ErrorKind::NotFound, format!("{what}: file not found"))
-        } else {
-            Error::io(what, e)
+        let Some(dir) = self.file_dir(kind, name, false)? else {
+            return Err(missing());
+        };
+        match lstat(&dir, name) {
+            Ok(None) => return Err(missing()),
+            Ok(Some(st)) if file_type(&st) != FileType::RegularFile => {
+                return Err(self.tampered(&rel, describe(file_type(&st))))
+            }
+            Ok(Some(_)) => {}
+            Err(e) => return Err(io_err(format!("stat {}", self.show(&rel)), e)),
         }
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let fd = match rfs::openat(&dir, name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Err(missing()),
+            Err(Errno::LOOP) => return Err(self.tampered(&rel, "a symbolic link")),
+            Err(e) => return Err(io_err(format!("opening {}", self.show(&rel)), e)),
+        };
+        let st = rfs::fstat(&fd).map_err(|e| io_err(format!("stat {}", self.show(&rel)), e))?;
+        if file_type(&st) != FileType::RegularFile {
+            return Err(self.tampered(&rel, describe(file_type(&st))));
+        }
+        Ok((File::from(fd), u64::try_from(st.st_size).unwrap_or(0)))
+    }
+
+    /// Create a new temporary file in `dir`.
+    fn create_temp(&self, dir: &OwnedFd, rel_dir: &str) -> Result<(File, String)> {
+        let mut rnd = [0u8; 8];
+        crate::crypto::random_bytes(&mut rnd)?;
+        let tmp = format!("{TMP_PREFIX}{}", crate::id::hex_encode(&rnd));
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rfs::openat(dir, tmp.as_str(), flags, Mode::RUSR | Mode::WUSR).map_err(|e| {
+            io_err(
+                format!("creating {}", self.show(&format!("{rel_dir}/{tmp}"))),
+                e,
+            )
+        })?;
+        Ok((File::from(fd), tmp))
+    }
+
+    fn fsync_dir(&self, dir: &OwnedFd, rel: &str) -> Result<()> {
+        rfs::fsync(dir).map_err(|e| io_err(format!("syncing directory {}", self.show(rel)), e))
+    }
+
+    /// Every directory holding files of `kind` with its relative path
+    /// (`data/` has up to 256), never through a link. Missing: empty.
+    fn dirs_of(&self, kind: Kind) -> Result<Vec<(OwnedFd, String)>> {
+        let Some(dir) = self.kind_dir(kind, false)? else {
+            return Ok(Vec::new());
+        };
+        if kind != Kind::Data {
+            return Ok(vec![(dir, kind.dir().to_owned())]);
+        }
+        let mut out = Vec::new();
+        for (name, st) in self.entries(&dir, "data")? {
+            if is_fanout(&name) {
+                let rel = format!("data/{name}");
+                if file_type(&st) != FileType::Directory {
+                    if file_type(&st) == FileType::Symlink {
+                        return Err(self.tampered(&rel, describe(file_type(&st))));
+                    }
+                    continue;
+                }
+                if let Some(fd) = self.open_dir(&dir, &name, &rel, false)? {
+                    out.push((fd, rel));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Names (without `.` and `..`) and `lstat`s of the entries of `dir`;
+    /// entries removed meanwhile are skipped.
+    fn entries(&self, dir: &OwnedFd, rel: &str) -> Result<Vec<(String, rfs::Stat)>> {
+        let err = |e: Errno| io_err(format!("listing {}", self.show(rel)), e);
+        let mut out = Vec::new();
+        for entry in rfs::Dir::read_from(dir).map_err(err)? {
+            let entry = entry.map_err(err)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "." || name == ".." {
+                continue;
+            }
+            match lstat(dir, entry.file_name()) {
+                Ok(Some(st)) => out.push((name, st)),
+                Ok(None) => {} // removed meanwhile (a released lock)
+                Err(e) => return Err(io_err(format!("stat {}/{name}", self.show(rel)), e)),
+            }
+        }
+        Ok(out)
     }
 }
 
-fn mkdir(path: &Path) -> Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .map_err(|e| Error::io(format!("creating directory {}", path.display()), e))
-}
-
-fn fsync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
-}
-
-/// Write `data` to `path` atomically and durably (0600).
-pub(crate) fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| Error::invalid("path has no parent directory"))?;
-    mkdir(dir)?;
-    let mut rnd = [0u8; 8];
-    crate::crypto::random_bytes(&mut rnd)?;
-    let tmp = dir.join(format!("{TMP_PREFIX}{}", crate::id::hex_encode(&rnd)));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
-        f.write_all(data)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-        fs::rename(&tmp, path)
-            .map_err(|e| Error::io(format!("renaming into {}", path.display()), e))?;
-        fsync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+/// A `data/` fan-out directory name: two lowercase hex digits.
+fn is_fanout(name: &str) -> bool {
+    name.len() == 2 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A temporary file in the kind's directory, renamed into place on commit.
 struct LocalPending {
     file: Option<File>,
-    tmp: PathBuf,
-    dir: PathBuf,
+    tmp: String,
+    dir: OwnedFd,
     backend: LocalBackend,
     kind: Kind,
 }
@@ -118,8 +291,15 @@ impl super::PendingWrite for LocalPending {
             .file
             .as_mut()
             .ok_or_else(|| Error::invalid("write after commit"))?;
-        f.write_all(data)
-            .map_err(|e| Error::io(format!("writing {}", self.tmp.display()), e))
+        f.write_all(data).map_err(|e| {
+            Error::io(
+                format!(
+                    "writing {}",
+                    self.backend.show(&self.kind.path_of(&self.tmp))
+                ),
+                e,
+            )
+        })
     }
 
     fn commit(mut self: Box<Self>, name: &str) -> Result<()> {
@@ -128,22 +308,29 @@ impl super::PendingWrite for LocalPending {
             .take()
             .ok_or_else(|| Error::invalid("commit twice"))?;
         let result = (|| {
+            self.kind.check_name(name)?;
+            let rel = self.kind.path_of(name);
             f.sync_all()
-                .map_err(|e| Error::io(format!("syncing {}", self.tmp.display()), e))?;
+                .map_err(|e| Error::io(format!("syncing {}", self.backend.show(&rel)), e))?;
             drop(f);
-            let dest = self.backend.path(self.kind, name)?;
-            let dest_dir = dest.parent().map(Path::to_path_buf).unwrap_or_default();
-            mkdir(&dest_dir)?;
-            fs::rename(&self.tmp, &dest)
-                .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e))?;
-            fsync_dir(&dest_dir)?;
-            if dest_dir != self.dir {
-                fsync_dir(&self.dir)?;
+            let b = &self.backend;
+            let sub = if self.kind == Kind::Data {
+                let s = name.get(..2).unwrap_or("00");
+                b.open_dir(&self.dir, s, &format!("data/{s}"), true)?
+            } else {
+                None
+            };
+            let dest = sub.as_ref().unwrap_or(&self.dir);
+            rfs::renameat(&self.dir, self.tmp.as_str(), dest, name)
+                .map_err(|e| io_err(format!("renaming into {}", b.show(&rel)), e))?;
+            b.fsync_dir(dest, &rel)?;
+            if sub.is_some() {
+                b.fsync_dir(&self.dir, self.kind.dir())?;
             }
             Ok(())
         })();
         if result.is_err() {
-            let _ = fs::remove_file(&self.tmp);
+            let _ = rfs::unlinkat(&self.dir, self.tmp.as_str(), AtFlags::empty());
         }
         result
     }
@@ -152,7 +339,7 @@ impl super::PendingWrite for LocalPending {
 impl Drop for LocalPending {
     fn drop(&mut self) {
         if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
+            let _ = rfs::unlinkat(&self.dir, self.tmp.as_str(), AtFlags::empty());
         }
     }
 }
@@ -163,17 +350,10 @@ impl Backend for LocalBackend {
     }
 
     fn begin_write(&self, kind: Kind) -> Result<Box<dyn super::PendingWrite + '_>> {
-        let dir = self.root.join(kind.dir());
-        mkdir(&dir)?;
-        let mut rnd = [0u8; 8];
-        crate::crypto::random_bytes(&mut rnd)?;
-        let tmp = dir.join(format!("{TMP_PREFIX}{}", crate::id::hex_encode(&rnd)));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
+        let dir = self
+            .kind_dir(kind, true)?
+            .ok_or_else(|| Error::invalid("no directory to write into"))?;
+        let (file, tmp) = self.create_temp(&dir, kind.dir())?;
         Ok(Box::new(LocalPending {
             file: Some(file),
             tmp,
@@ -188,91 +368,182 @@ impl Backend for LocalBackend {
     }
 
     fn create(&self) -> Result<()> {
-        for kind in Kind::ALL {
-            mkdir(&self.root.join(kind.dir()))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+            .map_err(|e| Error::io(format!("creating directory {}", self.show("")), e))?;
+        let root = self.open_root()?.ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, format!("{} vanished", self.show("")))
+        })?;
+        for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::Root) {
+            let dir = self.open_dir(&root, kind.dir(), kind.dir(), true)?;
+            if let (Kind::Data, Some(data)) = (kind, dir) {
+                for i in 0..=255u8 {
+                    let sub = crate::id::hex_encode(&[i]);
+                    self.open_dir(&data, &sub, &format!("data/{sub}"), true)?;
+                }
+                self.fsync_dir(&data, "data")?;
+            }
         }
-        for i in 0..=255u8 {
-            mkdir(&self.root.join("data").join(crate::id::hex_encode(&[i])))?;
-        }
-        fsync_dir(&self.root)
+        self.fsync_dir(&root, "")
     }
 
     fn write(&self, kind: Kind, name: &str, data: &[u8]) -> Result<()> {
-        atomic_write(&self.path(kind, name)?, data)
+        kind.check_name(name)?;
+        let rel = kind.path_of(name);
+        let dir = self
+            .file_dir(kind, name, true)?
+            .ok_or_else(|| Error::invalid("no directory to write into"))?;
+        let rel_dir = rel.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
+        let (mut f, tmp) = self.create_temp(&dir, &rel_dir)?;
+        let result = (|| {
+            f.write_all(data)
+                .and_then(|_| f.sync_all())
+                .map_err(|e| Error::io(format!("writing {}", self.show(&rel)), e))?;
+            drop(f);
+            rfs::renameat(&dir, tmp.as_str(), &dir, name)
+                .map_err(|e| io_err(format!("renaming into {}", self.show(&rel)), e))?;
+            self.fsync_dir(&dir, &rel_dir)
+        })();
+        if result.is_err() {
+            let _ = rfs::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
+        }
+        result
     }
 
     fn read(&self, kind: Kind, name: &str) -> Result<Vec<u8>> {
-        let p = self.path(kind, name)?;
-        fs::read(&p).map_err(|e| Self::not_found_or_io(format!("reading {}", p.display()), e))
+        self.read_max(kind, name, u64::MAX)
+    }
+
+    fn read_max(&self, kind: Kind, name: &str, max: u64) -> Result<Vec<u8>> {
+        let (f, size) = self.open_file(kind, name)?;
+        if size > max {
+            return Err(super::too_large(kind, name, size, max));
+        }
+        let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        f.take(max.saturating_add(1))
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(format!("reading {}", self.show(&kind.path_of(name))), e))?;
+        if buf.len() as u64 > max {
+            return Err(super::too_large(kind, name, buf.len() as u64, max));
+        }
+        Ok(buf)
     }
 
     fn read_range(&self, kind: Kind, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
-        let p = self.path(kind, name)?;
-        let f = File::open(&p)
-            .map_err(|e| Self::not_found_or_io(format!("opening {}", p.display()), e))?;
+        let (f, _) = self.open_file(kind, name)?;
+        let p = self.show(&kind.path_of(name));
         let len = usize::try_from(len).map_err(|_| Error::invalid("range too large"))?;
         let mut buf = vec![0u8; len];
         f.read_exact_at(&mut buf, offset).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
                 Error::corrupt(format!(
-                    "{} is shorter than expected (wanted {len} bytes at offset {offset}); the file is truncated",
-                    p.display()
+                    "{p} is shorter than expected (wanted {len} bytes at offset {offset}); the file is truncated"
                 ))
             } else {
-                Error::io(format!("reading {}", p.display()), e)
+                Error::io(format!("reading {p}"), e)
             }
         })?;
         Ok(buf)
     }
 
     fn size(&self, kind: Kind, name: &str) -> Result<u64> {
-        let p = self.path(kind, name)?;
-        fs::metadata(&p)
-            .map(|m| m.len())
-            .map_err(|e| Self::not_found_or_io(format!("stat {}", p.display()), e))
+        let rel = kind.path_of(name);
+        let missing = || Error::new(ErrorKind::NotFound, format!("{rel}: file not found"));
+        let Some(dir) = self.file_dir(kind, name, false)? else {
+            return Err(missing());
+        };
+        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+            return Err(Error::invalid(format!(
+                "invalid repository file name '{}'",
+                name.escape_debug()
+            )));
+        }
+        match lstat(&dir, name) {
+            Ok(None) => Err(missing()),
+            Ok(Some(st)) if file_type(&st) == FileType::RegularFile => {
+                Ok(u64::try_from(st.st_size).unwrap_or(0))
+            }
+            Ok(Some(st)) => Err(self.tampered(&rel, describe(file_type(&st)))),
+            Err(e) => Err(io_err(format!("stat {}", self.show(&rel)), e)),
+        }
     }
 
     fn list(&self, kind: Kind) -> Result<Vec<(String, u64)>> {
-        let dirs = self.dirs_of(kind)?;
+        if kind.required() && self.open_root()?.is_some() && self.kind_dir(kind, false)?.is_none() {
+            return Err(missing_dir(&self.show(kind.dir()), kind));
+        }
         let mut out = Vec::new();
-        for dir in dirs {
-            let rd = match fs::read_dir(&dir) {
-                Ok(rd) => rd,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io(format!("listing {}", dir.display()), e)),
-            };
-            for entry in rd {
-                let entry =
-                    entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') {
-                    continue;
+        for (dir, rel) in self.dirs_of(kind)? {
+            for (name, st) in self.entries(&dir, &rel)? {
+                let here = kind != Kind::Data || rel.ends_with(name.get(..2).unwrap_or("-"));
+                if !kind.is_valid_name(&name) || !here {
+                    continue; // foreign: see `foreign`
                 }
-                let md = match entry.metadata() {
-                    Ok(md) => md,
-                    // Removed between readdir and stat (a released lock).
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(Error::io(format!("stat {}", entry.path().display()), e)),
-                };
-                if md.is_file() {
-                    out.push((name, md.len()));
+                if file_type(&st) != FileType::RegularFile {
+                    return Err(self.tampered(&format!("{rel}/{name}"), describe(file_type(&st))));
                 }
+                out.push((name, u64::try_from(st.st_size).unwrap_or(0)));
             }
         }
         Ok(out)
     }
 
-    fn remove(&self, kind: Kind, name: &str) -> Result<()> {
-        let p = self.path(kind, name)?;
-        match fs::remove_file(&p) {
-            Ok(()) => {
-                if let Some(dir) = p.parent() {
-                    fsync_dir(dir)?;
+    fn foreign(&self, kind: Kind) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let kind_names: Vec<&str> = Kind::ALL.iter().map(|k| k.dir()).collect();
+        let mut dirs = self.dirs_of(kind)?;
+        if kind == Kind::Data {
+            if let Some(d) = self.kind_dir(Kind::Data, false)? {
+                for (name, st) in self.entries(&d, "data")? {
+                    let ok = name.starts_with('.')
+                        || (is_fanout(&name) && file_type(&st) == FileType::Directory);
+                    if !ok {
+                        out.push(format!("data/{name} ({})", describe(file_type(&st))));
+                    }
                 }
-                Ok(())
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io(format!("removing {}", p.display()), e)),
+        }
+        for (dir, rel) in dirs.drain(..) {
+            for (name, st) in self.entries(&dir, &rel)? {
+                let path = if rel.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let ft = file_type(&st);
+                let ok = name.starts_with(TMP_PREFIX)
+                    || (kind == Kind::Root && kind_names.contains(&name.as_str()))
+                    || (kind.is_valid_name(&name)
+                        && (kind != Kind::Data || rel.ends_with(name.get(..2).unwrap_or("-"))));
+                if !ok {
+                    out.push(format!("{path} ({})", describe(ft)));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn remove(&self, kind: Kind, name: &str) -> Result<()> {
+        kind.check_name(name)?;
+        let rel = kind.path_of(name);
+        let Some(dir) = self.file_dir(kind, name, false)? else {
+            return Ok(());
+        };
+        match lstat(&dir, name) {
+            Ok(None) => return Ok(()),
+            Ok(Some(st)) if file_type(&st) != FileType::RegularFile => {
+                return Err(self.tampered(&rel, describe(file_type(&st))))
+            }
+            Ok(Some(_)) => {}
+            Err(e) => return Err(io_err(format!("stat {}", self.show(&rel)), e)),
+        }
+        match rfs::unlinkat(&dir, name, AtFlags::empty()) {
+            Ok(()) => self.fsync_dir(&dir, rel.rsplit_once('/').map_or("", |(d, _)| d)),
+            Err(Errno::NOENT) => Ok(()),
+            Err(e) => Err(io_err(format!("removing {}", self.show(&rel)), e)),
         }
     }
 
@@ -280,26 +551,25 @@ impl Backend for LocalBackend {
         let mut freed = 0;
         let mut dirs = self.dirs_of(kind)?;
         if kind == Kind::Data {
-            dirs.push(self.root.join(kind.dir())); // streamed packs start here
+            if let Some(d) = self.kind_dir(Kind::Data, false)? {
+                dirs.push((d, "data".into())); // streamed packs start here
+            }
         }
-        for dir in dirs {
-            let Ok(rd) = fs::read_dir(&dir) else { continue };
-            for entry in rd.filter_map(|e| e.ok()) {
-                if !entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+        let now = crate::tree::Timestamp::now().secs;
+        for (dir, rel) in dirs {
+            for (name, st) in self.entries(&dir, &rel)? {
+                let idle = now.saturating_sub(st.st_mtime);
+                if !name.starts_with(TMP_PREFIX)
+                    || file_type(&st) != FileType::RegularFile
+                    || idle <= older_than.as_secs() as i64
+                {
                     continue;
                 }
-                let Ok(md) = entry.metadata() else { continue };
-                let idle = md.modified().ok().and_then(|t| t.elapsed().ok());
-                if md.is_file() && idle.is_some_and(|d| d > older_than) {
-                    match fs::remove_file(entry.path()) {
-                        Ok(()) => freed += md.len(),
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => {
-                            return Err(Error::io(
-                                format!("removing {}", entry.path().display()),
-                                e,
-                            ))
-                        }
+                match rfs::unlinkat(&dir, name.as_str(), AtFlags::empty()) {
+                    Ok(()) => freed += u64::try_from(st.st_size).unwrap_or(0),
+                    Err(Errno::NOENT) => {}
+                    Err(e) => {
+                        return Err(io_err(format!("removing {}/{name}", self.show(&rel)), e))
                     }
                 }
             }
@@ -308,33 +578,19 @@ impl Backend for LocalBackend {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn conformance() {
-        let dir = tempfile::tempdir().unwrap();
-        let b = LocalBackend::new(dir.path().join("repo"));
-        super::super::conformance::run(&b).unwrap();
-    }
-
-    #[test]
-    fn files_are_private() {
-        let dir = tempfile::tempdir().unwrap();
-        let b = LocalBackend::new(dir.path().join("repo"));
-        b.create().unwrap();
-        b.write(Kind::Snapshot, "ab", b"x").unwrap();
-        let mode = fs::metadata(dir.path().join("repo/snapshots/ab"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o077, 0);
-        let mode = fs::metadata(dir.path().join("repo/snapshots"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o077, 0);
-    }
+/// The error for a missing directory that every repository has.
+fn missing_dir(path: &str, kind: Kind) -> Error {
+    let advice = match kind {
+        Kind::Index => "run `cairn repair index`, which recreates it from the packs",
+        Kind::Snapshot => "restore it from a copy of the repository; until then nothing can be restored, and prune deletes nothing",
+        Kind::Data => "restore it from a copy of the repository",
+        _ => "restore it from a copy of the repository",
+    };
+    Error::new(
+        ErrorKind::NotFound,
+        format!("directory {path} is missing: every repository has it, so this one is damaged or was tampered with — {advice}"),
+    )
 }
+
+#[cfg(test)]
+mod tests;

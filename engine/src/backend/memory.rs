@@ -1,5 +1,7 @@
 //! An in-memory backend for fast unit tests. It keeps the same contract as
 //! the local backend (checked by the conformance suite); it is not durable.
+//! It has no directories, links or foreign names: `write` refuses names
+//! that are not valid for their kind, so it can hold nothing else.
 
 use super::{Backend, Kind};
 use crate::error::{Error, ErrorKind, Result};
@@ -41,6 +43,7 @@ impl Backend for MemoryBackend {
         Ok(())
     }
     fn write(&self, kind: Kind, name: &str, data: &[u8]) -> Result<()> {
+        kind.check_name(name)?;
         self.lock().insert((kind, name.to_owned()), data.to_vec());
         Ok(())
     }
@@ -80,6 +83,7 @@ impl Backend for MemoryBackend {
             .collect())
     }
     fn remove(&self, kind: Kind, name: &str) -> Result<()> {
+        kind.check_name(name)?;
         self.lock().remove(&(kind, name.to_owned()));
         Ok(())
     }

@@ -4,8 +4,7 @@
 //!
 //! # Contract
 //!
-//! Files are addressed by a [`Kind`] and a name (lowercase hex for content-
-//! addressed files). Implementations guarantee:
+//! Files are addressed by a [`Kind`] and a name. Implementations guarantee:
 //!
 //! * **Atomic writes.** After [`Backend::write`] returns `Ok`, readers see
 //!   either the whole new file or (if it existed) the whole old one, never a
@@ -16,8 +15,26 @@
 //!   harmless; removing a missing file is `Ok`.
 //! * **Exact reads.** `read_range` returns exactly `len` bytes or an error;
 //!   a short read is never returned as success.
+//! * **Bounded reads.** [`Backend::read_max`] never returns, nor holds in
+//!   memory, more than its limit: a larger file is
+//!   [`crate::ErrorKind::Corrupt`].
 //! * **Missing files** are reported with [`crate::ErrorKind::NotFound`].
-//! * **Listing** returns every complete file of a kind (no temporaries).
+//! * **Only names Cairn writes.** [`Kind::is_valid_name`] says which names
+//!   each kind has. `write`, `commit` and `remove` refuse any other name
+//!   ([`crate::ErrorKind::InvalidInput`]), so nothing Cairn did not write
+//!   is ever deleted or overwritten.
+//! * **Listing** returns every complete file of a kind whose name is valid
+//!   for it (no temporaries, no foreign names, so a junk file in `locks/`
+//!   is never taken for a lock). [`Backend::foreign`] lists the rest, for
+//!   audits. Listing a [required](Kind::required) kind whose directory is
+//!   missing is an error ([`crate::ErrorKind::NotFound`]), never an empty
+//!   list: a repository without `snapshots/` is damaged, not empty.
+//! * **No indirection.** The storage is hostile
+//!   (`format-spec/v1/threat-model.md`): where it has symbolic links or
+//!   special files, a backend never follows or opens them inside the
+//!   repository; it refuses with [`crate::ErrorKind::Corrupt`] and names
+//!   the path (the repository location itself may be a link: the user chose
+//!   it).
 //! * **Privacy.** Files and directories are created readable by the owner
 //!   only where the storage has such a notion.
 
@@ -90,6 +107,75 @@ impl Kind {
             other => format!("{}/{}", other.dir(), name),
         }
     }
+
+    /// Kinds whose directory every repository has from `init` on and
+    /// which never becomes absent by normal use: if one is missing, the
+    /// repository is damaged (`format-spec/v1/overview.md`). The others
+    /// (`locks/`, `spec/`, `parity/`, `state/`) may be absent, meaning
+    /// empty (older repositories, copies that drop empty directories).
+    pub fn required(self) -> bool {
+        matches!(self, Kind::Key | Kind::Data | Kind::Index | Kind::Snapshot)
+    }
+
+    /// Is `name` one that Cairn writes for this kind? Every writer's names
+    /// are listed in `format-spec/v1/overview.md`:
+    ///
+    /// * keys, packs, index files, snapshots, locks: 64 lowercase hex
+    ///   digits (the BLAKE3 of the content, or 32 random bytes for locks);
+    /// * root: `config` and `CAIRN`;
+    /// * `spec/`: `[A-Za-z0-9][A-Za-z0-9._-]*.md` (at most 64 bytes);
+    /// * `parity/`: `<64 hex>.<j>`, `j` a decimal number 0–254 without
+    ///   leading zeros;
+    /// * `state/`: `scrub`, and `gc-` followed by 32 lowercase hex digits.
+    pub fn is_valid_name(self, name: &str) -> bool {
+        match self {
+            Kind::Root => name == "config" || name == "CAIRN",
+            Kind::Key | Kind::Data | Kind::Index | Kind::Snapshot | Kind::Lock => is_hex(name, 64),
+            Kind::Spec => {
+                name.len() <= 64
+                    && name.ends_with(".md")
+                    && name
+                        .bytes()
+                        .next()
+                        .is_some_and(|b| b.is_ascii_alphanumeric())
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            }
+            Kind::Parity => match name.split_once('.') {
+                Some((group, j)) => {
+                    is_hex(group, 64)
+                        && !j.is_empty()
+                        && j.len() <= 3
+                        && j.bytes().all(|b| b.is_ascii_digit())
+                        && (j == "0" || !j.starts_with('0'))
+                        && j.parse::<u16>().is_ok_and(|j| j <= 254)
+                }
+                None => false,
+            },
+            Kind::State => {
+                name == "scrub" || name.strip_prefix("gc-").is_some_and(|h| is_hex(h, 32))
+            }
+        }
+    }
+
+    /// Fail with [`crate::ErrorKind::InvalidInput`] unless `name` is valid
+    /// for this kind (see [`Self::is_valid_name`]).
+    pub fn check_name(self, name: &str) -> Result<()> {
+        if self.is_valid_name(name) {
+            Ok(())
+        } else {
+            Err(crate::Error::invalid(format!(
+                "refusing to touch '{}': not a name Cairn writes in this directory",
+                self.path_of(name).escape_debug()
+            )))
+        }
+    }
+}
+
+/// `s` is exactly `len` lowercase hex digits.
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A file being written piece by piece whose name is known only at the
@@ -143,13 +229,39 @@ pub trait Backend: Send + Sync {
     fn write(&self, kind: Kind, name: &str, data: &[u8]) -> Result<()>;
     /// The whole file.
     fn read(&self, kind: Kind, name: &str) -> Result<Vec<u8>>;
+    /// The whole file if it is at most `max` bytes; a larger file is
+    /// [`crate::ErrorKind::Corrupt`] and is never read into memory.
+    /// Backends that can bound the read itself override this; the default
+    /// checks [`Self::size`] first.
+    fn read_max(&self, kind: Kind, name: &str, max: u64) -> Result<Vec<u8>> {
+        let size = self.size(kind, name)?;
+        if size > max {
+            return Err(too_large(kind, name, size, max));
+        }
+        let data = self.read(kind, name)?;
+        if data.len() as u64 > max {
+            return Err(too_large(kind, name, data.len() as u64, max));
+        }
+        Ok(data)
+    }
     /// Exactly `len` bytes from `offset`, or an error.
     fn read_range(&self, kind: Kind, name: &str, offset: u64, len: u64) -> Result<Vec<u8>>;
     /// The file's size in bytes.
     fn size(&self, kind: Kind, name: &str) -> Result<u64>;
-    /// Names and sizes of every file of `kind`, in no particular order.
+    /// Names and sizes of every file of `kind` whose name is valid for it,
+    /// in no particular order. Fails if a [required](Kind::required) kind's
+    /// directory is missing.
     fn list(&self, kind: Kind) -> Result<Vec<(String, u64)>>;
-    /// Remove a file; `Ok` if it does not exist.
+    /// Entries in the directories of `kind` that Cairn did not write
+    /// (invalid names, directories or links where files belong), for
+    /// audits, each as `<repository-relative path> (<what it is>)`, e.g.
+    /// `locks/hosts (a regular file)`. Backends
+    /// that cannot hold such entries keep the default (none).
+    fn foreign(&self, _kind: Kind) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    /// Remove a file; `Ok` if it does not exist. Refuses names that are
+    /// not valid for `kind`.
     fn remove(&self, kind: Kind, name: &str) -> Result<()>;
     /// Remove temporaries of unfinished writes of `kind` (left by killed
     /// processes) not modified for `older_than`; returns the bytes freed.
@@ -182,6 +294,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     fn read(&self, kind: Kind, name: &str) -> Result<Vec<u8>> {
         (**self).read(kind, name)
     }
+    fn read_max(&self, kind: Kind, name: &str, max: u64) -> Result<Vec<u8>> {
+        (**self).read_max(kind, name, max)
+    }
     fn read_range(&self, kind: Kind, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         (**self).read_range(kind, name, offset, len)
     }
@@ -191,10 +306,72 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     fn list(&self, kind: Kind) -> Result<Vec<(String, u64)>> {
         (**self).list(kind)
     }
+    fn foreign(&self, kind: Kind) -> Result<Vec<String>> {
+        (**self).foreign(kind)
+    }
     fn remove(&self, kind: Kind, name: &str) -> Result<()> {
         (**self).remove(kind, name)
     }
     fn remove_stale_temporaries(&self, kind: Kind, older_than: std::time::Duration) -> Result<u64> {
         (**self).remove_stale_temporaries(kind, older_than)
+    }
+}
+
+/// The error for a file larger than any Cairn writes of its kind.
+pub fn too_large(kind: Kind, name: &str, size: u64, max: u64) -> crate::Error {
+    crate::Error::corrupt(format!(
+        "{} is {size} bytes, more than the {max} bytes any such file Cairn writes can have (format-spec/v1/threat-model.md); it was not read — the repository may have been tampered with",
+        kind.path_of(name)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn valid_names_per_kind() {
+        let hex = "0123456789abcdef".repeat(4);
+        for k in [
+            Kind::Key,
+            Kind::Data,
+            Kind::Index,
+            Kind::Snapshot,
+            Kind::Lock,
+        ] {
+            assert!(k.is_valid_name(&hex));
+            assert!(!k.is_valid_name(&hex.to_uppercase()));
+            assert!(!k.is_valid_name(&hex[1..]));
+            assert!(!k.is_valid_name("hosts"));
+        }
+        assert!(Kind::Root.is_valid_name("config") && Kind::Root.is_valid_name("CAIRN"));
+        assert!(!Kind::Root.is_valid_name("passwd"));
+        assert!(Kind::Parity.is_valid_name(&format!("{hex}.0")));
+        assert!(Kind::Parity.is_valid_name(&format!("{hex}.254")));
+        for bad in ["255", "01", "", "x", "1000"] {
+            assert!(
+                !Kind::Parity.is_valid_name(&format!("{hex}.{bad}")),
+                "{bad}"
+            );
+        }
+        assert!(Kind::State.is_valid_name("scrub"));
+        assert!(Kind::State.is_valid_name("gc-00112233445566778899aabbccddeeff"));
+        assert!(!Kind::State.is_valid_name("gc-00"));
+        for bad in ["", ".", "..", "../x", "a/b", ".tmp-00", "\0"] {
+            for k in Kind::ALL {
+                assert!(!k.is_valid_name(bad), "{k:?} {bad}");
+            }
+        }
+        // Every name a writer uses is valid.
+        for (name, _) in crate::repo::spec_copy::FILES {
+            assert!(Kind::Spec.is_valid_name(name), "{name}");
+        }
+        assert!(Kind::State.is_valid_name(crate::scrub_state::NAME));
+        let plan = crate::prune::plan::Plan::new(Default::default(), 0, String::new()).unwrap();
+        assert!(Kind::State.is_valid_name(&plan.name));
+        let g = crate::parity::Group::new(vec![(crate::id::PackId([1; 32]), 10)], 16);
+        assert!(Kind::Parity.is_valid_name(&g.file_name(15)));
+        assert!(Kind::Root.is_valid_name(crate::repo::config::CONFIG_NAME));
+        assert!(Kind::Root.is_valid_name(crate::repo::config::MARKER_NAME));
     }
 }

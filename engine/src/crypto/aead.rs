@@ -38,6 +38,16 @@ pub const TAG_LEN: usize = 16;
 pub const COMPACT_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 /// Overhead of a full envelope.
 pub const FULL_OVERHEAD: usize = HEADER_LEN + COMPACT_OVERHEAD;
+const _: () = assert!(FULL_OVERHEAD + 1 + 64 < 4096);
+
+/// A bound on the full envelope of an object whose plaintext is at most
+/// `max_plain` bytes: `max_plain + max_plain/128 + 4096` leaves room for
+/// the envelope, the compression tag and zstd's worst-case expansion
+/// (`n + n/256 + 64`), so no valid object is larger, and a larger file is
+/// refused before it is read (`format-spec/v1/packs-and-index.md`).
+pub const fn max_sealed_len(max_plain: u64) -> u64 {
+    max_plain + max_plain / 128 + 4096
+}
 
 /// The object-type byte; bound into the associated data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -27,6 +27,9 @@ pub const CONTEXT_GEAR: &str = "cairn 2026-11-30 v1 chunker gear";
 pub const KEY_MAGIC: [u8; 4] = *b"CRNK";
 /// Key file version.
 pub const KEY_VERSION: u8 = 1;
+/// Largest key file a reader accepts (a key file Cairn writes is under
+/// 400 bytes; the rest is room for long host names).
+pub const MAX_KEY_FILE: u64 = 64 << 10;
 
 /// The repository master key.
 #[derive(Clone)]

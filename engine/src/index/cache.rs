@@ -3,6 +3,7 @@
 //! Keyed by repository ID under `<cache-root>/<repo-id>/index-v1`. Keys:
 //!
 //! * `b` + blob ID → pack ID | type | offset u64 | sealed_len u32 | plain_len u32
+//! * `p` + pack ID → empty: a loaded index file names this pack
 //! * `f` + index ID → empty: this index file's entries are loaded
 //! * `v` → cache schema version
 //!
@@ -12,6 +13,15 @@
 //! file it loaded has disappeared from the repository, the cache is wiped
 //! and rebuilt. If another process holds the database, a private temporary
 //! cache is built instead and removed afterwards.
+//!
+//! An index file that cannot be read (damaged, junk, too large) is skipped
+//! and reported ([`IndexCache::unreadable`]); it gets no `f` marker, so
+//! every sync tries it again. Readers then find what it covered through
+//! [`IndexCache::locate`], which reads the trailers of the packs that no
+//! loaded index file names. Those trailer-derived locations live only in
+//! memory, never in the database, and [`IndexCache::get`] (what writers
+//! deduplicate against) never returns them: a writer stores again what it
+//! cannot find in a readable index file.
 
 use super::file::IndexFile;
 use crate::backend::{Backend, Kind};
@@ -20,10 +30,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::id::{BlobId, IndexId, PackId};
 use crate::pack::format::Reader;
 use crate::pack::{BlobEntry, BlobType};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-const SCHEMA: &[u8] = b"cairn-index-cache-1";
+const SCHEMA: &[u8] = b"cairn-index-cache-2";
 
 /// Where a blob is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,10 +73,22 @@ impl Location {
     }
 }
 
+/// Blob locations read from pack trailers (in memory only).
+type Fallback = HashMap<BlobId, Location>;
+
 /// The cache handle.
 pub struct IndexCache {
     db: rocksdb::DB,
     temp_dir: Option<PathBuf>,
+    /// Index files the last sync could not read, with why.
+    unreadable: Mutex<Vec<(IndexId, String)>>,
+    /// Built on the first miss of [`Self::locate`]; dropped whenever a
+    /// sync loads something.
+    fallback: Mutex<Option<Arc<Fallback>>>,
+}
+
+fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn db_err(what: &str, e: rocksdb::Error) -> Error {
@@ -107,7 +130,12 @@ impl IndexCache {
         }
         set_private(&dir);
         match rocksdb::DB::open(&options(), dir.join("index-v1")) {
-            Ok(db) => Ok(IndexCache { db, temp_dir: None }),
+            Ok(db) => Ok(IndexCache {
+                db,
+                temp_dir: None,
+                unreadable: Mutex::new(Vec::new()),
+                fallback: Mutex::new(None),
+            }),
             Err(e) if e.to_string().contains("lock") => Self::open_temp(&dir),
             Err(e) => Err(db_err("opening", e)),
         }
@@ -127,10 +155,13 @@ impl IndexCache {
         Ok(IndexCache {
             db,
             temp_dir: Some(tmp),
+            unreadable: Mutex::new(Vec::new()),
+            fallback: Mutex::new(None),
         })
     }
 
-    /// Look up a blob.
+    /// Look up a blob in the readable index files. Writers deduplicate
+    /// against this only.
     pub fn get(&self, id: &BlobId) -> Result<Option<Location>> {
         match self
             .db
@@ -151,10 +182,85 @@ impl IndexCache {
             .is_some())
     }
 
+    /// Where a blob is, for readers: the readable index files first, then
+    /// the trailers of packs that no readable index file names (a damaged
+    /// or missing index file). The second answer is `true` when the
+    /// location came from a trailer; it is never stored in the database.
+    pub fn locate(
+        &self,
+        backend: &dyn Backend,
+        sealer: &Sealer,
+        id: &BlobId,
+    ) -> Result<Option<(Location, bool)>> {
+        if let Some(l) = self.get(id)? {
+            return Ok(Some((l, false)));
+        }
+        let fallback = guard(&self.fallback).clone();
+        let fallback = match fallback {
+            Some(f) => f,
+            None => {
+                let built = Arc::new(self.build_fallback(backend, sealer)?);
+                *guard(&self.fallback) = Some(built.clone());
+                built
+            }
+        };
+        Ok(fallback.get(id).map(|l| (*l, true)))
+    }
+
+    /// Read the trailers of every stored pack that no loaded index file
+    /// names. Unreadable trailers are skipped (`check` and `scrub` report
+    /// them).
+    fn build_fallback(&self, backend: &dyn Backend, sealer: &Sealer) -> Result<Fallback> {
+        let indexed = self.indexed_packs()?;
+        let mut out = Fallback::new();
+        for (name, _) in backend.list(Kind::Data)? {
+            crate::progress::check_interrupt()?;
+            let Ok(pack) = PackId::from_hex(&name) else {
+                continue;
+            };
+            if indexed.contains(&pack) {
+                continue;
+            }
+            if let Ok(entries) = crate::pack::read_trailer(backend, sealer, &pack) {
+                for entry in entries {
+                    out.entry(entry.id).or_insert(Location { pack, entry });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Packs named by the loaded index files.
+    fn indexed_packs(&self) -> Result<HashSet<PackId>> {
+        Ok(self.ids(b'p')?.into_iter().map(PackId).collect())
+    }
+
+    /// The IDs of every key that starts with `prefix`.
+    fn ids(&self, prefix: u8) -> Result<Vec<[u8; 32]>> {
+        let mut out = Vec::new();
+        for item in self.db.prefix_iterator([prefix]) {
+            let (k, _) = item.map_err(|e| db_err("scanning", e))?;
+            if k.first() != Some(&prefix) {
+                break;
+            }
+            if let Some(id) = k.get(1..).and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Index files the last sync skipped because they could not be read,
+    /// with why.
+    pub fn unreadable(&self) -> Vec<(IndexId, String)> {
+        guard(&self.unreadable).clone()
+    }
+
     /// Record a committed index file's entries (one atomic batch).
     pub fn insert_index(&self, id: &IndexId, file: &IndexFile) -> Result<()> {
         let mut batch = rocksdb::WriteBatch::default();
         for p in &file.packs {
+            batch.put(key(b'p', &p.pack.0), b"");
             for e in &p.blobs {
                 batch.put(
                     key(b'b', &e.id.0),
@@ -171,21 +277,11 @@ impl IndexCache {
     }
 
     fn loaded_index_files(&self) -> Result<HashSet<IndexId>> {
-        let mut out = HashSet::new();
-        for item in self.db.prefix_iterator([b'f']) {
-            let (k, _) = item.map_err(|e| db_err("scanning", e))?;
-            if k.first() != Some(&b'f') {
-                break;
-            }
-            if let Some(id) = k.get(1..).and_then(|b| IndexId::from_slice(b).ok()) {
-                out.insert(id);
-            }
-        }
-        Ok(out)
+        Ok(self.ids(b'f')?.into_iter().map(IndexId).collect())
     }
 
     fn wipe(&self) -> Result<()> {
-        // Every key starts with one of b'b', b'f', b'v': delete the whole
+        // Every key starts with one of b'b', b'f', b'p', b'v': delete the whole
         // key space in one range tombstone (constant memory).
         let mut batch = rocksdb::WriteBatch::default();
         batch.delete_range(&[0u8][..], &[0xffu8; 34][..]);
@@ -201,6 +297,8 @@ impl IndexCache {
     /// listing taken again, a few times at most. If the index keeps
     /// changing, the cache stays incomplete — never wrong: it then lacks
     /// blobs (a writer stores them again, a reader re-syncs on a miss).
+    /// An index file that cannot be read is skipped and listed in
+    /// [`Self::unreadable`] (see the module docs).
     pub fn sync(&self, backend: &dyn Backend, sealer: &Sealer) -> Result<()> {
         for _ in 0..5 {
             if self.sync_once(backend, sealer)? {
@@ -224,7 +322,9 @@ impl IndexCache {
             .as_deref()
             == Some(SCHEMA);
         let mut loaded = self.loaded_index_files()?;
+        let mut changed = false;
         if !schema_ok || !loaded.is_subset(&listed) {
+            changed = true;
             self.wipe()?;
             self.db
                 .put(b"v", SCHEMA)
@@ -234,17 +334,34 @@ impl IndexCache {
         let mut todo: Vec<&IndexId> = listed.difference(&loaded).collect();
         todo.sort();
         let mut complete = true;
+        // Index files are named by their content: one that could not be
+        // read in this process is not read again (a copy put back under
+        // the same name would be the same bytes).
+        let mut unreadable: Vec<(IndexId, String)> = guard(&self.unreadable)
+            .iter()
+            .filter(|(id, _)| listed.contains(id))
+            .cloned()
+            .collect();
         for id in todo {
-            let bytes = match backend.read(Kind::Index, &id.to_hex()) {
-                Ok(b) => b,
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    complete = false;
-                    continue;
+            if unreadable.iter().any(|(u, _)| u == id) {
+                continue;
+            }
+            let file = backend
+                .read_max(Kind::Index, &id.to_hex(), super::file::MAX_INDEX_FILE)
+                .and_then(|bytes| IndexFile::open(sealer, id, &bytes));
+            match file {
+                Ok(file) => {
+                    self.insert_index(id, &file)?;
+                    changed = true;
                 }
-                Err(e) => return Err(e),
-            };
-            let file = IndexFile::open(sealer, id, &bytes)?;
-            self.insert_index(id, &file)?;
+                Err(e) if e.kind() == ErrorKind::NotFound => complete = false,
+                Err(e) if e.kind() == ErrorKind::Interrupted => return Err(e),
+                Err(e) => unreadable.push((*id, e.to_string())),
+            }
+        }
+        *guard(&self.unreadable) = unreadable;
+        if changed {
+            *guard(&self.fallback) = None;
         }
         Ok(complete)
     }
@@ -280,9 +397,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sync_loads_and_rebuilds() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A backend holding one index file that lists blob `[1; 32]`.
+    fn one_index_file() -> (tempfile::TempDir, MemoryBackend, Sealer, IndexId) {
         let backend = MemoryBackend::new();
         let sealer = Sealer::new(&[1; 32]);
         let f = IndexFile {
@@ -295,6 +411,40 @@ mod tests {
         let bytes = f.seal(&sealer, 3).unwrap();
         let id = IndexId(*blake3::hash(&bytes).as_bytes());
         backend.write(Kind::Index, &id.to_hex(), &bytes).unwrap();
+        (tempfile::tempdir().unwrap(), backend, sealer, id)
+    }
+
+    #[test]
+    fn an_unreadable_index_file_is_skipped_and_reported() {
+        let (dir, backend, sealer, _) = one_index_file();
+        let junk = IndexId([7; 32]);
+        backend.write(Kind::Index, &junk.to_hex(), b"junk").unwrap();
+        let c = IndexCache::open(dir.path(), "r1").unwrap();
+        c.sync(&backend, &sealer).unwrap();
+        assert!(c.contains(&BlobId([1; 32])).unwrap());
+        let bad = c.unreadable();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].0, junk);
+        // Not marked loaded: it stays reported; once gone, it is forgotten.
+        c.sync(&backend, &sealer).unwrap();
+        assert_eq!(c.unreadable().len(), 1);
+        backend.remove(Kind::Index, &junk.to_hex()).unwrap();
+        c.sync(&backend, &sealer).unwrap();
+        assert!(c.unreadable().is_empty());
+        // A missing blob is looked up in trailers (none here): not found.
+        assert!(c
+            .locate(&backend, &sealer, &BlobId([2; 32]))
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            c.locate(&backend, &sealer, &BlobId([1; 32])).unwrap(),
+            Some((c.get(&BlobId([1; 32])).unwrap().unwrap(), false))
+        );
+    }
+
+    #[test]
+    fn sync_loads_and_rebuilds() {
+        let (dir, backend, sealer, id) = one_index_file();
         {
             let c = IndexCache::open(dir.path(), "r1").unwrap();
             c.sync(&backend, &sealer).unwrap();

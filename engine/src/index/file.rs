@@ -25,6 +25,8 @@ pub const INDEX_VERSION: u8 = 1;
 
 /// Largest index plaintext a reader accepts (1 GiB).
 pub const MAX_INDEX_PLAIN: usize = 1 << 30;
+/// Largest index file a reader accepts (checked before it is read).
+pub const MAX_INDEX_FILE: u64 = crate::crypto::aead::max_sealed_len(MAX_INDEX_PLAIN as u64);
 
 /// One pack and its blobs.
 #[derive(Clone, Debug, PartialEq, Eq)]

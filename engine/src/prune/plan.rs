@@ -28,7 +28,9 @@ use std::collections::{BTreeSet, HashSet};
 /// Prefix of plan names in `state/`.
 pub const PREFIX: &str = "gc-";
 /// Largest plan plaintext a reader accepts.
-const MAX_PLAIN: usize = 64 << 20;
+pub const MAX_PLAIN: usize = 64 << 20;
+/// Largest plan file a reader accepts.
+pub const MAX_FILE: u64 = crate::crypto::aead::max_sealed_len(MAX_PLAIN as u64);
 
 /// A decoded plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,7 +166,7 @@ pub fn load_all_lenient(backend: &dyn Backend, sealer: &Sealer) -> Result<(Vec<P
     let (mut plans, mut bad) = (Vec::new(), Vec::new());
     for name in names {
         match backend
-            .read(Kind::State, &name)
+            .read_max(Kind::State, &name, MAX_FILE)
             .and_then(|b| Plan::open(sealer, &name, &b))
         {
             Ok(p) => plans.push(p),
@@ -206,7 +208,8 @@ mod tests {
             assert!(Plan::decode("x", &plain[..cut]).is_err());
         }
         // An unreadable plan stops writers.
-        b.write(Kind::State, "gc-00", b"junk").unwrap();
+        b.write(Kind::State, "gc-00112233445566778899aabbccddee00", b"junk")
+            .unwrap();
         assert!(load_all(&b, &s).is_err());
         let bad = load_all_lenient(&b, &s).unwrap().1;
         assert_eq!(bad.len(), 1);
@@ -223,7 +226,8 @@ mod tests {
                 &compression::compress(b"\xa1av\x02", 0),
             )
             .unwrap();
-        b.write(Kind::State, "gc-00", &newer).unwrap();
+        b.write(Kind::State, "gc-00112233445566778899aabbccddee00", &newer)
+            .unwrap();
         let bad = load_all_lenient(&b, &s).unwrap().1;
         assert_eq!(bad[0].1.kind(), ErrorKind::UnsupportedVersion);
     }

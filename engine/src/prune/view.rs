@@ -38,7 +38,7 @@ impl View {
                 continue;
             };
             let file = backend
-                .read(Kind::Index, &name)
+                .read_max(Kind::Index, &name, crate::index::file::MAX_INDEX_FILE)
                 .and_then(|b| IndexFile::open(repo.sealer(), &id, &b))
                 .map_err(|e| {
                     Error::new(

@@ -14,6 +14,13 @@ pub const FORMAT_VERSION: u64 = 1;
 pub const MARKER_NAME: &str = "CAIRN";
 /// Name of the config file.
 pub const CONFIG_NAME: &str = "config";
+/// Largest config plaintext a reader accepts.
+pub const MAX_CONFIG_PLAIN: u64 = 1 << 20;
+/// Largest config file a reader accepts.
+pub const MAX_CONFIG_FILE: u64 = crate::crypto::aead::max_sealed_len(MAX_CONFIG_PLAIN);
+/// Largest `CAIRN` marker a reader accepts (the one Cairn writes is under
+/// 400 bytes).
+pub const MAX_MARKER_FILE: u64 = 64 << 10;
 
 /// First line of the marker.
 pub fn marker_text() -> String {
@@ -171,7 +178,10 @@ impl Config {
         let payload = sealer
             .open(ObjectType::Config, &[0; 32], bytes)
             .map_err(|e| e.context("config"))?;
-        Self::decode_plain(&compression::decompress(&payload, 1 << 20)?)
+        Self::decode_plain(&compression::decompress(
+            &payload,
+            MAX_CONFIG_PLAIN as usize,
+        )?)
     }
 
     /// Hex of the repository ID.

@@ -32,6 +32,11 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
 /// this long of its last refresh; past it, the lock is lost for good.
 pub const FRESH_FOR: Duration = Duration::from_secs(STALE_AFTER.as_secs() - 60);
 
+/// Largest lock plaintext a reader accepts.
+pub const MAX_LOCK_PLAIN: u64 = 1 << 16;
+/// Largest lock file a reader accepts.
+pub const MAX_LOCK_FILE: u64 = crate::crypto::aead::max_sealed_len(MAX_LOCK_PLAIN);
+
 /// The content of a lock file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LockInfo {
@@ -118,7 +123,7 @@ impl LockInfo {
 
     fn open(sealer: &Sealer, bytes: &[u8]) -> Result<Self> {
         let payload = sealer.open(ObjectType::Lock, &[0; 32], bytes)?;
-        let plain = crate::compression::decompress(&payload, 1 << 16)?;
+        let plain = crate::compression::decompress(&payload, MAX_LOCK_PLAIN as usize)?;
         Self::decode_plain(&plain)
     }
 
@@ -180,7 +185,7 @@ pub fn list_locks(
     let mut out = Vec::new();
     for (name, _) in backend.list(Kind::Lock)? {
         let info = backend
-            .read(Kind::Lock, &name)
+            .read_max(Kind::Lock, &name, MAX_LOCK_FILE)
             .and_then(|b| LockInfo::open(sealer, &b));
         if matches!(&info, Err(e) if e.kind() == ErrorKind::NotFound) {
             continue; // released meanwhile
@@ -193,7 +198,7 @@ pub fn list_locks(
 /// Read one lock file.
 pub fn read_lock(backend: &dyn Backend, sealer: &Sealer, name: &str) -> Result<LockInfo> {
     backend
-        .read(Kind::Lock, name)
+        .read_max(Kind::Lock, name, MAX_LOCK_FILE)
         .and_then(|b| LockInfo::open(sealer, &b))
 }
 
@@ -454,7 +459,8 @@ mod tests {
             prune: false,
             instance: String::new(),
         };
-        b.write(Kind::Lock, "aa", &old.seal(&s).unwrap()).unwrap();
+        b.write(Kind::Lock, &"aa".repeat(32), &old.seal(&s).unwrap())
+            .unwrap();
         let g = acquire(b.clone(), &s, LockMode::Shared).unwrap();
         drop(g);
         assert_eq!(remove_locks(&*b, &s, false).unwrap(), 1);

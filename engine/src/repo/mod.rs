@@ -50,6 +50,10 @@ impl Default for InitOptions {
     }
 }
 
+/// Receives the warnings of readers that work around damage instead of
+/// failing (an unreadable index file, say); the CLI prints them on stderr.
+pub type WarningSink = Box<dyn Fn(&str) + Send + Sync>;
+
 /// An open, unlocked repository.
 pub struct Repository {
     backend: Arc<dyn Backend>,
@@ -61,6 +65,10 @@ pub struct Repository {
     index: Mutex<Option<Arc<IndexCache>>>,
     /// Bumped by every completed index re-sync (see [`Self::read_blob`]).
     resyncs: Mutex<u64>,
+    /// Where warnings go (see [`Self::set_warning_sink`]).
+    warning_sink: Mutex<Option<WarningSink>>,
+    /// Every warning so far, once each.
+    warnings: Mutex<Vec<String>>,
 }
 
 /// The default cache root: `$XDG_CACHE_HOME/cairn`, else `~/.cache/cairn`.
@@ -75,7 +83,7 @@ pub fn default_cache_root() -> PathBuf {
 }
 
 fn check_marker(backend: &dyn Backend) -> Result<()> {
-    match backend.read(Kind::Root, config::MARKER_NAME) {
+    match backend.read_max(Kind::Root, config::MARKER_NAME, config::MAX_MARKER_FILE) {
         Ok(bytes) => config::parse_marker(&bytes).map(|_| ()),
         Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::new(
             ErrorKind::RepositoryNotFound,
@@ -106,7 +114,13 @@ impl Repository {
                 ))
             }
         }
-        if !backend.list(Kind::Root)?.is_empty() {
+        // Files make a location non-empty; directories such as a fresh
+        // file system's `lost+found` do not.
+        let foreign_files = backend
+            .foreign(Kind::Root)?
+            .into_iter()
+            .any(|f| f.ends_with("(a regular file)"));
+        if !backend.list(Kind::Root)?.is_empty() || foreign_files {
             return Err(Error::new(
                 ErrorKind::RepositoryExists,
                 format!(
@@ -168,7 +182,21 @@ impl Repository {
         let mut last_err = None;
         let mut master = None;
         for (name, _) in key_names {
-            let bytes = backend.read(Kind::Key, &name)?;
+            // A damaged or oversized key file must not hide the others.
+            let bytes = match backend.read_max(Kind::Key, &name, crate::crypto::keys::MAX_KEY_FILE)
+            {
+                Ok(b) => b,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => {
+                    if last_err
+                        .as_ref()
+                        .is_none_or(|p: &Error| p.kind() != ErrorKind::WrongPassword)
+                    {
+                        last_err = Some(e);
+                    }
+                    continue;
+                }
+            };
             if KeyFile::id(&bytes) != KeyId::from_hex(&name).unwrap_or_default() {
                 last_err = Some(Error::corrupt(format!(
                     "key file {name} does not match its name (damaged)"
@@ -204,7 +232,10 @@ impl Repository {
         };
         let keys = master.subkeys();
         let sealer = Sealer::new(&keys.seal);
-        let config = Config::open(&sealer, &backend.read(Kind::Root, config::CONFIG_NAME)?)?;
+        let config = Config::open(
+            &sealer,
+            &backend.read_max(Kind::Root, config::CONFIG_NAME, config::MAX_CONFIG_FILE)?,
+        )?;
         Self::assemble(backend, keys, config, cache_root)
     }
 
@@ -224,6 +255,8 @@ impl Repository {
             cache_root,
             index: Mutex::new(None),
             resyncs: Mutex::new(0),
+            warning_sink: Mutex::new(None),
+            warnings: Mutex::new(Vec::new()),
         })
     }
 
@@ -248,6 +281,46 @@ impl Repository {
         &self.chunker
     }
 
+    /// Send every warning (past and future) to `sink` as well; the engine
+    /// itself never prints.
+    pub fn set_warning_sink(&self, sink: WarningSink) {
+        for w in self.warnings() {
+            sink(&w);
+        }
+        *self.warning_sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+    }
+
+    /// The warnings so far (each once), e.g. for a `--json` report.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Record a warning (once per distinct message) and pass it on.
+    pub fn warn(&self, message: String) {
+        {
+            let mut seen = self.warnings.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.contains(&message) {
+                return;
+            }
+            seen.push(message.clone());
+        }
+        if let Some(sink) = &*self.warning_sink.lock().unwrap_or_else(|p| p.into_inner()) {
+            sink(&message);
+        }
+    }
+
+    /// Warn about the index files the cache could not read.
+    fn report_unreadable(&self, cache: &IndexCache) {
+        for (id, why) in cache.unreadable() {
+            self.warn(format!(
+                "index file index/{id} cannot be read ({why}); it is skipped: readers find the blobs it lists through the pack trailers, and a backup stores them again — run `cairn repair index`"
+            ));
+        }
+    }
+
     /// The index cache, opened and synced with the repository on first use.
     pub fn index(&self) -> Result<Arc<IndexCache>> {
         let mut slot = self.index.lock().unwrap_or_else(|p| p.into_inner());
@@ -257,6 +330,8 @@ impl Repository {
         let cache = Arc::new(IndexCache::open(&self.cache_root, &self.config.id_hex())?);
         cache.sync(&*self.backend, &self.sealer)?;
         *slot = Some(cache.clone());
+        drop(slot);
+        self.report_unreadable(&cache);
         Ok(cache)
     }
 
@@ -265,7 +340,11 @@ impl Repository {
     pub fn resync_index(&self) -> Result<()> {
         let open = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match open {
-            Some(c) => c.sync(&*self.backend, &self.sealer),
+            Some(c) => {
+                c.sync(&*self.backend, &self.sealer)?;
+                self.report_unreadable(&c);
+                Ok(())
+            }
             None => self.index().map(|_| ()),
         }
     }
@@ -329,7 +408,11 @@ impl Repository {
 
     /// Read one snapshot.
     pub fn load_snapshot(&self, id: &SnapshotId) -> Result<Snapshot> {
-        let bytes = self.backend.read(Kind::Snapshot, &id.to_hex())?;
+        let bytes = self.backend.read_max(
+            Kind::Snapshot,
+            &id.to_hex(),
+            crate::snapshot::MAX_SNAPSHOT_FILE,
+        )?;
         Snapshot::open(&self.sealer, id, &bytes)
     }
 
@@ -460,12 +543,20 @@ impl Repository {
     }
 
     fn locate_cached(&self, id: &BlobId, want: BlobType) -> Result<Location> {
-        let loc = self.index()?.get(id)?.ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("blob {} is not in the index; the repository is missing data (run `cairn check`)", id.to_hex()),
-            )
-        })?;
+        let loc = match self.index()?.locate(&*self.backend, &self.sealer, id)? {
+            Some((loc, from_trailer)) => {
+                if from_trailer {
+                    self.warn("some blobs are in no readable index file and were found by reading pack trailers instead (slower) — run `cairn check`, then `cairn repair index`".into());
+                }
+                loc
+            }
+            None => {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("blob {} is not in the index; the repository is missing data (run `cairn check`)", id.to_hex()),
+                ))
+            }
+        };
         if loc.entry.blob_type != want {
             return Err(Error::corrupt(format!(
                 "blob {} is stored as a {}, but is referenced as a {} (a forged or damaged tree; run `cairn check`)",
