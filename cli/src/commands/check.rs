@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::args::CheckArgs;
+use crate::output::{count, esc};
 use cairn_engine::{Error, ErrorKind, Result};
 use serde_json::json;
 
@@ -19,21 +20,21 @@ pub fn run(ctx: &Ctx, _args: &CheckArgs) -> Result<i32> {
         }));
     } else {
         for i in &r.info {
-            ctx.out.info(&format!("info: {i}"));
+            ctx.out.info(&format!("info: {}", esc(i)));
         }
         for e in &r.errors {
-            crate::errln!("error: {e}");
+            crate::errln!("error: {}", esc(e));
         }
         ctx.out.info(&format!(
-            "checked {} snapshots, {} index files, {} packs, {} blobs: {}",
-            r.snapshots,
-            r.index_files,
-            r.packs,
-            r.blobs,
+            "checked {}, {}, {}, {}: {}",
+            count(r.snapshots, "snapshot", "snapshots"),
+            count(r.index_files, "index file", "index files"),
+            count(r.packs, "pack", "packs"),
+            count(r.blobs, "blob", "blobs"),
             if r.ok() {
                 "no errors".to_owned()
             } else {
-                format!("{} errors", r.errors.len())
+                count(r.errors.len() as u64, "error", "errors")
             }
         ));
     }
@@ -42,7 +43,10 @@ pub fn run(ctx: &Ctx, _args: &CheckArgs) -> Result<i32> {
     } else {
         Err(Error::new(
             ErrorKind::Corrupt,
-            format!("check found {} errors (listed above)", r.errors.len()),
+            format!(
+                "check found {} (listed above)",
+                count(r.errors.len() as u64, "error", "errors")
+            ),
         ))
     }
 }

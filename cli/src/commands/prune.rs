@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use crate::args::{PruneArgs, PruneOpts};
-use crate::output::{bytes, parse_size};
+use crate::output::{bytes, count, parse_size};
 use cairn_engine::prune::{Action, MaxUnused, PruneOptions, PruneReport};
 use cairn_engine::{Error, Result};
 use serde_json::json;
@@ -108,7 +108,7 @@ pub fn render(ctx: &Ctx, r: &PruneReport, dry_run: bool) {
     let (rep_n, rep_b) = r.selected(Action::Repack);
     let (unused_before, unused_after) = r.unused_bytes();
     for w in &r.warnings {
-        crate::errln!("warning: {w}");
+        crate::errln!("warning: {}", crate::output::esc(w));
     }
     for name in &r.removed_unreadable {
         crate::errln!("warning: removed unreadable garbage-collection plan state/{name}");
@@ -136,21 +136,21 @@ pub fn render(ctx: &Ctx, r: &PruneReport, dry_run: bool) {
         }
     };
     ctx.out.info(&format!(
-        "{} snapshots reference {} blobs ({}); unused {} → {} after",
-        r.snapshots,
-        r.referenced_blobs,
+        "{} reference {} ({}); unused {} → {} after",
+        count(r.snapshots, "snapshot", "snapshots"),
+        count(r.referenced_blobs, "blob", "blobs"),
         bytes(r.used_bytes()),
         bytes(unused_before),
         bytes(unused_after)
     ));
     ctx.out.info(&format!(
-        "{} {} unused packs ({}), {} of them unindexed; {} {} packs ({}, copying {})",
+        "{} {} ({}), {} of them unindexed; {} {} ({}, copying {})",
         would("scheduled for deletion", "would delete"),
-        del_n + orph_n,
+        count((del_n + orph_n), "unused pack", "unused packs"),
         bytes(del_b + orph_b),
         orph_n,
         would("repacked", "would repack"),
-        rep_n,
+        count(rep_n, "pack", "packs"),
         bytes(rep_b),
         bytes(if dry_run {
             r.packs()
@@ -164,13 +164,13 @@ pub fn render(ctx: &Ctx, r: &PruneReport, dry_run: bool) {
     ));
     if !dry_run {
         ctx.out.info(&format!(
-            "deleted {} packs, freed {}{}",
-            r.swept.packs,
+            "deleted {}, freed {}{}",
+            count(r.swept.packs, "pack", "packs"),
             bytes(r.swept.bytes),
             if r.swept.resurrected > 0 {
                 format!(
-                    "; kept {} packs that new snapshots need",
-                    r.swept.resurrected
+                    "; kept {} that new snapshots need",
+                    count(r.swept.resurrected, "pack", "packs")
                 )
             } else {
                 String::new()
@@ -185,8 +185,10 @@ pub fn render(ctx: &Ctx, r: &PruneReport, dry_run: bool) {
     }
     for p in &r.pending {
         ctx.out.info(&format!(
-            "{} packs wait for {} running operations to finish (plan state/{}); the next prune deletes them",
-            p.packs, p.waiting, p.name
+            "{} wait for {} to finish (plan state/{}); the next prune deletes them",
+            count(p.packs, "pack", "packs"),
+            count(p.waiting, "running operation", "running operations"),
+            p.name
         ));
     }
 }

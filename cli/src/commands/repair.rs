@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::args::RepairCommand;
+use crate::output::{count, esc};
 use cairn_engine::{Error, ErrorKind, Result};
 use serde_json::json;
 
@@ -48,22 +49,24 @@ fn snapshots(ctx: &Ctx) -> Result<i32> {
                 f.new.short()
             );
             for l in &f.lost {
-                crate::outln!("  {l}");
+                crate::outln!("  {}", esc(l));
             }
         }
         for id in &report.unrepairable {
             crate::errln!("error: {}", advice(id));
         }
-        ctx.out
-            .info(&format!("{} snapshots repaired", report.repaired.len()));
+        ctx.out.info(&format!(
+            "{} repaired",
+            count(report.repaired.len() as u64, "snapshot", "snapshots")
+        ));
     }
     match report.unrepairable.as_slice() {
         [] => Ok(crate::exit::OK),
         some => Err(Error::new(
             ErrorKind::Corrupt,
             format!(
-                "{} snapshot(s) cannot be repaired because their root tree is lost: {} — remove them with `cairn forget ID...`",
-                some.len(),
+                "{} cannot be repaired because the root tree is lost: {} — remove with `cairn forget ID...`",
+                count(some.len() as u64, "snapshot", "snapshots"),
                 some.iter().map(|i| i.to_hex()).collect::<Vec<_>>().join(" ")
             ),
         )),
@@ -90,19 +93,19 @@ fn index(ctx: &Ctx) -> Result<i32> {
         }));
     } else {
         for (p, e) in &r.unreadable {
-            crate::errln!("warning: pack {p} has an unreadable trailer ({e}); its old index entries were kept if any existed — run `cairn scrub`");
+            crate::errln!("warning: pack {p} has an unreadable trailer ({}); its old index entries were kept if any existed — run `cairn scrub`", esc(e));
         }
         ctx.out.info(&format!(
-            "indexed {} blobs in {} packs; replaced {} index files{}",
-            r.blobs,
-            r.packs,
-            r.removed,
+            "indexed {} in {}; replaced {}{}",
+            count(r.blobs, "blob", "blobs"),
+            count(r.packs, "pack", "packs"),
+            count(r.removed, "index file", "index files"),
             if r.unreadable.is_empty() {
                 String::new()
             } else {
                 format!(
-                    "; {} packs unreadable (run `cairn scrub`)",
-                    r.unreadable.len()
+                    "; {} unreadable (run `cairn scrub`)",
+                    count(r.unreadable.len() as u64, "pack", "packs")
                 )
             }
         ));

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::args::ScrubArgs;
-use crate::output::bytes;
+use crate::output::{bytes, count, esc};
 use cairn_engine::scrub::{ScrubOptions, Subset};
 use cairn_engine::{Error, ErrorKind, LockMode, Result};
 use serde_json::json;
@@ -55,18 +55,18 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
     if let Some(e) = &r.record_error {
         // On stderr in both modes: --json keeps stdout for the document.
         if !ctx.out.quiet {
-            crate::errln!("warning: the record of what this scrub verified could not be saved in state/scrub ({e}); the verification stands, but the next scrub will not know it (read-only storage?)");
+            crate::errln!("warning: the record of what this scrub verified could not be saved in state/scrub ({}); the verification stands, but the next scrub will not know it (read-only storage?)", esc(e));
         }
     }
     if let Some(rep) = &repaired {
         for (p, e) in &rep.failed {
-            crate::errln!("pack {p}: not repaired: {e} — restore it from a copy of the repository (`cairn scrub --repair --from DIR`); if no copy has it, its data is lost: run `cairn repair snapshots` to keep the rest, then `cairn check`");
+            crate::errln!("pack {p}: not repaired: {} — restore it from a copy of the repository (`cairn scrub --repair --from DIR`); if no copy has it, its data is lost: run `cairn repair snapshots` to keep the rest, then `cairn check`", esc(e));
         }
         if !ctx.out.json {
             ctx.out.info(&format!(
-                "repaired {} packs, rewrote {} parity groups, {} could not be repaired",
-                rep.repaired.len(),
-                rep.parity_rewritten,
+                "repaired {}, rewrote {}, {} could not be repaired",
+                count(rep.repaired.len() as u64, "pack", "packs"),
+                count(rep.parity_rewritten, "parity group", "parity groups"),
                 rep.failed.len()
             ));
         }
@@ -98,11 +98,11 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
     } else {
         for d in &r.damaged {
             for e in &d.errors {
-                crate::errln!("pack {}: {e}", d.pack);
+                crate::errln!("pack {}: {}", d.pack, esc(e));
             }
         }
         for (p, e) in &r.damaged_metadata {
-            crate::errln!("{p}: {e}");
+            crate::errln!("{}: {}", esc(p), esc(e));
         }
         for p in &r.missing {
             crate::errln!("pack {p}: missing");
@@ -112,8 +112,8 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             .map(|a| format!("oldest verification {:.1} days ago", a as f64 / 86_400.0))
             .unwrap_or_else(|| "no pack verified yet".into());
         ctx.out.info(&format!(
-            "coverage: {} packs never verified, {age}{}",
-            r.never_verified,
+            "coverage: {} never verified, {age}{}",
+            count(r.never_verified as u64, "pack", "packs"),
             if r.stopped_early {
                 " (stopped at --max-duration)"
             } else {
@@ -121,17 +121,21 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             }
         ));
         ctx.out.info(&format!(
-            "scrubbed {} packs ({}, {} blobs) in {secs:.2}s: {}",
-            r.packs,
+            "scrubbed {} ({}, {}) in {secs:.2}s: {}",
+            count(r.packs, "pack", "packs"),
             bytes(r.bytes),
-            r.blobs,
+            count(r.blobs, "blob", "blobs"),
             if r.ok() {
                 "all intact".to_owned()
             } else {
                 format!(
-                    "{} damaged packs, {} damaged metadata files",
-                    r.damaged.len(),
-                    r.damaged_metadata.len()
+                    "{}, {}",
+                    count(r.damaged.len() as u64, "damaged pack", "damaged packs"),
+                    count(
+                        r.damaged_metadata.len() as u64,
+                        "damaged metadata file",
+                        "damaged metadata files"
+                    )
                 )
             }
         ));

@@ -12,7 +12,10 @@ pub fn run(ctx: &Ctx, args: &UnlockArgs) -> Result<i32> {
     if ctx.out.json {
         crate::output::print_json(&json!({"removed": n}));
     } else {
-        ctx.out.info(&format!("removed {n} lock(s)"));
+        ctx.out.info(&format!(
+            "removed {}",
+            crate::output::count(n as u64, "lock", "locks")
+        ));
     }
     Ok(crate::exit::OK)
 }
