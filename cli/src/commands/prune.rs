@@ -146,7 +146,7 @@ pub fn render(ctx: &Ctx, r: &PruneReport, dry_run: bool) {
     ctx.out.info(&format!(
         "{} {} ({}), {} of them unindexed; {} {} ({}, copying {})",
         would("scheduled for deletion", "would delete"),
-        count((del_n + orph_n), "unused pack", "unused packs"),
+        count(del_n + orph_n, "unused pack", "unused packs"),
         bytes(del_b + orph_b),
         orph_n,
         would("repacked", "would repack"),
