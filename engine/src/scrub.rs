@@ -201,9 +201,6 @@ fn verify_metadata(repo: &Repository, report: &mut ScrubReport) -> Result<()> {
     Ok(())
 }
 
-/// Size of the stripes a pack is read in.
-const STRIPE: u64 = 1 << 20;
-
 /// Verify one pack in a single pass of bounded reads: its BLAKE3 against
 /// its name, its trailer, and every blob the trailer lists. Memory holds
 /// one stripe plus the blob being verified, whatever the pack's size.
@@ -234,7 +231,7 @@ fn verify_pack(
     let (mut buf, mut buf_start, mut next, mut off) = (Vec::new(), 0u64, 0usize, 0u64);
     while off < size {
         check_interrupt()?;
-        let len = STRIPE.min(size - off);
+        let len = crate::parity::STRIPE.min(size - off);
         let piece = match backend.read_range(Kind::Data, &name, off, len) {
             Ok(p) => p,
             Err(e) => {

@@ -3,22 +3,25 @@
 //! [`Repository`] ties together a backend, the unlocked keys, the config
 //! and the (lazily opened) local index cache. It offers read access; all
 //! writing of new data goes through [`commit::BlobWriter`], which enforces
-//! the packs → index → snapshot order.
+//! the packs → index → snapshot order. Finding snapshots lives in
+//! `snapshots`, reading blobs in `blobs`.
 
+mod blobs;
 pub mod commit;
 pub mod config;
 pub mod lock;
+mod snapshots;
 pub(crate) mod spec_copy;
+
+pub use snapshots::SnapshotFilter;
 
 use crate::backend::{Backend, Kind};
 use crate::chunking::{Chunker, ChunkerParams};
 use crate::crypto::{KdfParams, KeyFile, MasterKey, Sealer, SubKeys};
 use crate::error::{Error, ErrorKind, Result};
-use crate::id::{BlobId, KeyId, SnapshotId, TreeId};
-use crate::index::{IndexCache, Location};
-use crate::pack::{open_blob, BlobType};
-use crate::snapshot::{Snapshot, SnapshotFilter};
-use crate::tree::{Timestamp, Tree};
+use crate::id::KeyId;
+use crate::index::IndexCache;
+use crate::tree::Timestamp;
 pub use config::Config;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -376,262 +379,5 @@ impl Repository {
             Err(e) if e.kind() == ErrorKind::Locked => Err(e),
             Err(_) => Ok(None),
         }
-    }
-
-    /// Every readable snapshot, oldest first. A damaged snapshot file must
-    /// not make the others unusable: see [`Self::snapshots_and_errors`].
-    pub fn snapshots(&self) -> Result<Vec<(SnapshotId, Snapshot)>> {
-        Ok(self.snapshots_and_errors()?.0)
-    }
-
-    /// Readable snapshots (oldest first) and the snapshot files that could
-    /// not be read, with why.
-    #[allow(clippy::type_complexity)]
-    pub fn snapshots_and_errors(
-        &self,
-    ) -> Result<(Vec<(SnapshotId, Snapshot)>, Vec<(String, Error)>)> {
-        let mut out = Vec::new();
-        let mut bad = Vec::new();
-        for (name, _) in self.backend.list(Kind::Snapshot)? {
-            let Ok(id) = SnapshotId::from_hex(&name) else {
-                continue;
-            };
-            match self.load_snapshot(&id) {
-                Ok(s) => out.push((id, s)),
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => bad.push((name, e)),
-            }
-        }
-        out.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
-        Ok((out, bad))
-    }
-
-    /// Read one snapshot.
-    pub fn load_snapshot(&self, id: &SnapshotId) -> Result<Snapshot> {
-        let bytes = self.backend.read_max(
-            Kind::Snapshot,
-            &id.to_hex(),
-            crate::snapshot::MAX_SNAPSHOT_FILE,
-        )?;
-        Snapshot::open(&self.sealer, id, &bytes)
-    }
-
-    /// Resolve `latest` or a unique hex prefix of a snapshot ID.
-    pub fn find_snapshot(&self, spec: &str) -> Result<(SnapshotId, Snapshot)> {
-        self.find_snapshot_matching(spec, &SnapshotFilter::default())
-    }
-
-    /// Resolve `spec`: `latest` is the newest snapshot that passes
-    /// `filter`; anything else is a unique hex prefix of a snapshot ID (and
-    /// then `filter` must be empty).
-    ///
-    /// An unreadable snapshot file fails `latest`: its time is unknown, so
-    /// it could be the newest, and silently using an older snapshot would
-    /// let `backup && verify latest` stay green over a damaged backup.
-    pub fn find_snapshot_matching(
-        &self,
-        spec: &str,
-        filter: &SnapshotFilter,
-    ) -> Result<(SnapshotId, Snapshot)> {
-        if spec == "latest" {
-            return self.find_latest(filter);
-        }
-        if !filter.is_empty() {
-            return Err(Error::invalid(format!(
-                "the filters {} choose among snapshots for `latest`; they cannot be combined with a snapshot ID",
-                filter.describe()
-            )));
-        }
-        self.find_by_prefix(spec)
-    }
-
-    fn find_latest(&self, filter: &SnapshotFilter) -> Result<(SnapshotId, Snapshot)> {
-        let (snaps, bad) = self.snapshots_and_errors()?;
-        if let Some((name, e)) = bad.first() {
-            let others = match bad.len() {
-                1 => String::new(),
-                n => format!(" (and {} more)", n - 1),
-            };
-            let why = e.to_string();
-            let why = why
-                .strip_prefix(&format!("snapshot {name}: "))
-                .unwrap_or(&why);
-            return Err(Error::new(
-                e.kind(),
-                format!(
-                    "`latest` cannot be resolved: snapshot file snapshots/{name}{others} is unreadable ({why}), \
-                     and it could be the newest snapshot. Give a snapshot ID instead (see `cairn snapshots`), \
-                     or restore that file from a copy of the repository (see `cairn check`); \
-                     if it cannot be recovered, delete it"
-                ),
-            ));
-        }
-        if snaps.is_empty() {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                "the repository has no snapshots yet",
-            ));
-        }
-        snaps
-            .into_iter()
-            .rev()
-            .find(|(_, s)| filter.matches(s))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "no snapshot matches {} (see `cairn snapshots {}`)",
-                        filter.describe(),
-                        filter.describe()
-                    ),
-                )
-            })
-    }
-
-    fn find_by_prefix(&self, spec: &str) -> Result<(SnapshotId, Snapshot)> {
-        if spec.is_empty() || !spec.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::invalid(format!(
-                "'{spec}' is not a snapshot ID, ID prefix or 'latest'"
-            )));
-        }
-        let spec_lc = spec.to_ascii_lowercase();
-        let matches: Vec<String> = self
-            .backend
-            .list(Kind::Snapshot)?
-            .into_iter()
-            .map(|(n, _)| n)
-            .filter(|n| n.starts_with(&spec_lc))
-            .collect();
-        match matches.as_slice() {
-            [one] => {
-                let id = SnapshotId::from_hex(one)?;
-                Ok((id, self.load_snapshot(&id)?))
-            }
-            [] => Err(Error::new(
-                ErrorKind::NotFound,
-                format!("no snapshot matches '{spec}' (see `cairn snapshots`)"),
-            )),
-            _ => Err(Error::new(
-                ErrorKind::Ambiguous,
-                format!(
-                    "'{spec}' matches {} snapshots; give more digits",
-                    matches.len()
-                ),
-            )),
-        }
-    }
-
-    /// Replace snapshot `old` by `new` (e.g. changed tags): the new file is
-    /// stored before the old one is removed. Trees are untouched, so the
-    /// packs → index → snapshot order still holds.
-    pub fn rewrite_snapshot(&self, old: &SnapshotId, new: &Snapshot) -> Result<SnapshotId> {
-        let bytes = new.seal(&self.sealer)?;
-        let id = SnapshotId(*blake3::hash(&bytes).as_bytes());
-        if id != *old {
-            self.backend.write(Kind::Snapshot, &id.to_hex(), &bytes)?;
-            self.backend.remove(Kind::Snapshot, &old.to_hex())?;
-        }
-        Ok(id)
-    }
-
-    /// Where a blob of type `want` is stored. A miss re-syncs the index
-    /// once (see [`Self::read_blob`]) before it is reported. A blob indexed
-    /// with another type is corruption: file content is made of chunks and
-    /// directories of trees, never the other way round.
-    pub fn locate(&self, id: &BlobId, want: BlobType) -> Result<Location> {
-        self.retry_after_resync(|| self.locate_cached(id, want))
-    }
-
-    fn locate_cached(&self, id: &BlobId, want: BlobType) -> Result<Location> {
-        let loc = match self.index()?.locate(&*self.backend, &self.sealer, id)? {
-            Some((loc, from_trailer)) => {
-                if from_trailer {
-                    self.warn("some blobs are in no readable index file and were found by reading pack trailers instead (slower) — run `cairn check`, then `cairn repair index`".into());
-                }
-                loc
-            }
-            None => {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!("blob {} is not in the index; the repository is missing data (run `cairn check`)", id.to_hex()),
-                ))
-            }
-        };
-        if loc.entry.blob_type != want {
-            return Err(Error::corrupt(format!(
-                "blob {} is stored as a {}, but is referenced as a {} (a forged or damaged tree; run `cairn check`)",
-                id.to_hex(),
-                type_name(loc.entry.blob_type),
-                type_name(want)
-            )));
-        }
-        Ok(loc)
-    }
-
-    /// Run `f`; if it finds something missing, re-sync the index (unless
-    /// another thread did meanwhile) and run it once more.
-    fn retry_after_resync<T>(&self, f: impl Fn() -> Result<T>) -> Result<T> {
-        let seen = *self.resyncs.lock().unwrap_or_else(|p| p.into_inner());
-        match f() {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                {
-                    let mut gen = self.resyncs.lock().unwrap_or_else(|p| p.into_inner());
-                    if *gen == seen {
-                        self.resync_index()?;
-                        *gen += 1;
-                    }
-                }
-                f()
-            }
-            other => other,
-        }
-    }
-
-    /// Read and fully verify one blob.
-    ///
-    /// Readers take no lock, so a prune may move a blob (repack) and delete
-    /// its old pack meanwhile. When the blob or its pack is not found, the
-    /// index is re-synced once (one thread at a time; threads that waited
-    /// reuse that re-sync) and the read is retried at the new location.
-    pub fn read_blob(&self, id: &BlobId, want: BlobType) -> Result<Vec<u8>> {
-        self.retry_after_resync(|| {
-            self.locate_cached(id, want)
-                .and_then(|l| self.read_located(&l))
-        })
-    }
-
-    /// Read and fully verify the blob at a known location (found by
-    /// [`Self::locate`], which checked its type).
-    pub fn read_located(&self, loc: &Location) -> Result<Vec<u8>> {
-        let id = &loc.entry.id;
-        let pack = loc.pack.to_hex();
-        let sealed = self
-            .backend
-            .read_range(
-                Kind::Data,
-                &pack,
-                loc.entry.offset,
-                u64::from(loc.entry.sealed_len),
-            )
-            .map_err(|e| e.context(format!("pack {pack}")))?;
-        open_blob(&self.keys, &self.sealer, &loc.entry, &sealed).map_err(|e| {
-            e.context(format!(
-                "pack {pack}, blob {} (the pack is damaged; restore it from another copy)",
-                id.to_hex()
-            ))
-        })
-    }
-
-    /// Read and decode a tree.
-    pub fn read_tree(&self, id: &TreeId) -> Result<Tree> {
-        let bytes = self.read_blob(&BlobId(id.0), BlobType::Tree)?;
-        Tree::decode(&bytes).map_err(|e| e.context(format!("tree {id}")))
-    }
-}
-
-fn type_name(t: BlobType) -> &'static str {
-    match t {
-        BlobType::Chunk => "chunk (file content)",
-        BlobType::Tree => "tree (directory)",
     }
 }

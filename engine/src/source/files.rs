@@ -160,6 +160,38 @@ pub fn data_regions(file: &File, md: &Metadata) -> std::io::Result<Vec<(u64, u64
     Ok(out)
 }
 
+/// Open for reading without updating the access time where permitted
+/// (`O_NOATIME` needs ownership or privilege; fall back silently), and ask
+/// the kernel to read the whole file ahead asynchronously, so disk reads
+/// overlap chunking, hashing and compression.
+pub(crate) fn open_noatime(path: &Path) -> std::io::Result<std::fs::File> {
+    use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOATIME)
+        .open(path)
+    {
+        Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => std::fs::File::open(path),
+        other => other,
+    }?;
+    let fd = f.as_raw_fd();
+    let _ = posix_fadvise(fd, 0, 0, PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL);
+    let _ = posix_fadvise(fd, 0, 0, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+    Ok(f)
+}
+
+/// Ask the kernel to start reading a file we will read soon (best effort;
+/// files we may not read or that vanished are simply skipped).
+pub(crate) fn prefetch(path: &Path) {
+    use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
+    use std::os::fd::AsRawFd;
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = posix_fadvise(f.as_raw_fd(), 0, 0, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

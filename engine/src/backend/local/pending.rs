@@ -1,0 +1,80 @@
+//! A streamed write of the local backend: a temporary file in the kind's
+//! directory, renamed into place (then the directory fsynced) on commit,
+//! removed if dropped uncommitted.
+
+use super::fs::io_err;
+use super::LocalBackend;
+use crate::backend::{Kind, PendingWrite};
+use crate::error::{Error, Result};
+use rustix::fs::{self as rfs, AtFlags};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+
+/// A temporary file in the kind's directory, renamed into place on commit.
+pub(super) struct LocalPending {
+    pub(super) file: Option<File>,
+    pub(super) tmp: String,
+    pub(super) dir: OwnedFd,
+    pub(super) backend: LocalBackend,
+    pub(super) kind: Kind,
+}
+
+impl PendingWrite for LocalPending {
+    fn write_all(&mut self, data: &[u8]) -> Result<()> {
+        let f = self
+            .file
+            .as_mut()
+            .ok_or_else(|| Error::invalid("write after commit"))?;
+        f.write_all(data).map_err(|e| {
+            Error::io(
+                format!(
+                    "writing {}",
+                    self.backend.show(&self.kind.path_of(&self.tmp))
+                ),
+                e,
+            )
+        })
+    }
+
+    fn commit(mut self: Box<Self>, name: &str) -> Result<()> {
+        let f = self
+            .file
+            .take()
+            .ok_or_else(|| Error::invalid("commit twice"))?;
+        let result = (|| {
+            self.kind.check_name(name)?;
+            let rel = self.kind.path_of(name);
+            f.sync_all()
+                .map_err(|e| Error::io(format!("syncing {}", self.backend.show(&rel)), e))?;
+            drop(f);
+            let b = &self.backend;
+            let sub = if self.kind == Kind::Data {
+                let s = name.get(..2).unwrap_or("00");
+                b.open_dir(&self.dir, s, &format!("data/{s}"), true)?
+            } else {
+                None
+            };
+            let dest = sub.as_ref().unwrap_or(&self.dir);
+            rfs::renameat(&self.dir, self.tmp.as_str(), dest, name)
+                .map_err(|e| io_err(format!("renaming into {}", b.show(&rel)), e))?;
+            b.fsync_dir(dest, &rel)?;
+            if sub.is_some() {
+                b.fsync_dir(&self.dir, self.kind.dir())?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = rfs::unlinkat(&self.dir, self.tmp.as_str(), AtFlags::empty());
+        }
+        result
+    }
+}
+
+impl Drop for LocalPending {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = rfs::unlinkat(&self.dir, self.tmp.as_str(), AtFlags::empty());
+        }
+    }
+}
