@@ -514,3 +514,27 @@ fn counts_are_singular_or_plural() {
         "{err}"
     );
 }
+
+/// `check` advised `cairn forget ID` for an unreadable snapshot file, but
+/// `forget` could not remove a snapshot it could not read: advice that
+/// went nowhere.
+#[test]
+fn check_advice_to_forget_an_unreadable_snapshot_works() {
+    let env = Env::init();
+    let src = source_with_one_file(&env);
+    env.backup(&src, &[]);
+    let id = env.backup(&src, &["--tag", "second"])["snapshot_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file = env.repo.join("snapshots").join(&id);
+    let bytes = fs::read(&file).unwrap();
+    fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let out = env.run(&["check"]);
+    assert_code(&out, 1);
+    let advice = format!("cairn forget {id}");
+    assert!(stderr(&out).contains(&advice), "{}", stderr(&out));
+    env.ok(&["forget", &id]);
+    assert_eq!(env.json(&["check"])["ok"], true);
+    assert_eq!(snapshot_count(&env), 1);
+}

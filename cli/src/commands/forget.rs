@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::args::{ForgetArgs, SnapshotFilter};
 use crate::output::{esc, local_time, rfc3339};
 use cairn_engine::retention::{apply, CalendarDuration, Candidate, Period, Policy, PROTECTED_TAG};
-use cairn_engine::{Error, LockMode, Result, Snapshot, SnapshotId};
+use cairn_engine::{Error, ErrorKind, LockMode, Result, Snapshot, SnapshotId};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -15,6 +15,11 @@ use std::collections::BTreeMap;
 /// comma-separated list; every path.
 pub fn matches(f: &SnapshotFilter, s: &Snapshot) -> bool {
     f.to_engine().is_ok_and(|f| f.matches(s))
+}
+
+/// Is `e` the error of a snapshot file that exists but cannot be read?
+fn unreadable(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::Corrupt | ErrorKind::UnsupportedVersion)
 }
 
 /// A `--keep-*` count: `-1` means all, `0` means the rule is not given
@@ -129,18 +134,33 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
         Some(repo.lock(LockMode::Prune)?)
     };
     let all = repo.snapshots()?;
-    let mut remove: Vec<(SnapshotId, Snapshot, Vec<String>)> = Vec::new();
+    // The record is `None` for a snapshot file that cannot be read.
+    let mut remove: Vec<(SnapshotId, Option<Snapshot>, Vec<String>)> = Vec::new();
     let mut report = Vec::new();
     if !a.snapshots.is_empty() {
         for spec in &a.snapshots {
-            let (id, s) = repo.find_snapshot(spec)?;
+            let (id, s) = match repo.find_snapshot(spec) {
+                Ok(found) => found,
+                // A damaged snapshot file (what `check` advises to forget)
+                // can be removed by its full ID: it restores nothing.
+                Err(e) if unreadable(&e) && SnapshotId::from_hex(spec).is_ok() => {
+                    let id = SnapshotId::from_hex(spec)?;
+                    remove.push((
+                        id,
+                        None,
+                        vec![format!("given by its full ID; unreadable: {e}")],
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if s.tags.iter().any(|t| t == PROTECTED_TAG) {
                 return Err(Error::invalid(format!(
                     "snapshot {} is protected; `cairn tag --unprotect` it first",
                     id.short()
                 )));
             }
-            remove.push((id, s, vec!["given on the command line".into()]));
+            remove.push((id, Some(s), vec!["given on the command line".into()]));
         }
     } else {
         let tz = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
@@ -176,7 +196,7 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
                         );
                     }
                 } else {
-                    remove.push((*id, s.clone(), Vec::new()));
+                    remove.push((*id, Some(s.clone()), Vec::new()));
                 }
             }
             report.push(json!({"group": key, "keep": keep}));
@@ -187,11 +207,12 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
             crate::outln!(
                 "remove {} {}  {}",
                 id.short(),
-                local_time(s.time),
+                s.as_ref()
+                    .map_or("(unreadable)".into(), |s| local_time(s.time)),
                 if why.is_empty() {
                     "no rule keeps it".to_owned()
                 } else {
-                    why.join(", ")
+                    esc(&why.join(", ")).into_owned()
                 }
             );
         }
@@ -218,7 +239,7 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
     if ctx.out.json {
         let removed: Vec<_> = remove
             .iter()
-            .map(|(id, s, _)| json!({"id": id.to_hex(), "time": rfc3339(s.time)}))
+            .map(|(id, s, _)| json!({"id": id.to_hex(), "time": s.as_ref().map(|s| rfc3339(s.time))}))
             .collect();
         let prune = pruned
             .as_ref()

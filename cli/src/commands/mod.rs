@@ -63,13 +63,14 @@ impl Ctx {
 
     /// Open the repository, asking for the password.
     pub fn open(&self) -> Result<Repository> {
-        let backend = self.backend()?;
+        let location = self.location()?;
+        let backend = Arc::new(location.backend());
         // Fail fast with "no repository" before asking for a password.
         use cairn_engine::backend::{Backend, Kind};
         // A file where the directory should be is "no repository here",
         // like a missing directory.
-        let Location::Local(dir) = self.location()?;
-        if std::fs::metadata(&dir).is_ok_and(|m| !m.is_dir()) {
+        let Location::Local(dir) = &location;
+        if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
             return Err(Error::new(
                 ErrorKind::RepositoryNotFound,
                 format!(
