@@ -3,9 +3,9 @@
 //! Run: `cargo bench -p cairn-benches --profile dev` (same profile as the
 //! tests, so RocksDB is built once). End-to-end numbers: scripts/bench.sh.
 
-use cairn_engine::chunking::{Chunker, ChunkerParams};
-use cairn_engine::compression;
-use cairn_engine::crypto::{MasterKey, ObjectType, Sealer};
+use cairn_engine::codec::chunking::{Chunker, ChunkerParams};
+use cairn_engine::codec::compression;
+use cairn_engine::codec::crypto::{MasterKey, ObjectType, Sealer};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 

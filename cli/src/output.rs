@@ -415,6 +415,15 @@ pub fn print_json(v: &serde_json::Value) {
     crate::outln!("{v}");
 }
 
+/// Print an operation's report as one JSON document (keys sorted, as
+/// every `--json` document of the CLI).
+pub fn print_report<T: serde::Serialize>(report: &T) {
+    match serde_json::to_value(report) {
+        Ok(v) => print_json(&v),
+        Err(e) => crate::errln!("error: the report could not be serialized: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,6 +37,9 @@ pub enum ErrorKind {
     Interrupted,
     /// Any other I/O failure.
     Io,
+    /// A bug in Cairn: an invariant of the engine itself did not hold.
+    /// Nothing the user did or stored causes it; please report it.
+    Internal,
 }
 
 impl ErrorKind {
@@ -55,6 +58,7 @@ impl ErrorKind {
             ErrorKind::NoSpace => "no_space",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Io => "io",
+            ErrorKind::Internal => "internal",
         }
     }
 }
@@ -88,6 +92,15 @@ impl Error {
     /// Shorthand for an [`ErrorKind::InvalidInput`] error.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Internal`] error: a broken invariant
+    /// of the engine, never the user's input or the repository's content.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(
+            ErrorKind::Internal,
+            format!("internal error (a bug in cairn): {}", message.into()),
+        )
     }
 
     /// Wrap an I/O error with context; `ENOSPC` becomes [`ErrorKind::NoSpace`]

@@ -54,6 +54,13 @@ macro_rules! typed_id {
                 write!(f, "{}({})", stringify!($name), self.short())
             }
         }
+
+        /// Reports show IDs as their full lowercase hex, as the CLI does.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_hex())
+            }
+        }
     };
 }
 

@@ -26,48 +26,40 @@
 #![warn(missing_docs)]
 
 pub mod backend;
-pub mod browse;
-pub mod cbor;
 pub mod chunking;
 pub mod compression;
 pub mod crypto;
-#[doc(hidden)]
-pub mod decoders;
-pub mod drill;
 pub mod error;
-pub mod filter;
+pub mod format;
 pub mod id;
-pub mod index;
-pub mod pack;
-pub mod snapshot;
-pub mod tree;
-
-mod archive;
-pub mod check;
-#[cfg(test)]
-mod decode_fuzz;
-pub mod mongo;
-pub mod parity;
+pub mod ops;
 mod progress;
-pub mod prune;
-pub mod repair;
-mod repo;
-mod restore;
-pub mod retention;
-pub mod scrub;
-pub mod scrub_state;
-mod source;
-pub mod verify;
+pub mod repo;
+pub mod source;
 
-pub use archive::{backup, backup_stdin, BackupOptions, BackupSummary, StreamSink};
 pub use chunking::ChunkerParams;
-pub use crypto::KdfParams;
 pub use error::{Error, ErrorKind, Result};
+pub use format::snapshot::{Snapshot, SnapshotStats};
+pub use format::tree::{Node, NodeKind, Timestamp, Tree};
 pub use id::{ChunkId, IndexId, KeyId, PackId, SnapshotId, TreeId};
+pub use ops::backup::{backup, backup_stdin, BackupOptions, BackupSummary};
+pub use ops::restore::{restore, RestoreOptions, RestorePatterns, RestoreSummary};
 pub use progress::{check_interrupt, request_interrupt, NoProgress, Progress};
 pub use repo::lock::{list_locks, remove_locks, LockGuard, LockInfo, LockMode};
 pub use repo::SnapshotFilter;
 pub use repo::{default_cache_root, InitOptions, Repository};
-pub use restore::{restore, RestoreOptions, RestorePatterns, RestoreSummary};
-pub use snapshot::{Snapshot, SnapshotStats};
-pub use tree::{Node, NodeKind, Timestamp, Tree};
+
+/// Codecs and primitives for test vectors, repository forging in tests,
+/// benchmarks and fuzz targets. Not a stable API: use [`ops`] and
+/// [`Repository`].
+#[doc(hidden)]
+pub mod codec {
+    pub use crate::format::{
+        cbor, config, decoders, gc_plan, index, keyfile, lock, mongodb, pack, parity, scrub_record,
+        snapshot, tree,
+    };
+    pub use crate::ops::parity::write_group;
+    pub use crate::repo::pack::PackBuilder;
+    pub use crate::{chunking, compression, crypto};
+}
+pub use crypto::KdfParams;

@@ -6,7 +6,7 @@
 //! review the diff: every changed line is a changed keep/remove decision.
 
 use cairn_engine::id::SnapshotId;
-use cairn_engine::retention::{apply, CalendarDuration, Candidate, Period, Policy};
+use cairn_engine::ops::retention::{apply, CalendarDuration, Candidate, Period, Policy};
 use cairn_engine::Timestamp;
 use jiff::tz::TimeZone;
 

@@ -2,5 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    cairn_engine::decoders::Decoder::Cbor.run(data);
+    cairn_engine::codec::decoders::Decoder::Cbor.run(data);
 });

@@ -2,5 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    cairn_engine::decoders::Decoder::MongoManifest.run(data);
+    cairn_engine::codec::decoders::Decoder::MongoManifest.run(data);
 });

@@ -3,8 +3,8 @@
 //! reader do, and how output reaches the terminal or a pipe. Regression
 //! tests of issue 9, named after what broke.
 
-use cairn_engine::pack::BlobType;
-use cairn_engine::tree::Extent;
+use cairn_engine::codec::pack::BlobType;
+use cairn_engine::codec::tree::Extent;
 use cairn_tests::forge::{dir, file, Forger};
 use cairn_tests::{assert_code, os, random_bytes, Env};
 use std::fs;

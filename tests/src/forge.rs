@@ -7,9 +7,10 @@
 
 use crate::{Env, PASSWORD};
 use cairn_engine::backend::{Backend, Kind, LocalBackend};
+use cairn_engine::codec::index::{IndexFile, PackEntries};
+use cairn_engine::codec::pack::{BlobEntry, BlobType};
+use cairn_engine::codec::PackBuilder;
 use cairn_engine::id::BlobId;
-use cairn_engine::index::{IndexFile, PackEntries};
-use cairn_engine::pack::{BlobEntry, BlobType, PackBuilder};
 use cairn_engine::{
     ChunkId, Node, NodeKind, Repository, Snapshot, SnapshotId, SnapshotStats, Timestamp, Tree,
     TreeId,
@@ -43,7 +44,7 @@ impl Forger {
         let mut ids = Vec::new();
         for (t, plain) in blobs {
             let id = self.repo.keys().blob_id(plain);
-            let payload = cairn_engine::compression::compress(plain, 3);
+            let payload = cairn_engine::codec::compression::compress(plain, 3);
             let sealed = sealer
                 .seal_compact(t.object_type(), &id, &payload)
                 .expect("seal blob");
@@ -122,7 +123,7 @@ impl Forger {
 }
 
 /// A regular-file node of `size` bytes made of `content`.
-pub fn file(name: &str, size: u64, content: Vec<cairn_engine::tree::Extent>) -> Node {
+pub fn file(name: &str, size: u64, content: Vec<cairn_engine::codec::tree::Extent>) -> Node {
     let mut n = Node::new(name.as_bytes().to_vec(), NodeKind::File);
     n.mode = 0o644;
     n.size = size;

@@ -4,15 +4,17 @@
 //! *stored* compression tag so vectors do not depend on a zstd version.
 
 use cairn_engine::backend::{Backend, Kind, MemoryBackend};
-use cairn_engine::chunking::{gear_table, Chunker, ChunkerParams};
-use cairn_engine::compression;
-use cairn_engine::crypto::aead::ObjectType;
-use cairn_engine::crypto::{KdfParams, KeyFile, MasterKey, Sealer};
+use cairn_engine::codec::chunking::{gear_table, Chunker, ChunkerParams};
+use cairn_engine::codec::compression;
+use cairn_engine::codec::crypto::aead::ObjectType;
+use cairn_engine::codec::crypto::{KdfParams, MasterKey, Sealer};
+use cairn_engine::codec::index::{IndexFile, PackEntries};
+use cairn_engine::codec::keyfile::KeyFile;
+use cairn_engine::codec::pack::{BlobEntry, BlobType};
+use cairn_engine::codec::snapshot::{Snapshot, SnapshotStats};
+use cairn_engine::codec::tree::{Extent, Node, NodeKind, Timestamp, Tree};
+use cairn_engine::codec::PackBuilder;
 use cairn_engine::id::{hex_encode, BlobId};
-use cairn_engine::index::{IndexFile, PackEntries};
-use cairn_engine::pack::{BlobEntry, BlobType, PackBuilder};
-use cairn_engine::snapshot::{Snapshot, SnapshotStats};
-use cairn_engine::tree::{Extent, Node, NodeKind, Timestamp, Tree};
 use cairn_engine::{ChunkId, TreeId};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -316,8 +318,8 @@ pub fn generate() -> BTreeMap<String, Value> {
         mem.write(Kind::Data, &id.to_hex(), &data).expect("write");
         members.push((id, *n as u64));
     }
-    let group = cairn_engine::parity::Group::new(members, 2);
-    cairn_engine::parity::write_group(&mem, &group).expect("parity");
+    let group = cairn_engine::codec::parity::Group::new(members, 2);
+    cairn_engine::codec::write_group(&mem, &group).expect("parity");
     let shards: Vec<String> = (0..2)
         .map(|j| {
             h(&mem
@@ -335,7 +337,7 @@ pub fn generate() -> BTreeMap<String, Value> {
         }),
     );
     // A garbage-collection plan (gc.md), armed.
-    let plan = cairn_engine::prune::plan::Plan {
+    let plan = cairn_engine::codec::gc_plan::Plan {
         name: "gc-000102030405060708090a0b0c0d0e0f".into(),
         created: 1_767_225_600,
         host: "vector-host".into(),

@@ -3,10 +3,9 @@
 use super::Ctx;
 use crate::args::BackupArgs;
 use crate::output::{bytes, parse_time};
-use cairn_engine::mongo::{Consistency, DumpOptions};
-use cairn_engine::{BackupOptions, BackupSummary, Error, Result, SnapshotId};
-use serde_json::json;
-use std::time::Instant;
+use cairn_engine::ops::backup::ParityStep;
+use cairn_engine::source::mongodb::{Consistency, DumpOptions};
+use cairn_engine::{BackupOptions, BackupSummary, Error, Result};
 
 fn read_exclude_file(path: &std::path::Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path)
@@ -52,14 +51,14 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
         .paths
         .iter()
         .filter_map(|p| p.to_str())
-        .filter(|p| cairn_engine::mongo::conn::is_mongodb_uri(p))
+        .filter(|p| cairn_engine::source::mongodb::conn::is_mongodb_uri(p))
         .collect();
     let dump = match uris.first() {
         Some(uri) => {
             if args.paths.len() > 1 {
                 return Err(Error::invalid(format!(
                     "back up one MongoDB URI at a time, without file paths ({})",
-                    cairn_engine::mongo::mask_uri(uri)
+                    cairn_engine::source::mongodb::mask_uri(uri)
                 )));
             }
             Some(DumpOptions {
@@ -85,9 +84,8 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
         opts.parent = Some(repo.find_snapshot(p)?.0);
     }
     let progress = ctx.out.progress("backup");
-    let start = Instant::now();
     let result = if let Some(d) = &dump {
-        cairn_engine::mongo::backup_mongodb(&repo, d, &opts, &progress)
+        cairn_engine::ops::backup::backup_mongodb(&repo, d, &opts, &progress)
     } else if args.stdin {
         let stdin = std::io::stdin();
         cairn_engine::backup_stdin(&repo, &args.stdin_name, stdin, &opts, &progress)
@@ -96,34 +94,28 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
     };
     progress.finish();
     let summary = result?;
-    report(ctx, &summary, start.elapsed().as_secs_f64());
-    if let Some(e) = &summary.parity_error {
-        crate::errln!("warning: the snapshot is stored but parity was not updated ({e}); run `cairn parity protect`");
+    report(ctx, &summary);
+    match &summary.parity {
+        ParityStep::Failed(e) => crate::errln!(
+            "warning: the snapshot is stored but parity was not updated ({e}); run `cairn parity protect`"
+        ),
+        ParityStep::Interrupted => crate::errln!(
+            "warning: the snapshot is stored but parity was not updated (interrupted); run `cairn parity protect`"
+        ),
+        ParityStep::NotConfigured | ParityStep::Protected(_) => {}
     }
-    Ok(if summary.warnings.is_empty() {
-        crate::exit::OK
-    } else {
+    Ok(if summary.partial {
         crate::exit::PARTIAL
+    } else {
+        crate::exit::OK
     })
 }
 
-fn report(ctx: &Ctx, s: &BackupSummary, secs: f64) {
+fn report(ctx: &Ctx, s: &BackupSummary) {
     let st = &s.snapshot.stats;
-    let id: &SnapshotId = &s.snapshot_id;
+    let secs = s.duration_secs;
     if ctx.out.json {
-        crate::output::print_json(&json!({
-            "snapshot_id": id.to_hex(),
-            "parent": s.snapshot.parent.map(|p| p.to_hex()),
-            "files": st.files,
-            "dirs": st.dirs,
-            "bytes": st.bytes,
-            "unchanged_files": st.unchanged_files,
-            "new_bytes": st.new_bytes,
-            "stored_bytes": st.stored_bytes,
-            "duration_secs": secs,
-            "partial": !s.warnings.is_empty(),
-            "warnings": s.warnings,
-        }));
+        crate::output::print_report(s);
         return;
     }
     let rate = if secs > 0.0 {
@@ -133,7 +125,7 @@ fn report(ctx: &Ctx, s: &BackupSummary, secs: f64) {
     };
     ctx.out.info(&format!(
         "snapshot {} saved\n  files: {} ({} unchanged), dirs: {}\n  processed {} in {:.2}s ({:.1} MB/s), new data {}, stored {}",
-        id.short(),
+        s.snapshot_id.short(),
         st.files,
         st.unchanged_files,
         st.dirs,

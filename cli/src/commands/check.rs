@@ -1,4 +1,4 @@
-//! `cairn check`: structural consistency (see `cairn_engine::check`).
+//! `cairn check`: structural consistency (see `cairn_engine::ops::check`).
 
 use super::Ctx;
 use crate::args::CheckArgs;
@@ -10,7 +10,7 @@ use serde_json::json;
 pub fn run(ctx: &Ctx, _args: &CheckArgs) -> Result<i32> {
     let repo = ctx.open()?;
     let progress = ctx.out.progress("check");
-    let result = cairn_engine::check::check(&repo, &progress);
+    let result = cairn_engine::ops::check::check(&repo, &progress);
     progress.finish();
     let r = result?;
     if ctx.out.json {

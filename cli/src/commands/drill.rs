@@ -17,7 +17,7 @@ pub fn run(ctx: &Ctx, args: &DrillArgs) -> Result<i32> {
     let result = match (&args.to, snap.source.as_str()) {
         (Some(uri), "mongodb") => {
             let connect = super::mongo_args::connect(uri, args.mongo_timeout)?;
-            cairn_engine::drill::drill_mongodb(&repo, &snap, &connect, &progress)
+            cairn_engine::ops::drill::drill_mongodb(&repo, &snap, &connect, &progress)
         }
         (Some(_), _) => Err(Error::invalid(
             "--to is for MongoDB snapshots; this one holds files",
@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, args: &DrillArgs) -> Result<i32> {
         )),
         (None, _) => {
             let tmp = args.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
-            cairn_engine::drill::drill_files(&repo, &snap, &tmp, &progress)
+            cairn_engine::ops::drill::drill_files(&repo, &snap, &tmp, &progress)
         }
     };
     progress.finish();

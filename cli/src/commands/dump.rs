@@ -4,7 +4,7 @@
 
 use super::{Ctx, Resolved};
 use crate::args::DumpArgs;
-use cairn_engine::browse::{dump, find, Found};
+use cairn_engine::repo::browse::{dump, find, Found};
 use cairn_engine::{Error, Result};
 use std::os::unix::ffi::OsStrExt;
 

@@ -5,7 +5,9 @@
 use super::Ctx;
 use crate::args::{ForgetArgs, SnapshotFilter};
 use crate::output::{esc, local_time, rfc3339};
-use cairn_engine::retention::{apply, CalendarDuration, Candidate, Period, Policy, PROTECTED_TAG};
+use cairn_engine::ops::retention::{
+    apply, CalendarDuration, Candidate, Period, Policy, PROTECTED_TAG,
+};
 use cairn_engine::{Error, ErrorKind, LockMode, Result, Snapshot, SnapshotId};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -228,8 +230,8 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
             opts.assume_forgotten = remove.iter().map(|(id, _, _)| *id).collect();
             let progress = ctx.out.progress("prune");
             let result = match &lock {
-                Some(l) => cairn_engine::prune::prune_locked(&repo, l, &opts, &progress),
-                None => cairn_engine::prune::prune(&repo, &opts, &progress),
+                Some(l) => cairn_engine::ops::prune::prune_locked(&repo, l, &opts, &progress),
+                None => cairn_engine::ops::prune::prune(&repo, &opts, &progress),
             };
             progress.finish();
             Some(result?)

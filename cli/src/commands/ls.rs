@@ -100,7 +100,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> Result<i32> {
         };
         writeln!(out, "{line}").map_err(write_error)
     };
-    cairn_engine::browse::walk(&repo, &r.snap, &path, true, &mut visit)
+    cairn_engine::repo::browse::walk(&repo, &r.snap, &path, true, &mut visit)
         .map_err(|e| r.explain(e))?;
     out.flush().map_err(write_error)?;
     Ok(crate::exit::OK)

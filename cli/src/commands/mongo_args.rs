@@ -2,7 +2,7 @@
 //! password comes from `CAIRN_MONGODB_PASSWORD_FILE`, then
 //! `CAIRN_MONGODB_PASSWORD`, then the URI; never from a flag.
 
-use cairn_engine::mongo::MongoConnect;
+use cairn_engine::source::mongodb::MongoConnect;
 use cairn_engine::{Error, Result};
 use std::time::Duration;
 

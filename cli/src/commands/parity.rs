@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, cmd: &ParityCommand) -> Result<i32> {
     let progress = ctx.out.progress("parity");
     let protected = {
         let _lock = repo.lock(LockMode::Shared)?;
-        cairn_engine::parity::protect(&repo, &progress)
+        cairn_engine::ops::parity::protect(&repo, &progress)
     };
     progress.finish();
     let n = protected?;

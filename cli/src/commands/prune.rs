@@ -1,11 +1,11 @@
 //! `cairn prune` (and the prune half of `forget --prune`): run the GC
-//! protocol of `cairn_engine::prune` and report what was (or, with
+//! protocol of `cairn_engine::ops::prune` and report what was (or, with
 //! `--dry-run`, would be) deleted and repacked, with sizes.
 
 use super::Ctx;
 use crate::args::{PruneArgs, PruneOpts};
 use crate::output::{bytes, count, parse_size};
-use cairn_engine::prune::{Action, MaxUnused, PruneOptions, PruneReport};
+use cairn_engine::ops::prune::{Action, MaxUnused, PruneOptions, PruneReport};
 use cairn_engine::{Error, Result};
 use serde_json::json;
 
@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, a: &PruneArgs) -> Result<i32> {
     let opts = options(&a.opts, a.dry_run)?;
     let repo = ctx.open()?;
     let progress = ctx.out.progress("prune");
-    let result = cairn_engine::prune::prune(&repo, &opts, &progress);
+    let result = cairn_engine::ops::prune::prune(&repo, &opts, &progress);
     progress.finish();
     render(ctx, &result?, a.dry_run);
     Ok(crate::exit::OK)

@@ -17,7 +17,7 @@ pub fn run(ctx: &Ctx, cmd: &RepairCommand) -> Result<i32> {
 fn snapshots(ctx: &Ctx) -> Result<i32> {
     let repo = ctx.open()?;
     let progress = ctx.out.progress("repair snapshots");
-    let result = cairn_engine::repair::repair_snapshots(&repo, &progress);
+    let result = cairn_engine::ops::repair::repair_snapshots(&repo, &progress);
     progress.finish();
     let report = result?;
     let advice = |id: &cairn_engine::SnapshotId| {
@@ -76,7 +76,7 @@ fn snapshots(ctx: &Ctx) -> Result<i32> {
 fn index(ctx: &Ctx) -> Result<i32> {
     let repo = ctx.open()?;
     let progress = ctx.out.progress("repair index");
-    let result = cairn_engine::repair::repair_index(&repo, &progress);
+    let result = cairn_engine::ops::repair::repair_index(&repo, &progress);
     progress.finish();
     let r = result?;
     if ctx.out.json {

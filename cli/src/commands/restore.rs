@@ -3,7 +3,7 @@
 use super::{Ctx, Resolved};
 use crate::args::RestoreArgs;
 use crate::output::{bytes, count, esc};
-use cairn_engine::mongo::MongoRestoreOptions;
+use cairn_engine::ops::restore::mongodb::MongoRestoreOptions;
 use cairn_engine::{RestoreOptions, RestorePatterns, Result};
 use serde_json::json;
 use std::time::Instant;
@@ -93,7 +93,8 @@ fn to_mongodb(ctx: &Ctx, args: &RestoreArgs, uri: &str) -> Result<i32> {
     let id = r.id;
     let progress = ctx.out.progress("restore");
     let start = Instant::now();
-    let result = cairn_engine::mongo::restore_mongodb(&repo, &r.snap, &opts, &progress);
+    let result =
+        cairn_engine::ops::restore::mongodb::restore_mongodb(&repo, &r.snap, &opts, &progress);
     progress.finish();
     let outcomes = result.map_err(|e| r.explain(e))?;
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();

@@ -1,9 +1,9 @@
-//! `cairn scrub`: read and verify packs (see `cairn_engine::scrub`).
+//! `cairn scrub`: read and verify packs (see `cairn_engine::ops::scrub`).
 
 use super::Ctx;
 use crate::args::ScrubArgs;
 use crate::output::{bytes, count, esc};
-use cairn_engine::scrub::{ScrubOptions, Subset};
+use cairn_engine::ops::scrub::{ScrubOptions, Subset};
 use cairn_engine::{Error, ErrorKind, LockMode, Result};
 use serde_json::json;
 use std::time::Instant;
@@ -26,7 +26,7 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
     let repo = ctx.open()?;
     let progress = ctx.out.progress("scrub");
     let start = Instant::now();
-    let result = cairn_engine::scrub::scrub(&repo, opts, &progress);
+    let result = cairn_engine::ops::scrub::scrub(&repo, opts, &progress);
     progress.finish();
     let mut r = result?;
     let mut repaired = None;
@@ -46,9 +46,9 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             .map(|b| b as &dyn cairn_engine::backend::Backend);
         let rep = {
             let _lock = repo.lock(LockMode::Shared)?;
-            cairn_engine::parity::repair(&repo, &targets, from_dyn, &progress)?
+            cairn_engine::ops::parity::repair(&repo, &targets, from_dyn, &progress)?
         };
-        r = cairn_engine::scrub::scrub(&repo, opts, &progress)?;
+        r = cairn_engine::ops::scrub::scrub(&repo, opts, &progress)?;
         repaired = Some(rep);
     }
     let secs = start.elapsed().as_secs_f64();

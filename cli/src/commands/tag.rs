@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use crate::args::TagArgs;
-use cairn_engine::retention::PROTECTED_TAG;
+use cairn_engine::ops::retention::PROTECTED_TAG;
 use cairn_engine::{Error, LockMode, Result};
 use serde_json::json;
 

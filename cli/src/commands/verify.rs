@@ -12,7 +12,7 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
     let repo = ctx.open()?;
     let Resolved { id, snap, .. } = Resolved::find(&repo, &args.snapshot, &args.filter)?;
     let progress = ctx.out.progress("verify");
-    let result = cairn_engine::verify::verify(&repo, &snap, &progress);
+    let result = cairn_engine::ops::verify::verify(&repo, &snap, &progress);
     progress.finish();
     let r = result?;
     if ctx.out.json {

@@ -254,7 +254,7 @@ impl Backend for LocalBackend {
                 dirs.push((d, "data".into())); // streamed packs start here
             }
         }
-        let now = crate::tree::Timestamp::now().secs;
+        let now = crate::format::tree::Timestamp::now().secs;
         for (dir, rel) in dirs {
             for (name, st) in self.entries(&dir, &rel)? {
                 let idle = now.saturating_sub(st.st_mtime);

@@ -366,12 +366,12 @@ mod tests {
         for (name, _) in crate::repo::spec_copy::FILES {
             assert!(Kind::Spec.is_valid_name(name), "{name}");
         }
-        assert!(Kind::State.is_valid_name(crate::scrub_state::NAME));
-        let plan = crate::prune::plan::Plan::new(Default::default(), 0, String::new()).unwrap();
+        assert!(Kind::State.is_valid_name(crate::format::scrub_record::NAME));
+        let plan = crate::format::gc_plan::Plan::new(Default::default(), 0, String::new()).unwrap();
         assert!(Kind::State.is_valid_name(&plan.name));
-        let g = crate::parity::Group::new(vec![(crate::id::PackId([1; 32]), 10)], 16);
+        let g = crate::ops::parity::Group::new(vec![(crate::id::PackId([1; 32]), 10)], 16);
         assert!(Kind::Parity.is_valid_name(&g.file_name(15)));
-        assert!(Kind::Root.is_valid_name(crate::repo::config::CONFIG_NAME));
-        assert!(Kind::Root.is_valid_name(crate::repo::config::MARKER_NAME));
+        assert!(Kind::Root.is_valid_name(crate::format::config::CONFIG_NAME));
+        assert!(Kind::Root.is_valid_name(crate::format::config::MARKER_NAME));
     }
 }

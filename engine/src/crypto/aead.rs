@@ -123,7 +123,7 @@ impl Sealer {
     /// Compact envelope with a fresh random nonce.
     pub fn seal_compact(&self, ty: ObjectType, bind: &[u8; 32], plain: &[u8]) -> Result<Vec<u8>> {
         let mut nonce = [0u8; NONCE_LEN];
-        super::random_bytes(&mut nonce)?;
+        crate::crypto::random_bytes(&mut nonce)?;
         self.seal_compact_with_nonce(ty, bind, plain, &nonce)
     }
 
@@ -163,7 +163,7 @@ impl Sealer {
         let (nonce, body) = buf
             .split_at_mut_checked(NONCE_LEN)
             .ok_or_else(|| Error::invalid("no room for the nonce"))?;
-        super::random_bytes(nonce)?;
+        crate::crypto::random_bytes(nonce)?;
         let tag = self
             .cipher
             .encrypt_in_place_detached(XNonce::from_slice(nonce), &aad(ty, bind), body)
@@ -175,7 +175,7 @@ impl Sealer {
     /// Full envelope with a fresh random nonce.
     pub fn seal(&self, ty: ObjectType, bind: &[u8; 32], plain: &[u8]) -> Result<Vec<u8>> {
         let mut nonce = [0u8; NONCE_LEN];
-        super::random_bytes(&mut nonce)?;
+        crate::crypto::random_bytes(&mut nonce)?;
         self.seal_with_nonce(ty, bind, plain, &nonce)
     }
 

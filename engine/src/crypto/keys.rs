@@ -1,4 +1,4 @@
-//! The key hierarchy and key files.
+//! The key hierarchy (key files are `format::keyfile`).
 //!
 //! A repository has one random 32-byte master key. Each key file wraps it
 //! under a key-encryption key derived from one password with Argon2id, so
@@ -10,11 +10,7 @@
 //! `format-spec/v1/crypto.md`). Invariant: the master key only leaves this
 //! module inside a [`SubKeys`] or sealed under a password.
 
-use super::aead::{ObjectType, Sealer};
-use super::kdf::KdfParams;
-use crate::cbor::{Fields, Value};
-use crate::error::{Error, ErrorKind, Result};
-use crate::id::KeyId;
+use crate::error::Result;
 
 /// BLAKE3 `derive_key` context for the AEAD key.
 pub const CONTEXT_SEAL: &str = "cairn 2026-11-30 v1 seal";
@@ -22,14 +18,6 @@ pub const CONTEXT_SEAL: &str = "cairn 2026-11-30 v1 seal";
 pub const CONTEXT_BLOB_ID: &str = "cairn 2026-11-30 v1 blob id";
 /// BLAKE3 `derive_key` context for the chunker's gear-table key.
 pub const CONTEXT_GEAR: &str = "cairn 2026-11-30 v1 chunker gear";
-
-/// Magic of a key file.
-pub const KEY_MAGIC: [u8; 4] = *b"CRNK";
-/// Key file version.
-pub const KEY_VERSION: u8 = 1;
-/// Largest key file a reader accepts (a key file Cairn writes is under
-/// 400 bytes; the rest is room for long host names).
-pub const MAX_KEY_FILE: u64 = 64 << 10;
 
 /// The repository master key.
 #[derive(Clone)]
@@ -39,7 +27,7 @@ impl MasterKey {
     /// A fresh random master key.
     pub fn generate() -> Result<Self> {
         let mut k = [0u8; 32];
-        super::random_bytes(&mut k)?;
+        crate::crypto::random_bytes(&mut k)?;
         Ok(MasterKey(k))
     }
 
@@ -48,7 +36,12 @@ impl MasterKey {
         MasterKey(k)
     }
 
-    /// Derive the working keys.
+    /// The raw key, for wrapping it in a key file (`format::keyfile`).
+    pub(crate) fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The working keys derived from this master key.
     pub fn subkeys(&self) -> SubKeys {
         SubKeys {
             seal: blake3::derive_key(CONTEXT_SEAL, &self.0),
@@ -82,180 +75,9 @@ impl SubKeys {
     }
 }
 
-/// A decoded key file.
-#[derive(Clone, Debug)]
-pub struct KeyFile {
-    /// Argon2id cost.
-    pub kdf: KdfParams,
-    /// Argon2id salt (16 to 64 bytes).
-    pub salt: Vec<u8>,
-    /// Full envelope (type KeyWrap, bind zero) holding the master key.
-    pub wrapped: Vec<u8>,
-    /// Creation time, Unix seconds.
-    pub created: i64,
-    /// Host that created it (informational).
-    pub host: String,
-}
-
-impl KeyFile {
-    /// Wrap `master` under `password` with a fresh salt.
-    pub fn create(
-        master: &MasterKey,
-        password: &[u8],
-        kdf: KdfParams,
-        created: i64,
-        host: &str,
-    ) -> Result<Self> {
-        let mut salt = vec![0u8; 32];
-        super::random_bytes(&mut salt)?;
-        let mut nonce = [0u8; 24];
-        super::random_bytes(&mut nonce)?;
-        Self::create_with(master, password, kdf, salt, &nonce, created, host)
-    }
-
-    /// Deterministic variant for test vectors.
-    pub fn create_with(
-        master: &MasterKey,
-        password: &[u8],
-        kdf: KdfParams,
-        salt: Vec<u8>,
-        nonce: &[u8; 24],
-        created: i64,
-        host: &str,
-    ) -> Result<Self> {
-        let kek = kdf.derive(password, &salt)?;
-        let wrapped =
-            Sealer::new(&kek).seal_with_nonce(ObjectType::KeyWrap, &[0; 32], &master.0, nonce)?;
-        Ok(KeyFile {
-            kdf,
-            salt,
-            wrapped,
-            created,
-            host: host.to_owned(),
-        })
-    }
-
-    /// Unwrap the master key; a failing tag means the password is wrong.
-    pub fn open(&self, password: &[u8]) -> Result<MasterKey> {
-        let kek = self.kdf.derive(password, &self.salt)?;
-        let plain = Sealer::new(&kek)
-            .open(ObjectType::KeyWrap, &[0; 32], &self.wrapped)
-            .map_err(|e| match e.kind() {
-                ErrorKind::Corrupt => Error::new(
-                    ErrorKind::WrongPassword,
-                    "wrong password (no key file could be opened with it)",
-                ),
-                _ => e,
-            })?;
-        let k: [u8; 32] = plain
-            .try_into()
-            .map_err(|_| Error::corrupt("wrapped master key is not 32 bytes"))?;
-        Ok(MasterKey(k))
-    }
-
-    /// Serialize: magic, version, canonical CBOR.
-    pub fn encode(&self) -> Vec<u8> {
-        let v = Value::map(vec![
-            ("kdf", Value::Text("argon2id".into())),
-            ("m_kib", Value::Uint(self.kdf.memory_kib.into())),
-            ("t", Value::Uint(self.kdf.iterations.into())),
-            ("p", Value::Uint(self.kdf.parallelism.into())),
-            ("salt", Value::Bytes(self.salt.clone())),
-            ("wrapped", Value::Bytes(self.wrapped.clone())),
-            ("created", Value::int(self.created)),
-            ("host", Value::Text(self.host.clone())),
-        ]);
-        let mut out = KEY_MAGIC.to_vec();
-        out.push(KEY_VERSION);
-        out.extend_from_slice(&v.encode());
-        out
-    }
-
-    /// Parse a key file; never panics.
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let (magic, rest) = bytes
-            .split_at_checked(4)
-            .ok_or_else(|| Error::corrupt("key file is truncated"))?;
-        if magic != KEY_MAGIC {
-            return Err(Error::corrupt("key file does not start with 'CRNK'"));
-        }
-        let (version, body) = rest
-            .split_first()
-            .ok_or_else(|| Error::corrupt("key file is truncated"))?;
-        if *version != KEY_VERSION {
-            return Err(Error::new(
-                ErrorKind::UnsupportedVersion,
-                format!("key file version {version} is not supported; upgrade cairn"),
-            ));
-        }
-        let v = Value::decode(body)?;
-        let f = Fields::of(&v, "key file")?;
-        if f.text("kdf")? != "argon2id" {
-            return Err(Error::corrupt("key file names an unknown KDF"));
-        }
-        let small = |k: &str| -> Result<u32> {
-            u32::try_from(f.u64(k)?)
-                .map_err(|_| Error::corrupt(format!("key file: '{k}' too large")))
-        };
-        let kdf = KdfParams {
-            memory_kib: small("m_kib")?,
-            iterations: small("t")?,
-            parallelism: small("p")?,
-        };
-        kdf.validate()?;
-        let salt = f.bytes("salt")?.to_vec();
-        if !(16..=64).contains(&salt.len()) {
-            return Err(Error::corrupt("key file salt must be 16 to 64 bytes"));
-        }
-        Ok(KeyFile {
-            kdf,
-            salt,
-            wrapped: f.bytes("wrapped")?.to_vec(),
-            created: f.i64("created")?,
-            host: f.text("host")?.to_owned(),
-        })
-    }
-
-    /// The key file's ID: BLAKE3 of its encoding.
-    pub fn id(bytes: &[u8]) -> KeyId {
-        KeyId(*blake3::hash(bytes).as_bytes())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fast() -> KdfParams {
-        KdfParams {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        }
-    }
-
-    #[test]
-    fn wrap_unwrap_and_wrong_password() {
-        let mk = MasterKey::from_bytes([9; 32]);
-        let kf = KeyFile::create(&mk, b"secret", fast(), 0, "h").unwrap();
-        let enc = kf.encode();
-        let back = KeyFile::decode(&enc).unwrap();
-        assert_eq!(back.open(b"secret").unwrap().0, [9; 32]);
-        let err = back.open(b"wrong").unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::WrongPassword);
-        assert!(!err.to_string().contains("wrong\""));
-    }
-
-    #[test]
-    fn decode_garbage() {
-        assert!(KeyFile::decode(b"").is_err());
-        assert!(KeyFile::decode(b"CRNK").is_err());
-        assert_eq!(
-            KeyFile::decode(b"CRNK\x02\xa0").unwrap_err().kind(),
-            ErrorKind::UnsupportedVersion
-        );
-        assert!(KeyFile::decode(b"CRNK\x01\xa0").is_err());
-    }
 
     #[test]
     fn subkeys_differ() {

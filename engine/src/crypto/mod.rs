@@ -7,7 +7,7 @@ pub mod keys;
 
 pub use aead::{ObjectType, Sealer};
 pub use kdf::KdfParams;
-pub use keys::{KeyFile, MasterKey, SubKeys};
+pub use keys::{MasterKey, SubKeys};
 
 /// Fill `buf` from the operating system's CSPRNG.
 pub fn random_bytes(buf: &mut [u8]) -> crate::Result<()> {

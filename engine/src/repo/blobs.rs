@@ -9,10 +9,10 @@
 use super::Repository;
 use crate::backend::Kind;
 use crate::error::{Error, ErrorKind, Result};
+use crate::format::tree::Tree;
 use crate::id::{BlobId, TreeId};
-use crate::index::Location;
-use crate::pack::{open_blob, BlobType};
-use crate::tree::Tree;
+use crate::repo::index_cache::Location;
+use crate::repo::pack::{open_blob, BlobType};
 
 impl Repository {
     /// Where a blob of type `want` is stored. A miss re-syncs the index

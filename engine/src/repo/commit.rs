@@ -24,13 +24,13 @@ use crate::backend::Kind;
 use crate::compression;
 use crate::crypto::aead::NONCE_LEN;
 use crate::error::Result;
+use crate::format::index::IndexFile;
+use crate::format::index::PackEntries;
+use crate::format::snapshot::Snapshot;
 use crate::id::PackId;
 use crate::id::{BlobId, IndexId, SnapshotId};
-use crate::index::IndexFile;
-use crate::index::PackEntries;
-use crate::pack::{BlobEntry, BlobType, PackBuilder};
 use crate::repo::lock::LockGuard;
-use crate::snapshot::Snapshot;
+use crate::repo::pack::{BlobEntry, BlobType, PackBuilder};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -61,8 +61,8 @@ impl<'r> BlobWriter<'r> {
     /// A writer for `repo`. Call it only while holding a lock: it reads
     /// the GC plans (failing if one is unreadable), then syncs the index.
     pub fn new(repo: &'r Repository, lock: &'r LockGuard) -> Result<Self> {
-        let plans = crate::prune::plan::load_all(&**repo.backend(), repo.sealer())?;
-        let condemned = crate::prune::plan::condemned(&plans);
+        let plans = crate::repo::gc::load_all(&**repo.backend(), repo.sealer())?;
+        let condemned = crate::repo::gc::condemned(&plans);
         repo.resync_index()?;
         Ok(BlobWriter {
             repo,

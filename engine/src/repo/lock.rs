@@ -5,7 +5,7 @@
 //! * *shared*: backups (any number at once: packs and index files are
 //!   content-named and never overwritten);
 //! * *prune*: garbage collection, `forget` and `tag`. At most one at a time,
-//!   but it runs beside shared locks: the GC protocol (`crate::prune`,
+//!   but it runs beside shared locks: the GC protocol (`crate::ops::prune`,
 //!   `format-spec/v1/gc.md`) keeps running backups safe;
 //! * *exclusive*: repairs that rewrite the index; nothing else runs.
 //!
@@ -16,9 +16,9 @@
 //! stops refreshing and [`LockGuard::ensure_fresh`] fails from then on.
 
 use crate::backend::{Backend, Kind};
-use crate::cbor::{Fields, Value};
-use crate::crypto::{ObjectType, Sealer};
+use crate::crypto::Sealer;
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::format::lock::{LockInfo, MAX_LOCK_FILE};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
@@ -31,29 +31,6 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
 /// A holder relies on its lock (commits, stores index files) only within
 /// this long of its last refresh; past it, the lock is lost for good.
 pub const FRESH_FOR: Duration = Duration::from_secs(STALE_AFTER.as_secs() - 60);
-
-/// Largest lock plaintext a reader accepts.
-pub const MAX_LOCK_PLAIN: u64 = 1 << 16;
-/// Largest lock file a reader accepts.
-pub const MAX_LOCK_FILE: u64 = crate::crypto::aead::max_sealed_len(MAX_LOCK_PLAIN);
-
-/// The content of a lock file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LockInfo {
-    /// Host name of the holder.
-    pub host: String,
-    /// Process ID of the holder.
-    pub pid: u32,
-    /// Last refresh, Unix seconds.
-    pub time: i64,
-    /// Exclusive or shared.
-    pub exclusive: bool,
-    /// A prune lock (only meaningful when not exclusive).
-    pub prune: bool,
-    /// Which process namespace `pid` belongs to (boot ID and PID-namespace
-    /// ID); empty if unknown. The dead-process test needs it to match.
-    pub instance: String,
-}
 
 /// This process's namespace identity: `<boot id>:<pid namespace inode>`,
 /// or empty where `/proc` does not tell.
@@ -92,7 +69,7 @@ impl LockMode {
 }
 
 fn now_secs() -> i64 {
-    crate::tree::Timestamp::now().secs
+    crate::format::tree::Timestamp::now().secs
 }
 
 /// This machine's host name.
@@ -104,50 +81,6 @@ pub fn hostname() -> String {
 }
 
 impl LockInfo {
-    fn seal(&self, sealer: &Sealer) -> Result<Vec<u8>> {
-        let v = Value::map(vec![
-            ("v", Value::Uint(1)),
-            ("host", Value::Text(self.host.clone())),
-            ("pid", Value::Uint(self.pid.into())),
-            ("time", Value::int(self.time)),
-            ("exclusive", Value::Bool(self.exclusive)),
-            ("prune", Value::Bool(self.prune)),
-            ("instance", Value::Text(self.instance.clone())),
-        ]);
-        sealer.seal(
-            ObjectType::Lock,
-            &[0; 32],
-            &crate::compression::compress(&v.encode(), 0),
-        )
-    }
-
-    fn open(sealer: &Sealer, bytes: &[u8]) -> Result<Self> {
-        let payload = sealer.open(ObjectType::Lock, &[0; 32], bytes)?;
-        let plain = crate::compression::decompress(&payload, MAX_LOCK_PLAIN as usize)?;
-        Self::decode_plain(&plain)
-    }
-
-    /// Decode the CBOR plaintext; never panics.
-    pub fn decode_plain(plain: &[u8]) -> Result<Self> {
-        let v = Value::decode(plain)?;
-        let f = Fields::of(&v, "lock")?;
-        if f.u64("v")? != 1 {
-            return Err(Error::new(
-                ErrorKind::UnsupportedVersion,
-                "lock version not supported",
-            ));
-        }
-        Ok(LockInfo {
-            host: f.text("host")?.to_owned(),
-            pid: u32::try_from(f.u64("pid")?)
-                .map_err(|_| Error::corrupt("lock pid out of range"))?,
-            time: f.i64("time")?,
-            exclusive: f.opt_bool("exclusive")?,
-            prune: f.opt_bool("prune")?,
-            instance: f.opt_text("instance")?.unwrap_or_default().to_owned(),
-        })
-    }
-
     /// Is this lock stale from this machine's point of view?
     pub fn is_stale(&self) -> bool {
         self.is_stale_after(STALE_AFTER)

@@ -7,9 +7,13 @@
 //! `snapshots`, reading blobs in `blobs`.
 
 mod blobs;
+pub mod browse;
 pub mod commit;
-pub mod config;
+pub mod gc;
+pub mod index_cache;
 pub mod lock;
+pub mod pack;
+pub mod scrub_state;
 mod snapshots;
 pub(crate) mod spec_copy;
 
@@ -17,12 +21,13 @@ pub use snapshots::SnapshotFilter;
 
 use crate::backend::{Backend, Kind};
 use crate::chunking::{Chunker, ChunkerParams};
-use crate::crypto::{KdfParams, KeyFile, MasterKey, Sealer, SubKeys};
+use crate::crypto::{KdfParams, MasterKey, Sealer, SubKeys};
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::format::config::Config;
+use crate::format::keyfile::KeyFile;
+use crate::format::tree::Timestamp;
 use crate::id::KeyId;
-use crate::index::IndexCache;
-use crate::tree::Timestamp;
-pub use config::Config;
+use crate::repo::index_cache::IndexCache;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -86,8 +91,12 @@ pub fn default_cache_root() -> PathBuf {
 }
 
 fn check_marker(backend: &dyn Backend) -> Result<()> {
-    match backend.read_max(Kind::Root, config::MARKER_NAME, config::MAX_MARKER_FILE) {
-        Ok(bytes) => config::parse_marker(&bytes).map(|_| ()),
+    match backend.read_max(
+        Kind::Root,
+        crate::format::config::MARKER_NAME,
+        crate::format::config::MAX_MARKER_FILE,
+    ) {
+        Ok(bytes) => crate::format::config::parse_marker(&bytes).map(|_| ()),
         Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::new(
             ErrorKind::RepositoryNotFound,
             format!(
@@ -136,7 +145,7 @@ impl Repository {
             .validate()
             .map_err(|e| Error::invalid(e.message().to_owned()))?;
         if let Some((k, m)) = opts.parity {
-            config::validate_parity(k, m)?;
+            crate::format::config::validate_parity(k, m)?;
         }
         opts.kdf
             .validate()
@@ -161,12 +170,16 @@ impl Repository {
         let kf = KeyFile::create(&master, password, opts.kdf, now, &lock::hostname())?;
         let kbytes = kf.encode();
         backend.write(Kind::Key, &KeyFile::id(&kbytes).to_hex(), &kbytes)?;
-        backend.write(Kind::Root, config::CONFIG_NAME, &config.seal(&sealer)?)?;
+        backend.write(
+            Kind::Root,
+            crate::format::config::CONFIG_NAME,
+            &config.seal(&sealer)?,
+        )?;
         // The marker last: its presence means the repository is complete.
         backend.write(
             Kind::Root,
-            config::MARKER_NAME,
-            config::marker_text().as_bytes(),
+            crate::format::config::MARKER_NAME,
+            crate::format::config::marker_text().as_bytes(),
         )?;
         Self::assemble(backend, keys, config, cache_root)
     }
@@ -186,20 +199,20 @@ impl Repository {
         let mut master = None;
         for (name, _) in key_names {
             // A damaged or oversized key file must not hide the others.
-            let bytes = match backend.read_max(Kind::Key, &name, crate::crypto::keys::MAX_KEY_FILE)
-            {
-                Ok(b) => b,
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => {
-                    if last_err
-                        .as_ref()
-                        .is_none_or(|p: &Error| p.kind() != ErrorKind::WrongPassword)
-                    {
-                        last_err = Some(e);
+            let bytes =
+                match backend.read_max(Kind::Key, &name, crate::format::keyfile::MAX_KEY_FILE) {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        if last_err
+                            .as_ref()
+                            .is_none_or(|p: &Error| p.kind() != ErrorKind::WrongPassword)
+                        {
+                            last_err = Some(e);
+                        }
+                        continue;
                     }
-                    continue;
-                }
-            };
+                };
             if KeyFile::id(&bytes) != KeyId::from_hex(&name).unwrap_or_default() {
                 last_err = Some(Error::corrupt(format!(
                     "key file {name} does not match its name (damaged)"
@@ -237,7 +250,11 @@ impl Repository {
         let sealer = Sealer::new(&keys.seal);
         let config = Config::open(
             &sealer,
-            &backend.read_max(Kind::Root, config::CONFIG_NAME, config::MAX_CONFIG_FILE)?,
+            &backend.read_max(
+                Kind::Root,
+                crate::format::config::CONFIG_NAME,
+                crate::format::config::MAX_CONFIG_FILE,
+            )?,
         )?;
         Self::assemble(backend, keys, config, cache_root)
     }
@@ -355,12 +372,15 @@ impl Repository {
     /// Change the parity setting: rewrite the config atomically.
     pub fn set_parity(&mut self, parity: Option<(u8, u8)>) -> Result<()> {
         if let Some((k, m)) = parity {
-            config::validate_parity(k, m)?;
+            crate::format::config::validate_parity(k, m)?;
         }
         let mut c = self.config.clone();
         c.parity = parity;
-        self.backend
-            .write(Kind::Root, config::CONFIG_NAME, &c.seal(&self.sealer)?)?;
+        self.backend.write(
+            Kind::Root,
+            crate::format::config::CONFIG_NAME,
+            &c.seal(&self.sealer)?,
+        )?;
         self.config = c;
         Ok(())
     }

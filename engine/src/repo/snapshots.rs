@@ -8,8 +8,8 @@
 use super::Repository;
 use crate::backend::Kind;
 use crate::error::{Error, ErrorKind, Result};
+use crate::format::snapshot::Snapshot;
 use crate::id::SnapshotId;
-use crate::snapshot::Snapshot;
 
 impl Repository {
     /// Every readable snapshot, oldest first. A damaged snapshot file must
@@ -45,7 +45,7 @@ impl Repository {
         let bytes = self.backend.read_max(
             Kind::Snapshot,
             &id.to_hex(),
-            crate::snapshot::MAX_SNAPSHOT_FILE,
+            crate::format::snapshot::MAX_SNAPSHOT_FILE,
         )?;
         Snapshot::open(&self.sealer, id, &bytes)
     }
@@ -293,9 +293,9 @@ fn clean_path(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::snapshot::SnapshotStats;
+    use crate::format::tree::Timestamp;
     use crate::id::TreeId;
-    use crate::snapshot::SnapshotStats;
-    use crate::tree::Timestamp;
 
     fn snap(host: &str, tags: &[&str], paths: &[&str], source: &str) -> Snapshot {
         Snapshot {

@@ -1,6 +1,85 @@
-//! Where backup data comes from: the filesystem ([`files`]) and streams
-//! such as standard input ([`interruptible`], handled by the archiver as a
-//! single-file tree).
+//! Where backup data comes from: the filesystem ([`files::FilesSource`]),
+//! standard input ([`stdin::StdinSource`]) and MongoDB (`mongodb`, behind
+//! the `mongodb` cargo feature, on by default).
+//!
+//! A [`Source`] builds the snapshot's root tree by feeding a [`Sink`]: a
+//! narrow trait this layer owns and the backup pipeline (`ops::backup`)
+//! implements, so no source ever sees the repository, the lock or the
+//! commit. Invariants: an unreadable entry of a filesystem walk is a
+//! warning, never an abort; a stream that cannot be read completely fails
+//! the build, so no partial stream becomes a snapshot.
 
 pub mod files;
+pub mod filter;
 pub mod interruptible;
+#[cfg(feature = "mongodb")]
+pub mod mongodb;
+pub mod stdin;
+pub mod stream;
+
+use crate::error::Result;
+use crate::format::snapshot::SnapshotStats;
+use crate::format::tree::{Extent, Node, Timestamp, Tree};
+use crate::id::TreeId;
+use crate::progress::Progress;
+use std::io::Read;
+
+/// What a source feeds. Errors returned as `Err` are the repository's
+/// (the backup must stop); errors of the data being read are the inner
+/// `io::Result` of [`Sink::chunk`], for the source to judge.
+pub trait Sink {
+    /// Cut `reader` into content-defined chunks, store the new ones, and
+    /// append their IDs to `content`; returns the bytes read. With
+    /// `count_progress` the bytes are reported as chunks complete (off
+    /// when the reader reports them itself).
+    fn chunk(
+        &mut self,
+        reader: &mut dyn Read,
+        content: &mut Vec<Extent>,
+        count_progress: bool,
+    ) -> Result<std::io::Result<u64>>;
+    /// Store a tree (deduplicated); its ID.
+    fn tree(&mut self, tree: Tree) -> Result<TreeId>;
+    /// Are all chunks of `content` stored? A parent's content list is
+    /// reused only then, so a lost pack heals by reading the file again.
+    fn is_stored(&self, content: &[Extent]) -> Result<bool>;
+    /// A tree of the parent snapshot, for change detection.
+    fn parent_tree(&mut self, id: &TreeId) -> Result<Tree>;
+    /// Record a problem that makes the snapshot partial.
+    fn warn(&mut self, msg: String);
+    /// The running totals of the snapshot.
+    fn stats(&mut self) -> &mut SnapshotStats;
+}
+
+/// What a source knows about the snapshot it builds.
+pub struct BuildContext<'a> {
+    /// The snapshot time (stream nodes are timestamped with it).
+    pub time: Timestamp,
+    /// The parent snapshot's root tree, if the source asked for one and
+    /// it could be read.
+    pub parent: Option<&'a Tree>,
+    /// Where to report progress.
+    pub progress: &'a dyn Progress,
+}
+
+/// A source of backup data.
+pub trait Source {
+    /// The snapshot's `source` field: `files`, `stdin` or `mongodb`.
+    fn kind(&self) -> &'static str;
+    /// The snapshot's `paths` field.
+    fn paths(&self) -> Vec<String>;
+    /// Does this source skip unchanged data using a parent snapshot (one
+    /// of the same kind, host and paths)?
+    fn wants_parent(&self) -> bool {
+        false
+    }
+    /// Build the root tree (not yet stored: the pipeline stores it).
+    fn build(&mut self, sink: &mut dyn Sink, ctx: &BuildContext<'_>) -> Result<Tree>;
+}
+
+/// Store `tree` as the subtree of directory `node`, counting the directory.
+pub fn dir_node(sink: &mut dyn Sink, mut node: Node, tree: Tree) -> Result<Node> {
+    sink.stats().dirs += 1;
+    node.subtree = Some(sink.tree(tree)?);
+    Ok(node)
+}

@@ -1,0 +1,216 @@
+//! The repository config (sealed, `config`) and the plaintext `CAIRN`
+//! marker that names the format version for anyone who finds the files.
+
+use crate::chunking::ChunkerParams;
+use crate::compression;
+use crate::crypto::{ObjectType, Sealer};
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::cbor::{Fields, Value};
+
+/// Repository format version written by this build.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// Name of the marker file.
+pub const MARKER_NAME: &str = "CAIRN";
+/// Name of the config file.
+pub const CONFIG_NAME: &str = "config";
+/// Largest config plaintext a reader accepts.
+pub const MAX_CONFIG_PLAIN: u64 = 1 << 20;
+/// Largest config file a reader accepts.
+pub const MAX_CONFIG_FILE: u64 = crate::crypto::aead::max_sealed_len(MAX_CONFIG_PLAIN);
+/// Largest `CAIRN` marker a reader accepts (the one Cairn writes is under
+/// 400 bytes).
+pub const MAX_MARKER_FILE: u64 = 64 << 10;
+
+/// First line of the marker.
+pub fn marker_text() -> String {
+    format!(
+        "CAIRN-REPOSITORY {FORMAT_VERSION}\n\
+         This directory is a Cairn archive repository (encrypted, deduplicated).\n\
+         Its on-disk format is specified in spec/README.md inside this repository.\n\
+         Everything here is encrypted except this file, the spec, and the key files'\n\
+         KDF parameters, salt, host name and creation time.\n"
+    )
+}
+
+/// Parse the marker; returns the format version.
+pub fn parse_marker(bytes: &[u8]) -> Result<u64> {
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line =
+        std::str::from_utf8(first).map_err(|_| Error::corrupt("CAIRN marker is not text"))?;
+    let version = line
+        .strip_prefix("CAIRN-REPOSITORY ")
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| {
+            Error::corrupt("CAIRN marker does not start with 'CAIRN-REPOSITORY <version>'")
+        })?;
+    if version != FORMAT_VERSION {
+        return Err(Error::new(
+            ErrorKind::UnsupportedVersion,
+            format!("repository format {version} is not supported by this build (it reads {FORMAT_VERSION}); upgrade cairn"),
+        ));
+    }
+    Ok(version)
+}
+
+/// Repository-wide parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Random repository ID (16 bytes), names the local cache.
+    pub id: [u8; 16],
+    /// Chunk size parameters.
+    pub chunker: ChunkerParams,
+    /// zstd level used when writing.
+    pub zstd_level: i32,
+    /// Target pack size in bytes.
+    pub pack_size: u32,
+    /// Creation time, Unix seconds.
+    pub created: i64,
+    /// Reed-Solomon parity: `(k, m)` = m parity shards per group of up to
+    /// k packs; `None` = off.
+    pub parity: Option<(u8, u8)>,
+}
+
+/// Check `(k, m)` against the bounds of `format-spec/v1/parity.md`.
+pub fn validate_parity(k: u8, m: u8) -> Result<()> {
+    if (1..=64).contains(&k) && (1..=16).contains(&m) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "parity {k}+{m}: need 1 ≤ K ≤ 64 and 1 ≤ M ≤ 16"
+        )))
+    }
+}
+
+impl Config {
+    /// Canonical CBOR.
+    pub fn encode_plain(&self) -> Vec<u8> {
+        Value::map(vec![
+            ("v", Value::Uint(FORMAT_VERSION)),
+            ("id", Value::Bytes(self.id.to_vec())),
+            ("chunk_min", Value::Uint(self.chunker.min_size.into())),
+            ("chunk_avg", Value::Uint(self.chunker.avg_size.into())),
+            ("chunk_max", Value::Uint(self.chunker.max_size.into())),
+            ("zstd_level", Value::int(self.zstd_level.into())),
+            ("pack_size", Value::Uint(self.pack_size.into())),
+            ("created", Value::int(self.created)),
+            (
+                "parity_k",
+                Value::Uint(self.parity.map_or(0, |p| p.0).into()),
+            ),
+            (
+                "parity_m",
+                Value::Uint(self.parity.map_or(0, |p| p.1).into()),
+            ),
+        ])
+        .encode()
+    }
+
+    /// Decode; never panics.
+    pub fn decode_plain(bytes: &[u8]) -> Result<Self> {
+        let v = Value::decode(bytes)?;
+        let f = Fields::of(&v, "config")?;
+        let version = f.u64("v")?;
+        if version != FORMAT_VERSION {
+            return Err(Error::new(
+                ErrorKind::UnsupportedVersion,
+                format!("config version {version} is not supported; upgrade cairn"),
+            ));
+        }
+        let small = |k: &str| -> Result<u32> {
+            u32::try_from(f.u64(k)?)
+                .map_err(|_| Error::corrupt(format!("config: '{k}' out of range")))
+        };
+        let chunker = ChunkerParams {
+            min_size: small("chunk_min")?,
+            avg_size: small("chunk_avg")?,
+            max_size: small("chunk_max")?,
+        };
+        chunker.validate()?;
+        let pack_size = small("pack_size")?;
+        if !(4096..=1 << 30).contains(&pack_size) {
+            return Err(Error::corrupt("config: pack_size out of range"));
+        }
+        Ok(Config {
+            id: f
+                .bytes("id")?
+                .try_into()
+                .map_err(|_| Error::corrupt("config: id is not 16 bytes"))?,
+            chunker,
+            zstd_level: i32::try_from(f.i64("zstd_level")?)
+                .ok()
+                .filter(|l| (0..=22).contains(l))
+                .ok_or_else(|| Error::corrupt("config: zstd_level out of range"))?,
+            pack_size,
+            created: f.i64("created")?,
+            parity: match (
+                f.opt_u64("parity_k")?.unwrap_or(0),
+                f.opt_u64("parity_m")?.unwrap_or(0),
+            ) {
+                (0, _) | (_, 0) => None,
+                (k, m) => {
+                    let (k, m) = (
+                        u8::try_from(k)
+                            .map_err(|_| Error::corrupt("config: parity_k out of range"))?,
+                        u8::try_from(m)
+                            .map_err(|_| Error::corrupt("config: parity_m out of range"))?,
+                    );
+                    validate_parity(k, m).map_err(|e| Error::corrupt(e.message().to_owned()))?;
+                    Some((k, m))
+                }
+            },
+        })
+    }
+
+    /// Sealed file bytes.
+    pub fn seal(&self, sealer: &Sealer) -> Result<Vec<u8>> {
+        sealer.seal(
+            ObjectType::Config,
+            &[0; 32],
+            &compression::compress(&self.encode_plain(), 0),
+        )
+    }
+
+    /// Open the sealed config.
+    pub fn open(sealer: &Sealer, bytes: &[u8]) -> Result<Self> {
+        let payload = sealer
+            .open(ObjectType::Config, &[0; 32], bytes)
+            .map_err(|e| e.context("config"))?;
+        Self::decode_plain(&compression::decompress(
+            &payload,
+            MAX_CONFIG_PLAIN as usize,
+        )?)
+    }
+
+    /// Hex of the repository ID.
+    pub fn id_hex(&self) -> String {
+        crate::id::hex_encode(&self.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_and_config() {
+        assert_eq!(parse_marker(marker_text().as_bytes()).unwrap(), 1);
+        assert_eq!(
+            parse_marker(b"CAIRN-REPOSITORY 9\n").unwrap_err().kind(),
+            ErrorKind::UnsupportedVersion
+        );
+        assert!(parse_marker(b"garbage").is_err());
+        let c = Config {
+            id: [7; 16],
+            chunker: ChunkerParams::default(),
+            zstd_level: 3,
+            pack_size: 16 << 20,
+            created: 1,
+            parity: Some((10, 2)),
+        };
+        let s = Sealer::new(&[1; 32]);
+        assert_eq!(Config::open(&s, &c.seal(&s).unwrap()).unwrap(), c);
+    }
+}

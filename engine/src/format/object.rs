@@ -1,0 +1,29 @@
+//! The steps every sealed repository object shares, written once: a
+//! plaintext is compressed (`compression`: a one-byte tag, then zstd or
+//! stored bytes) and sealed in a full envelope bound to its object type
+//! (`crypto::aead`); reading reverses both under a size cap, so a hostile
+//! file can never make a reader allocate more than the structure allows.
+//!
+//! Each codec in `format/` keeps its own magic or version field inside the
+//! plaintext, and its own caps (`MAX_PLAIN`, `MAX_FILE`); this module only
+//! names the envelope steps so they cannot drift apart between codecs.
+
+use crate::compression;
+use crate::crypto::{ObjectType, Sealer};
+use crate::error::Result;
+
+/// Bind value for objects that are not content-addressed (the envelope
+/// binds them to their type only).
+pub const NO_BIND: [u8; 32] = [0; 32];
+
+/// Compress `plain` at `level` and seal it as an object of type `ty`.
+pub fn seal(sealer: &Sealer, ty: ObjectType, plain: &[u8], level: i32) -> Result<Vec<u8>> {
+    sealer.seal(ty, &NO_BIND, &compression::compress(plain, level))
+}
+
+/// Open a sealed object of type `ty` and decompress it, refusing a
+/// plaintext over `max_plain` bytes.
+pub fn open(sealer: &Sealer, ty: ObjectType, bytes: &[u8], max_plain: u64) -> Result<Vec<u8>> {
+    let payload = sealer.open(ty, &NO_BIND, bytes)?;
+    compression::decompress(&payload, usize::try_from(max_plain).unwrap_or(usize::MAX))
+}

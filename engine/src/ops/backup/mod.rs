@@ -1,0 +1,280 @@
+//! `backup`: a source's data into a new snapshot.
+//!
+//! One function drives every kind of backup ([`backup_source`]): take a
+//! shared lock, pick the parent snapshot (for sources that skip unchanged
+//! data), let the source feed the pipeline, then commit — packs, then the
+//! index, then the snapshot (`repo::commit`). Maintenance after the commit
+//! (parity protection of the new packs) is a separate, reported step: the
+//! snapshot is safe before it starts, and its failure never undoes it.
+//!
+//! Unreadable entries become warnings (the snapshot is then *partial* and
+//! tagged so); repository errors abort, index what was stored, and write no
+//! snapshot.
+
+mod pipeline;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::snapshot::{Snapshot, SnapshotStats};
+use crate::format::tree::{Timestamp, Tree};
+use crate::id::{SnapshotId, TreeId};
+use crate::progress::{check_interrupt, NoProgress, Progress};
+use crate::repo::commit::BlobWriter;
+use crate::repo::lock::LockMode;
+use crate::repo::Repository;
+use crate::source::files::FilesSource;
+use crate::source::stdin::StdinSource;
+use crate::source::{BuildContext, Sink, Source};
+use serde::Serialize;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// What to back up and how to label it.
+#[derive(Clone, Debug, Default)]
+pub struct BackupOptions {
+    /// Paths to back up (made absolute; symlinks in them are not resolved).
+    pub paths: Vec<PathBuf>,
+    /// Tags for the snapshot.
+    pub tags: Vec<String>,
+    /// Host name to record (default: this machine's).
+    pub host: Option<String>,
+    /// Snapshot time (default: now).
+    pub time: Option<Timestamp>,
+    /// Exclude patterns (see [`crate::source::filter::PathFilter`]).
+    pub excludes: Vec<String>,
+    /// Do not descend into other filesystems.
+    pub one_file_system: bool,
+    /// Parent snapshot for change detection (default: the latest snapshot
+    /// with the same source, host and paths).
+    pub parent: Option<SnapshotId>,
+    /// Record access times. Off by default, as in restic: reading a file
+    /// changes its atime, so recording it would make every re-backup of
+    /// an unchanged tree store new tree data. Without it a node's atime is
+    /// its mtime.
+    pub with_atime: bool,
+}
+
+/// The result of a backup. Serialized as the `--json` document of
+/// `cairn backup`.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackupSummary {
+    /// The new snapshot.
+    pub snapshot_id: SnapshotId,
+    /// Its parent, if one was used for change detection.
+    pub parent: Option<SnapshotId>,
+    /// Regular files in the snapshot.
+    pub files: u64,
+    /// Directories in the snapshot.
+    pub dirs: u64,
+    /// Bytes of file content.
+    pub bytes: u64,
+    /// Files whose content was reused from the parent without reading.
+    pub unchanged_files: u64,
+    /// Plaintext bytes of new blobs.
+    pub new_bytes: u64,
+    /// Bytes of new packs written.
+    pub stored_bytes: u64,
+    /// Wall-clock time of the backup, seconds.
+    pub duration_secs: f64,
+    /// Some entries could not be read (the snapshot is tagged `partial`).
+    pub partial: bool,
+    /// Problems that made the backup partial.
+    pub warnings: Vec<String>,
+    /// The snapshot record.
+    #[serde(skip)]
+    pub snapshot: Snapshot,
+    /// The maintenance step after the commit.
+    #[serde(skip)]
+    pub parity: ParityStep,
+}
+
+/// The outcome of protecting a backup's new packs with parity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParityStep {
+    /// The repository has no parity configured.
+    NotConfigured,
+    /// New packs were protected (how many parity groups were written).
+    Protected(u64),
+    /// Interrupted after the snapshot was stored.
+    Interrupted,
+    /// Failed after the snapshot was stored; the packs stay unprotected
+    /// until the next `parity protect` (or backup).
+    Failed(String),
+}
+
+/// The tag a snapshot gets when some entries could not be read.
+pub const PARTIAL_TAG: &str = "partial";
+
+/// Back up files and directories into a new snapshot.
+pub fn backup(
+    repo: &Repository,
+    opts: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<BackupSummary> {
+    let mut source = FilesSource::new(
+        &opts.paths,
+        &opts.excludes,
+        opts.one_file_system,
+        opts.with_atime,
+    )?;
+    backup_source(repo, &mut source, opts, progress)
+}
+
+/// Back up one stream (standard input) as a file named `name`.
+pub fn backup_stdin(
+    repo: &Repository,
+    name: &str,
+    reader: impl Read + Send + 'static,
+    opts: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<BackupSummary> {
+    let mut source = StdinSource::new(name, reader)?;
+    backup_source(repo, &mut source, opts, progress)
+}
+
+/// Dump the selected MongoDB databases into a new snapshot.
+#[cfg(feature = "mongodb")]
+pub fn backup_mongodb(
+    repo: &Repository,
+    dump: &crate::source::mongodb::DumpOptions,
+    opts: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<BackupSummary> {
+    let mut source = crate::source::mongodb::MongoSource::connect(dump)?;
+    backup_source(repo, &mut source, opts, progress)
+}
+
+/// Back up whatever `source` yields into a new snapshot, then run the
+/// maintenance step (see the module docs).
+pub fn backup_source(
+    repo: &Repository,
+    source: &mut dyn Source,
+    opts: &BackupOptions,
+    progress: &dyn Progress,
+) -> Result<BackupSummary> {
+    let start = Instant::now();
+    let mut snapshot = base_snapshot(opts, source.paths(), source.kind());
+    let lock = repo.lock(LockMode::Shared)?;
+    let parent = if source.wants_parent() {
+        match opts.parent {
+            Some(id) => Some((id, repo.load_snapshot(&id)?)),
+            None => repo.snapshots()?.into_iter().rev().find(|(_, s)| {
+                s.source == snapshot.source && s.host == snapshot.host && s.paths == snapshot.paths
+            }),
+        }
+    } else {
+        None
+    };
+    snapshot.parent = parent.as_ref().map(|(id, _)| *id);
+    // The parent only saves reading: if its tree cannot be read (damaged
+    // or unindexed), back up everything as if there were no parent.
+    let parent_root: Option<Tree> = parent
+        .as_ref()
+        .and_then(|(_, s)| repo.read_tree(&s.tree).ok());
+    let writer = BlobWriter::new(repo, &lock)?;
+    let failed = Mutex::new(None);
+    let ctx = BuildContext {
+        time: snapshot.time,
+        parent: parent_root.as_ref(),
+        progress,
+    };
+    let walked = pipeline::run(repo, &writer, &failed, progress, |p| {
+        let root = source.build(p, &ctx)?;
+        p.tree(root)
+    });
+    let failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
+    // An interrupt that arrived while a stream ended (a signal closes the
+    // pipe too) still means "no snapshot": check once more before commit.
+    let walked = walked.and_then(|w| check_interrupt().map(|()| w));
+    let (tree, stats, warnings): (TreeId, SnapshotStats, Vec<String>) = match (walked, failed) {
+        (Ok(v), None) => v,
+        (Err(e), _) | (Ok(_), Some(e)) => {
+            let _ = writer.abandon();
+            return Err(backup_wording(e));
+        }
+    };
+    snapshot.tree = tree;
+    snapshot.stats = stats;
+    (snapshot.stats.new_bytes, snapshot.stats.stored_bytes) = writer.totals();
+    if !warnings.is_empty() {
+        // Visible in `snapshots`, selectable with --tag (spec: reserved tags).
+        snapshot.tags.push(PARTIAL_TAG.to_owned());
+        snapshot.tags.sort();
+        snapshot.tags.dedup();
+    }
+    if let Err(e) = lock.ensure_fresh() {
+        let _ = writer.abandon();
+        return Err(e);
+    }
+    let id = writer.commit(&snapshot)?;
+    // Still under the backup's lock, as `parity protect` would be.
+    let parity = protect_new_packs(repo);
+    drop(lock);
+    let st = &snapshot.stats;
+    Ok(BackupSummary {
+        snapshot_id: id,
+        parent: snapshot.parent,
+        files: st.files,
+        dirs: st.dirs,
+        bytes: st.bytes,
+        unchanged_files: st.unchanged_files,
+        new_bytes: st.new_bytes,
+        stored_bytes: st.stored_bytes,
+        duration_secs: start.elapsed().as_secs_f64(),
+        partial: !warnings.is_empty(),
+        warnings,
+        parity,
+        snapshot,
+    })
+}
+
+/// The maintenance step after a commit: protect the new packs with parity
+/// if the repository asks for it.
+fn protect_new_packs(repo: &Repository) -> ParityStep {
+    if repo.config().parity.is_none() {
+        return ParityStep::NotConfigured;
+    }
+    match crate::ops::parity::protect(repo, &NoProgress) {
+        Ok(n) => ParityStep::Protected(n),
+        Err(e) if e.kind() == ErrorKind::Interrupted => ParityStep::Interrupted,
+        Err(e) => ParityStep::Failed(e.to_string()),
+    }
+}
+
+/// What an interrupted backup means for the user, whatever was
+/// interrupted (a read, a worker, the walk).
+fn backup_wording(e: Error) -> Error {
+    match e.kind() {
+        ErrorKind::Interrupted => Error::new(
+            ErrorKind::Interrupted,
+            "interrupted; no snapshot was written, data already stored is intact and will be reused",
+        ),
+        _ => e,
+    }
+}
+
+fn base_snapshot(opts: &BackupOptions, paths: Vec<String>, source: &str) -> Snapshot {
+    let mut tags = opts.tags.clone();
+    tags.sort();
+    tags.dedup();
+    Snapshot {
+        time: opts.time.unwrap_or_else(Timestamp::now),
+        tree: TreeId::default(),
+        paths,
+        host: opts
+            .host
+            .clone()
+            .unwrap_or_else(crate::repo::lock::hostname),
+        user: nix::unistd::User::from_uid(nix::unistd::geteuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_default(),
+        tags,
+        parent: None,
+        source: source.into(),
+        stats: SnapshotStats::default(),
+        program: format!("cairn {}", env!("CARGO_PKG_VERSION")),
+    }
+}

@@ -1,0 +1,175 @@
+//! The backup pipeline: the [`Sink`] every source feeds.
+//!
+//! The source's thread cuts content with the keyed chunker, hashes each
+//! chunk and asks the [`BlobWriter`] whether it is new. Only new chunks
+//! (and trees) travel through a bounded channel to worker threads that
+//! compress, seal and pack them. Memory is bounded by the channel depth,
+//! the chunker buffer and the open packs, not by the size of the input or
+//! of the repository.
+//!
+//! Invariant: a worker's failure is kept and returned by the next send, so
+//! the source stops at its next chunk and no snapshot is written.
+
+use crate::chunking::StreamChunker;
+use crate::error::{Error, Result};
+use crate::format::snapshot::SnapshotStats;
+use crate::format::tree::{Extent, Tree};
+use crate::id::{BlobId, ChunkId, TreeId};
+use crate::progress::{check_interrupt, Progress};
+use crate::repo::commit::BlobWriter;
+use crate::repo::pack::BlobType;
+use crate::repo::Repository;
+use crate::source::Sink;
+use crossbeam_channel::Sender;
+use std::io::Read;
+use std::sync::Mutex;
+
+type Job = (BlobType, BlobId, Vec<u8>);
+
+/// The pipeline's side of one backup: what the source thread holds.
+pub(super) struct Pipeline<'a, 'r> {
+    repo: &'r Repository,
+    writer: &'a BlobWriter<'r>,
+    tx: Sender<Job>,
+    failed: &'a Mutex<Option<Error>>,
+    pub(super) stats: SnapshotStats,
+    pub(super) warnings: Vec<String>,
+    progress: &'a dyn Progress,
+    /// Read buffer reused for every stream (see `StreamChunker`).
+    buf: Vec<u8>,
+}
+
+impl Pipeline<'_, '_> {
+    fn send(&self, t: BlobType, id: BlobId, data: Vec<u8>) -> Result<()> {
+        if let Some(e) = self.failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(e);
+        }
+        self.tx
+            .send((t, id, data))
+            .map_err(|_| Error::internal("backup workers stopped unexpectedly"))
+    }
+
+    fn add_chunk(&self, data: &[u8]) -> Result<ChunkId> {
+        let id = self.repo.keys().blob_id(data);
+        if self.writer.claim(&BlobId(id), BlobType::Chunk)? {
+            self.send(BlobType::Chunk, BlobId(id), data.to_vec())?;
+        }
+        Ok(ChunkId(id))
+    }
+}
+
+impl Sink for Pipeline<'_, '_> {
+    fn chunk(
+        &mut self,
+        reader: &mut dyn Read,
+        content: &mut Vec<Extent>,
+        count_progress: bool,
+    ) -> Result<std::io::Result<u64>> {
+        let chunker = self.repo.chunker();
+        let mut buf = std::mem::take(&mut self.buf);
+        let mut sc = StreamChunker::new(chunker, reader, &mut buf);
+        let mut total = 0u64;
+        let result = loop {
+            if let Err(e) = check_interrupt() {
+                break Err(e);
+            }
+            match sc.next_chunk() {
+                Ok(Some(chunk)) => {
+                    total += chunk.len() as u64;
+                    if count_progress {
+                        self.progress.bytes(chunk.len() as u64);
+                    }
+                    match self.add_chunk(chunk) {
+                        Ok(id) => content.push(Extent::Chunk(id)),
+                        Err(e) => break Err(e),
+                    }
+                }
+                Ok(None) => break Ok(Ok(total)),
+                Err(e) => break Ok(Err(e)),
+            }
+        };
+        self.buf = buf;
+        result
+    }
+
+    fn tree(&mut self, mut tree: Tree) -> Result<TreeId> {
+        for n in &tree.nodes {
+            n.check_fields()?;
+        }
+        let bytes = tree.encode();
+        let id = self.repo.keys().blob_id(&bytes);
+        if self.writer.claim(&BlobId(id), BlobType::Tree)? {
+            self.send(BlobType::Tree, BlobId(id), bytes)?;
+        }
+        Ok(TreeId(id))
+    }
+
+    fn is_stored(&self, content: &[Extent]) -> Result<bool> {
+        for e in content {
+            if let Extent::Chunk(id) = e {
+                if !self.writer.is_stored(&BlobId(id.0), BlobType::Chunk)? {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn parent_tree(&mut self, id: &TreeId) -> Result<Tree> {
+        self.repo.read_tree(id)
+    }
+
+    fn warn(&mut self, msg: String) {
+        self.progress.warn(&msg);
+        self.warnings.push(msg);
+    }
+
+    fn stats(&mut self) -> &mut SnapshotStats {
+        &mut self.stats
+    }
+}
+
+/// Run `body` on a fresh [`Pipeline`] whose blobs worker threads store;
+/// returns what `body` returns with the pipeline's totals and warnings.
+pub(super) fn run<'r, T>(
+    repo: &'r Repository,
+    writer: &BlobWriter<'r>,
+    failed: &Mutex<Option<Error>>,
+    progress: &dyn Progress,
+    body: impl FnOnce(&mut Pipeline<'_, 'r>) -> Result<T>,
+) -> Result<(T, SnapshotStats, Vec<String>)> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 16);
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(workers);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let rx = rx.clone();
+            s.spawn(move || {
+                let mut scratch = Vec::new();
+                for (t, id, data) in rx {
+                    if let Err(e) = writer.store(t, id, &data, &mut scratch) {
+                        let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
+                        if f.is_none() {
+                            *f = Some(e);
+                        }
+                    }
+                }
+            });
+        }
+        drop(rx);
+        let mut p = Pipeline {
+            repo,
+            writer,
+            tx,
+            failed,
+            stats: SnapshotStats::default(),
+            warnings: Vec::new(),
+            progress,
+            buf: Vec::new(),
+        };
+        let out = body(&mut p)?;
+        Ok((out, p.stats, p.warnings))
+    })
+}

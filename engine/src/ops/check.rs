@@ -1,0 +1,415 @@
+//! `cairn check`: structural consistency without reading file content.
+//!
+//! It reads every index file (name hash, AEAD), every pack trailer (footer
+//! and trailer AEAD, structure) and every snapshot's trees, and verifies:
+//! every blob a snapshot references is indexed in a stored pack; every
+//! index entry points into an existing pack and agrees with that pack's
+//! trailer. Packs that no index names, blobs stored twice and files Cairn
+//! did not write are reported as information. It never writes.
+//!
+//! Every error ends in advice that works, so that following it leads to a
+//! clean check: a blob that no index file records but a pack trailer holds
+//! needs `cairn repair index`; a blob in no pack is lost (restore the pack
+//! from a copy, or `cairn repair snapshots` to keep the rest); a snapshot
+//! whose root tree is lost cannot be repaired (`cairn forget ID`); a
+//! missing pack that no snapshot needs only has to leave the index
+//! (`cairn repair index`).
+
+use crate::backend::Kind;
+use crate::error::Result;
+use crate::format::index::IndexFile;
+use crate::format::tree::{Extent, NodeKind};
+use crate::id::{BlobId, IndexId, PackId, SnapshotId};
+use crate::progress::{check_interrupt, Progress};
+use crate::repo::pack::{read_trailer, BlobEntry};
+use crate::repo::Repository;
+use std::collections::{HashMap, HashSet};
+
+/// The outcome of `check`.
+#[derive(Clone, Debug, Default)]
+pub struct CheckReport {
+    /// Snapshots checked.
+    pub snapshots: u64,
+    /// Index files read.
+    pub index_files: u64,
+    /// Packs whose trailer was read.
+    pub packs: u64,
+    /// Distinct blobs indexed.
+    pub blobs: u64,
+    /// Real problems (the command fails).
+    pub errors: Vec<String>,
+    /// Worth knowing, not wrong (unreferenced packs, duplicate blobs).
+    pub info: Vec<String>,
+}
+
+impl CheckReport {
+    /// No errors.
+    pub fn ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Where a referenced blob can be found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// Indexed in a stored pack.
+    Indexed,
+    /// Only in the trailer of a pack no index file names for it.
+    TrailerOnly,
+    /// In no stored pack at all: the data is lost.
+    Lost,
+}
+
+/// What the blobs below one tree look like (the tree's own children only).
+#[derive(Default)]
+struct TreeInfo {
+    subtrees: Vec<BlobId>,
+    trailer_only: u64,
+    lost: u64,
+}
+
+/// Everything `check` learns before it walks the snapshots.
+struct Known {
+    /// Blob → every pack an index file names for it.
+    indexed: HashMap<BlobId, Vec<PackId>>,
+    /// Packs present in `data/`.
+    stored: HashSet<PackId>,
+    /// Packs a prune is deleting.
+    condemned: HashSet<PackId>,
+    /// Blobs listed by a readable trailer of a stored pack.
+    in_trailers: HashSet<BlobId>,
+}
+
+impl Known {
+    fn find(&self, id: &BlobId) -> Found {
+        let indexed = self.indexed.get(id).is_some_and(|packs| {
+            packs
+                .iter()
+                .any(|p| self.stored.contains(p) || self.condemned.contains(p))
+        });
+        if indexed {
+            Found::Indexed
+        } else if self.in_trailers.contains(id) {
+            Found::TrailerOnly
+        } else {
+            Found::Lost
+        }
+    }
+}
+
+/// Check `repo`.
+pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> {
+    let mut r = CheckReport::default();
+    let backend = repo.backend();
+    let _lock = repo.audit_lock()?;
+    // Packs that a prune has condemned may disappear at any moment.
+    let (plans, bad_plans) = crate::repo::gc::load_all_lenient(&**backend, repo.sealer())?;
+    let condemned = crate::repo::gc::condemned(&plans);
+    for (name, e) in bad_plans {
+        r.errors.push(format!(
+            "garbage-collection plan state/{name}: {e} — backups refuse to run until `cairn prune` removes it"
+        ));
+    }
+    for kind in Kind::ALL {
+        for f in backend.foreign(kind)? {
+            r.info.push(format!(
+                "{f}: not a file Cairn writes, ignored (remove it unless someone put it there on purpose)"
+            ));
+        }
+    }
+    // Snapshots listed first: whatever they reference was indexed before
+    // they were stored, so the index read next covers it even while
+    // backups run.
+    let mut snaps = backend.list(Kind::Snapshot)?;
+    // 1. Index files. A prune may replace some while we read: start over.
+    let mut attempt = 0;
+    let (indexed, by_pack, dup) = loop {
+        let mut partial = CheckReport::default();
+        match read_index(repo, &mut partial)? {
+            Some(maps) => {
+                r.index_files = partial.index_files;
+                r.errors.extend(partial.errors);
+                r.info.extend(partial.info);
+                break maps;
+            }
+            None if attempt < 5 => attempt += 1,
+            None => {
+                return Err(crate::Error::new(
+                    crate::ErrorKind::Io,
+                    "index files kept changing while being read; run `cairn check` again",
+                ))
+            }
+        }
+    };
+    r.blobs = indexed.len() as u64;
+    if dup > 0 {
+        r.info.push(format!(
+            "{dup} blobs are stored in more than one pack (harmless; costs space)"
+        ));
+    }
+    // 2. Packs: trailers agree with the index.
+    let stored: HashSet<PackId> = backend
+        .list(Kind::Data)?
+        .into_iter()
+        .filter_map(|(n, _)| PackId::from_hex(&n).ok())
+        .collect();
+    let mut in_trailers = HashSet::new();
+    let mut packs: Vec<&PackId> = stored.iter().collect();
+    packs.sort();
+    for id in packs {
+        check_interrupt()?;
+        progress.file(std::path::Path::new(&id.to_hex()));
+        r.packs += 1;
+        let trailer = match read_trailer(&**backend, repo.sealer(), id) {
+            Ok(t) => t,
+            Err(e) if e.kind() == crate::ErrorKind::NotFound && condemned.contains(id) => continue,
+            Err(e) => {
+                r.errors.push(format!(
+                    "{e} — the pack is damaged: run `cairn scrub --repair` (rebuilds it from parity, or with --from DIR from a copy of the repository)"
+                ));
+                continue;
+            }
+        };
+        in_trailers.extend(trailer.iter().map(|e| e.id));
+        match by_pack.get(id) {
+            None => r.info.push(format!(
+                "pack {id} is not in any index (left by an interrupted backup)"
+            )),
+            Some(listed) => {
+                let in_trailer: HashMap<BlobId, &BlobEntry> =
+                    trailer.iter().map(|e| (e.id, e)).collect();
+                for e in listed {
+                    if in_trailer.get(&e.id) != Some(&e) {
+                        r.errors.push(format!(
+                            "pack {id}: the index entry for blob {} does not match the pack trailer — run `cairn repair index`",
+                            e.id.to_hex()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let known = Known {
+        indexed,
+        stored,
+        condemned,
+        in_trailers,
+    };
+    // 3. Snapshots: every referenced tree and chunk is findable.
+    snaps.sort();
+    let mut walk = Walk {
+        repo,
+        known: &known,
+        trees: HashMap::new(),
+        needed_missing: HashSet::new(),
+        unreadable_trees: false,
+    };
+    for (name, _) in snaps {
+        check_interrupt()?;
+        let Ok(id) = SnapshotId::from_hex(&name) else {
+            continue;
+        };
+        r.snapshots += 1;
+        let snap = match repo.load_snapshot(&id) {
+            Ok(s) => s,
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => {
+                r.snapshots -= 1; // forgotten meanwhile
+                continue;
+            }
+            Err(e) => {
+                r.errors.push(format!(
+                    "{e} — restore snapshots/{name} from a copy of the repository, or remove it: `cairn forget {name}`"
+                ));
+                continue;
+            }
+        };
+        walk.snapshot(&id, BlobId(snap.tree.0), &mut r.errors);
+    }
+    // 4. Packs the index names but that are gone.
+    let mut missing: Vec<&PackId> = by_pack
+        .keys()
+        .filter(|p| !known.stored.contains(p))
+        .collect();
+    missing.sort();
+    for id in missing {
+        let path = format!("data/{}/{id}", &id.to_hex()[..2]);
+        if known.condemned.contains(id) {
+            r.info.push(format!(
+                "pack {id} is being deleted by a prune (a garbage-collection plan names it)"
+            ));
+        } else if walk.needed_missing.contains(id) || walk.unreadable_trees {
+            r.errors.push(format!(
+                "pack {id} is named by the index but missing — restore {path} from a copy of the repository (`cairn scrub --repair --from DIR` copies it); without a copy its data is lost: follow the advice given for each snapshot"
+            ));
+        } else {
+            r.errors.push(format!(
+                "pack {id} is named by the index but missing, and no snapshot needs it — run `cairn repair index` to drop it from the index"
+            ));
+        }
+    }
+    Ok(r)
+}
+
+/// The snapshot walk, with what is known about each tree kept once.
+struct Walk<'a> {
+    repo: &'a Repository,
+    known: &'a Known,
+    trees: HashMap<BlobId, Option<TreeInfo>>,
+    /// Missing packs that hold the only indexed copy of a referenced blob.
+    needed_missing: HashSet<PackId>,
+    /// A tree in a stored pack could not be read: what lies below it is
+    /// unknown.
+    unreadable_trees: bool,
+}
+
+impl Walk<'_> {
+    fn lost(&mut self, id: &BlobId) {
+        if let Some(packs) = self.known.indexed.get(id) {
+            self.needed_missing.extend(packs.iter().copied());
+        }
+    }
+
+    /// Read tree `id` once; `None` (with an error recorded) if it cannot
+    /// be read although it is indexed in a stored pack.
+    fn info(&mut self, id: BlobId, snap: &SnapshotId, errors: &mut Vec<String>) {
+        if self.trees.contains_key(&id) {
+            return;
+        }
+        let tree = match self.repo.read_tree(&crate::TreeId(id.0)) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(format!(
+                    "snapshot {}: {e} — run `cairn scrub --repair` (parity, or --from a copy of the repository); if that cannot help, `cairn repair snapshots` keeps the rest",
+                    snap.short()
+                ));
+                self.unreadable_trees = true;
+                self.trees.insert(id, None);
+                return;
+            }
+        };
+        let mut info = TreeInfo::default();
+        for n in &tree.nodes {
+            let subtree = match (n.kind, n.subtree) {
+                (NodeKind::Dir, Some(sub)) => Some(BlobId(sub.0)),
+                _ => None,
+            };
+            let chunks = n.content.iter().filter_map(|e| match e {
+                Extent::Chunk(c) => Some(BlobId(c.0)),
+                Extent::Hole(_) => None,
+            });
+            for child in subtree.into_iter().chain(chunks) {
+                match self.known.find(&child) {
+                    Found::Indexed if Some(child) == subtree => info.subtrees.push(child),
+                    Found::Indexed => {}
+                    Found::TrailerOnly => info.trailer_only += 1,
+                    Found::Lost => {
+                        info.lost += 1;
+                        self.lost(&child);
+                    }
+                }
+            }
+        }
+        self.trees.insert(id, Some(info));
+    }
+
+    /// Walk one snapshot and report what it needs.
+    fn snapshot(&mut self, snap: &SnapshotId, root: BlobId, errors: &mut Vec<String>) {
+        let name = snap.to_hex();
+        match self.known.find(&root) {
+            Found::Indexed => {}
+            Found::TrailerOnly => {
+                errors.push(format!(
+                    "snapshot {} references blobs that no index file records (its root tree among them) but pack trailers hold — run `cairn repair index`",
+                    snap.short()
+                ));
+                return;
+            }
+            Found::Lost => {
+                self.lost(&root);
+                errors.push(format!(
+                    "snapshot {}: its root tree is in no pack, so nothing of it can be restored or repaired — restore the lost pack from a copy of the repository (`cairn scrub --repair --from DIR`), or remove the snapshot: `cairn forget {name}`",
+                    snap.short()
+                ));
+                return;
+            }
+        }
+        let (mut trailer_only, mut lost) = (0u64, 0u64);
+        let mut seen = HashSet::new();
+        let mut stack = vec![root];
+        while let Some(tid) = stack.pop() {
+            if !seen.insert(tid) {
+                continue;
+            }
+            self.info(tid, snap, errors);
+            if let Some(Some(info)) = self.trees.get(&tid) {
+                trailer_only += info.trailer_only;
+                lost += info.lost;
+                stack.extend(info.subtrees.iter().copied());
+            }
+        }
+        if trailer_only > 0 {
+            errors.push(format!(
+                "snapshot {} references {trailer_only} blobs that no index file records but pack trailers hold — run `cairn repair index`",
+                snap.short()
+            ));
+        }
+        if lost > 0 {
+            errors.push(format!(
+                "snapshot {} references {lost} blobs that are in no pack (their data is lost) — restore the missing packs from a copy of the repository (`cairn scrub --repair --from DIR`), or run `cairn repair snapshots` to make it restorable minus the lost files",
+                snap.short()
+            ));
+        }
+    }
+}
+
+type IndexMaps = (
+    HashMap<BlobId, Vec<PackId>>,
+    HashMap<PackId, Vec<BlobEntry>>,
+    u64,
+);
+
+/// Read every index file: blob → packs, pack → entries, and the number of
+/// blobs stored in more than one pack. `None` if a listed file vanished
+/// before it was read.
+fn read_index(repo: &Repository, r: &mut CheckReport) -> Result<Option<IndexMaps>> {
+    let backend = repo.backend();
+    let mut indexed: HashMap<BlobId, Vec<PackId>> = HashMap::new();
+    let mut by_pack: HashMap<PackId, Vec<BlobEntry>> = HashMap::new();
+    let mut dup = 0u64;
+    for (name, _) in backend.list(Kind::Index)? {
+        check_interrupt()?;
+        let Ok(id) = IndexId::from_hex(&name) else {
+            continue;
+        };
+        let file = match backend
+            .read_max(Kind::Index, &name, crate::format::index::MAX_INDEX_FILE)
+            .and_then(|b| IndexFile::open(repo.sealer(), &id, &b))
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                r.errors.push(format!(
+                    "{e} — run `cairn repair index`, which rebuilds the index from the pack trailers (readers use the trailers meanwhile)"
+                ));
+                continue;
+            }
+        };
+        r.index_files += 1;
+        for p in file.packs {
+            for e in &p.blobs {
+                let packs = indexed.entry(e.id).or_default();
+                if !packs.contains(&p.pack) {
+                    if !packs.is_empty() {
+                        dup += 1;
+                    }
+                    packs.push(p.pack);
+                }
+            }
+            let list = by_pack.entry(p.pack).or_default();
+            if list.is_empty() {
+                *list = p.blobs;
+            }
+        }
+    }
+    Ok(Some((indexed, by_pack, dup)))
+}

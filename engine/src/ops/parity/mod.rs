@@ -1,0 +1,186 @@
+//! Reed-Solomon parity across groups of packs, so damaged or lost packs can
+//! be rebuilt (`scrub --repair`), not just detected.
+//!
+//! A group is up to `k` packs (sorted by ID); each pack is one data shard,
+//! zero-padded to the longest pack's length. `m` parity shards are computed
+//! over GF(2^8) and each is stored in its own file `parity/<group>.<j>`,
+//! which also carries the group's description and its own BLAKE3, so any
+//! parity file can be verified and used alone and lives apart from the
+//! packs it protects (it can be copied to other media). Parity is computed
+//! from the packs' bytes, which are already encrypted: it reveals nothing
+//! the packs do not. Work is done in 1 MiB stripes: memory is
+//! `(k + m)` MiB whatever the pack sizes. Layout: `format-spec/v1/parity.md`.
+//!
+//! Modules: [`format`] (the header codec), [`repair`] (healing packs and
+//! parity files); this module groups packs and writes parity.
+
+pub mod repair;
+
+pub use crate::format::parity::{Group, PARITY_MAGIC, PARITY_VERSION};
+pub use repair::{parity_ok, repair, RepairReport};
+
+use crate::backend::{Backend, Kind};
+use crate::error::{Error, Result};
+use crate::id::PackId;
+use crate::progress::{check_interrupt, Progress};
+use crate::repo::Repository;
+use reed_solomon_erasure::galois_8::ReedSolomon;
+use std::collections::{BTreeMap, HashSet};
+
+/// Stripe size for encoding, reconstruction and streamed verification:
+/// memory per file read stays at one stripe whatever its size.
+pub(crate) const STRIPE: u64 = 1 << 20;
+
+/// Groups by ID, each with the shard indexes whose files exist.
+pub type Groups = BTreeMap<[u8; 32], (Group, Vec<u8>)>;
+
+/// Every group named by the parity files present. Unreadable headers are
+/// skipped (scrub reports those files).
+pub fn groups(backend: &dyn Backend) -> Result<Groups> {
+    let mut out = Groups::new();
+    for (name, size) in backend.list(Kind::Parity)? {
+        if let Ok((g, j)) = read_header(backend, &name, size) {
+            out.entry(g.id).or_insert_with(|| (g, Vec::new())).1.push(j);
+        }
+    }
+    Ok(out)
+}
+
+/// Read and parse the header of parity file `name` (`size` bytes long),
+/// reading no more than the header.
+fn read_header(backend: &dyn Backend, name: &str, size: u64) -> Result<(Group, u8)> {
+    let prefix = backend.read_range(
+        Kind::Parity,
+        name,
+        0,
+        (crate::format::parity::FIXED as u64).min(size),
+    )?;
+    let len = Group::header_len_from(&prefix).min(size);
+    Group::parse(&backend.read_range(Kind::Parity, name, 0, len)?)
+}
+
+/// Read `len` bytes of pack `id` at `off`, zero-padded past its end.
+pub(crate) fn pack_stripe(
+    backend: &dyn Backend,
+    id: &PackId,
+    pack_len: u64,
+    off: u64,
+    len: u64,
+) -> Result<Vec<u8>> {
+    let mut v = if off < pack_len {
+        backend.read_range(Kind::Data, &id.to_hex(), off, len.min(pack_len - off))?
+    } else {
+        Vec::new()
+    };
+    v.resize(len as usize, 0);
+    Ok(v)
+}
+
+pub(crate) fn rs(k: usize, m: usize) -> Result<ReedSolomon> {
+    ReedSolomon::new(k, m).map_err(|e| Error::invalid(format!("Reed-Solomon {k}+{m}: {e:?}")))
+}
+
+/// Write the `m` parity files of `g` from its (intact) packs.
+pub fn write_group(backend: &dyn Backend, g: &Group) -> Result<()> {
+    let (k, m) = (g.packs.len(), usize::from(g.m));
+    let code = rs(k, m)?;
+    let mut outs = Vec::with_capacity(m);
+    for j in 0..g.m {
+        let mut w = backend.begin_write(Kind::Parity)?;
+        let mut h = blake3::Hasher::new();
+        let head = g.header(j);
+        w.write_all(&head)?;
+        h.update(&head);
+        outs.push((w, h));
+    }
+    let mut off = 0;
+    while off < g.shard_len {
+        check_interrupt()?;
+        let len = STRIPE.min(g.shard_len - off);
+        let data: Vec<Vec<u8>> = g
+            .packs
+            .iter()
+            .map(|(id, plen)| pack_stripe(backend, id, *plen, off, len))
+            .collect::<Result<_>>()?;
+        let mut parity = vec![vec![0u8; len as usize]; m];
+        code.encode_sep(&data, &mut parity)
+            .map_err(|e| Error::invalid(format!("Reed-Solomon: {e:?}")))?;
+        for ((w, h), p) in outs.iter_mut().zip(&parity) {
+            w.write_all(p)?;
+            h.update(p);
+        }
+        off += len;
+    }
+    for (j, (mut w, h)) in outs.into_iter().enumerate() {
+        w.write_all(h.finalize().as_bytes())?;
+        w.commit(&g.file_name(j as u8))?;
+    }
+    Ok(())
+}
+
+/// Put every pack that no parity group covers into new groups of up to
+/// `k` packs. Returns the number of packs newly protected.
+pub fn protect(repo: &Repository, progress: &dyn Progress) -> Result<u64> {
+    Ok(protect_except(repo, &HashSet::new(), progress)?.0)
+}
+
+/// Protect before deleting: treat the groups with a member in `gone` as
+/// already dissolved, and put their surviving members (and any other
+/// unprotected pack not in `gone`) into new groups. Returns the number of
+/// packs newly protected and the parity files of the dissolved groups,
+/// which the caller deletes once the packs in `gone` are deleted.
+pub fn protect_except(
+    repo: &Repository,
+    gone: &HashSet<PackId>,
+    progress: &dyn Progress,
+) -> Result<(u64, Vec<String>)> {
+    let backend = repo.backend();
+    let all = groups(&**backend)?;
+    let mut dissolved = Vec::new();
+    let mut covered: HashSet<PackId> = HashSet::new();
+    for (g, shards) in all.values() {
+        if g.packs.iter().any(|p| gone.contains(&p.0)) {
+            dissolved.extend(shards.iter().map(|j| g.file_name(*j)));
+        } else {
+            covered.extend(g.packs.iter().map(|p| p.0));
+        }
+    }
+    let Some((k, m)) = repo.config().parity else {
+        return Ok((0, dissolved));
+    };
+    // Packs a prune has condemned are not grouped: they are about to go.
+    let condemned = crate::repo::gc::condemned_packs(repo)?;
+    let mut todo: Vec<(PackId, u64)> = backend
+        .list(Kind::Data)?
+        .into_iter()
+        .filter_map(|(n, size)| PackId::from_hex(&n).ok().map(|id| (id, size)))
+        .filter(|(id, _)| !covered.contains(id) && !gone.contains(id) && !condemned.contains(id))
+        .collect();
+    todo.sort();
+    let mut n = 0;
+    for chunk in todo.chunks(usize::from(k)) {
+        progress.file(std::path::Path::new("parity"));
+        write_group(&**backend, &Group::new(chunk.to_vec(), m))?;
+        n += chunk.len() as u64;
+    }
+    Ok((n, dissolved))
+}
+
+/// The BLAKE3 of `size` bytes of a file, read in stripes (memory stays
+/// at one stripe whatever the file's size).
+pub(crate) fn blake3_of(
+    backend: &dyn Backend,
+    kind: Kind,
+    name: &str,
+    size: u64,
+) -> Result<[u8; 32]> {
+    let mut h = blake3::Hasher::new();
+    let mut off = 0;
+    while off < size {
+        check_interrupt()?;
+        let len = STRIPE.min(size - off);
+        h.update(&backend.read_range(kind, name, off, len)?);
+        off += len;
+    }
+    Ok(*h.finalize().as_bytes())
+}

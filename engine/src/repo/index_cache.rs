@@ -1,0 +1,469 @@
+//! The local RocksDB index cache.
+//!
+//! Keyed by repository ID under `<cache-root>/<repo-id>/index-v1`. Keys:
+//!
+//! * `b` + blob ID → pack ID | type | offset u64 | sealed_len u32 | plain_len u32
+//! * `p` + pack ID → empty: a loaded index file names this pack
+//! * `f` + index ID → empty: this index file's entries are loaded
+//! * `v` → cache schema version
+//!
+//! Invariants: an entry is inserted only together (one atomic write batch)
+//! with the `f` marker of an index file that lists it, so the cache never
+//! knows a blob that no index file in the repository records. When an index
+//! file it loaded has disappeared from the repository, the cache is wiped
+//! and rebuilt. If another process holds the database, a private temporary
+//! cache is built instead and removed afterwards.
+//!
+//! An index file that cannot be read (damaged, junk, too large) is skipped
+//! and reported ([`IndexCache::unreadable`]); it gets no `f` marker, so
+//! every sync tries it again. Readers then find what it covered through
+//! [`IndexCache::locate`], which reads the trailers of the packs that no
+//! loaded index file names. Those trailer-derived locations live only in
+//! memory, never in the database, and [`IndexCache::get`] (what writers
+//! deduplicate against) never returns them: a writer stores again what it
+//! cannot find in a readable index file.
+
+use crate::backend::{Backend, Kind};
+use crate::crypto::Sealer;
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::index::IndexFile;
+use crate::format::pack::Reader;
+use crate::id::{BlobId, IndexId, PackId};
+use crate::repo::pack::{BlobEntry, BlobType};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+const SCHEMA: &[u8] = b"cairn-index-cache-2";
+
+/// Where a blob is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// The pack holding it.
+    pub pack: PackId,
+    /// Its entry in that pack.
+    pub entry: BlobEntry,
+}
+
+impl Location {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(49);
+        v.extend_from_slice(&self.pack.0);
+        v.push(self.entry.blob_type.object_type() as u8);
+        v.extend_from_slice(&self.entry.offset.to_le_bytes());
+        v.extend_from_slice(&self.entry.sealed_len.to_le_bytes());
+        v.extend_from_slice(&self.entry.plain_len.to_le_bytes());
+        v
+    }
+
+    fn decode(id: BlobId, v: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(v, "index cache entry");
+        let pack = PackId(r.array()?);
+        let blob_type = BlobType::from_u8(r.u8()?)?;
+        Ok(Location {
+            pack,
+            entry: BlobEntry {
+                blob_type,
+                id,
+                offset: r.u64()?,
+                sealed_len: r.u32()?,
+                plain_len: r.u32()?,
+            },
+        })
+    }
+}
+
+/// Blob locations read from pack trailers (in memory only).
+type Fallback = HashMap<BlobId, Location>;
+
+/// The cache handle.
+pub struct IndexCache {
+    db: rocksdb::DB,
+    temp_dir: Option<PathBuf>,
+    /// Index files the last sync could not read, with why.
+    unreadable: Mutex<Vec<(IndexId, String)>>,
+    /// Built on the first miss of [`Self::locate`]; dropped whenever a
+    /// sync loads something.
+    fallback: Mutex<Option<Arc<Fallback>>>,
+}
+
+fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn db_err(what: &str, e: rocksdb::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("index cache: {what}: {e}"))
+}
+
+fn options() -> rocksdb::Options {
+    let mut o = rocksdb::Options::default();
+    o.create_if_missing(true);
+    o.set_max_open_files(128);
+    o.set_write_buffer_size(16 << 20);
+    o.set_max_background_jobs(2);
+    o.set_keep_log_file_num(2);
+    o
+}
+
+fn key(prefix: u8, id: &[u8; 32]) -> [u8; 33] {
+    let mut k = [0u8; 33];
+    k[0] = prefix;
+    k[1..].copy_from_slice(id);
+    k
+}
+
+impl IndexCache {
+    /// Open (creating if needed) the cache for repository `repo_id`.
+    /// Falls back to a private temporary cache when the cache directory
+    /// cannot be created or another process holds the database.
+    pub fn open(cache_root: &Path, repo_id: &str) -> Result<Self> {
+        let dir = cache_root.join(repo_id);
+        let created = {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+        };
+        if created.is_err() {
+            return Self::open_temp(&std::env::temp_dir());
+        }
+        set_private(&dir);
+        match rocksdb::DB::open(&options(), dir.join("index-v1")) {
+            Ok(db) => Ok(IndexCache {
+                db,
+                temp_dir: None,
+                unreadable: Mutex::new(Vec::new()),
+                fallback: Mutex::new(None),
+            }),
+            Err(e) if e.to_string().contains("lock") => Self::open_temp(&dir),
+            Err(e) => Err(db_err("opening", e)),
+        }
+    }
+
+    fn open_temp(parent: &Path) -> Result<Self> {
+        let mut rnd = [0u8; 8];
+        crate::crypto::random_bytes(&mut rnd)?;
+        let tmp = parent.join(format!(
+            "cairn-tmp-cache-{}-{}",
+            std::process::id(),
+            crate::id::hex_encode(&rnd)
+        ));
+        let db = rocksdb::DB::open(&options(), &tmp)
+            .map_err(|e| db_err("opening temporary cache", e))?;
+        set_private(&tmp);
+        Ok(IndexCache {
+            db,
+            temp_dir: Some(tmp),
+            unreadable: Mutex::new(Vec::new()),
+            fallback: Mutex::new(None),
+        })
+    }
+
+    /// Look up a blob in the readable index files. Writers deduplicate
+    /// against this only.
+    pub fn get(&self, id: &BlobId) -> Result<Option<Location>> {
+        match self
+            .db
+            .get_pinned(key(b'b', &id.0))
+            .map_err(|e| db_err("lookup", e))?
+        {
+            Some(v) => Location::decode(*id, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Is the blob known?
+    pub fn contains(&self, id: &BlobId) -> Result<bool> {
+        Ok(self
+            .db
+            .get_pinned(key(b'b', &id.0))
+            .map_err(|e| db_err("lookup", e))?
+            .is_some())
+    }
+
+    /// Where a blob is, for readers: the readable index files first, then
+    /// the trailers of packs that no readable index file names (a damaged
+    /// or missing index file). The second answer is `true` when the
+    /// location came from a trailer; it is never stored in the database.
+    pub fn locate(
+        &self,
+        backend: &dyn Backend,
+        sealer: &Sealer,
+        id: &BlobId,
+    ) -> Result<Option<(Location, bool)>> {
+        if let Some(l) = self.get(id)? {
+            return Ok(Some((l, false)));
+        }
+        let fallback = guard(&self.fallback).clone();
+        let fallback = match fallback {
+            Some(f) => f,
+            None => {
+                let built = Arc::new(self.build_fallback(backend, sealer)?);
+                *guard(&self.fallback) = Some(built.clone());
+                built
+            }
+        };
+        Ok(fallback.get(id).map(|l| (*l, true)))
+    }
+
+    /// Read the trailers of every stored pack that no loaded index file
+    /// names. Unreadable trailers are skipped (`check` and `scrub` report
+    /// them).
+    fn build_fallback(&self, backend: &dyn Backend, sealer: &Sealer) -> Result<Fallback> {
+        let indexed = self.indexed_packs()?;
+        let mut out = Fallback::new();
+        for (name, _) in backend.list(Kind::Data)? {
+            crate::progress::check_interrupt()?;
+            let Ok(pack) = PackId::from_hex(&name) else {
+                continue;
+            };
+            if indexed.contains(&pack) {
+                continue;
+            }
+            if let Ok(entries) = crate::repo::pack::read_trailer(backend, sealer, &pack) {
+                for entry in entries {
+                    out.entry(entry.id).or_insert(Location { pack, entry });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Packs named by the loaded index files.
+    fn indexed_packs(&self) -> Result<HashSet<PackId>> {
+        Ok(self.ids(b'p')?.into_iter().map(PackId).collect())
+    }
+
+    /// The IDs of every key that starts with `prefix`.
+    fn ids(&self, prefix: u8) -> Result<Vec<[u8; 32]>> {
+        let mut out = Vec::new();
+        for item in self.db.prefix_iterator([prefix]) {
+            let (k, _) = item.map_err(|e| db_err("scanning", e))?;
+            if k.first() != Some(&prefix) {
+                break;
+            }
+            if let Some(id) = k.get(1..).and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Index files the last sync skipped because they could not be read,
+    /// with why.
+    pub fn unreadable(&self) -> Vec<(IndexId, String)> {
+        guard(&self.unreadable).clone()
+    }
+
+    /// Record a committed index file's entries (one atomic batch).
+    pub fn insert_index(&self, id: &IndexId, file: &IndexFile) -> Result<()> {
+        let mut batch = rocksdb::WriteBatch::default();
+        for p in &file.packs {
+            batch.put(key(b'p', &p.pack.0), b"");
+            for e in &p.blobs {
+                batch.put(
+                    key(b'b', &e.id.0),
+                    Location {
+                        pack: p.pack,
+                        entry: *e,
+                    }
+                    .encode(),
+                );
+            }
+        }
+        batch.put(key(b'f', &id.0), b"");
+        self.db.write(batch).map_err(|e| db_err("writing", e))
+    }
+
+    fn loaded_index_files(&self) -> Result<HashSet<IndexId>> {
+        Ok(self.ids(b'f')?.into_iter().map(IndexId).collect())
+    }
+
+    fn wipe(&self) -> Result<()> {
+        // Every key starts with one of b'b', b'f', b'p', b'v': delete the whole
+        // key space in one range tombstone (constant memory).
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.delete_range(&[0u8][..], &[0xffu8; 34][..]);
+        self.db.write(batch).map_err(|e| db_err("wiping", e))
+    }
+
+    /// Bring the cache in step with the repository's index files: load new
+    /// ones; rebuild from scratch if one it loaded has gone or the schema
+    /// changed. Memory holds one index file at a time.
+    ///
+    /// An index file that vanishes before it is read was replaced by a
+    /// prune (its replacement was stored first): it is skipped and the
+    /// listing taken again, a few times at most. If the index keeps
+    /// changing, the cache stays incomplete — never wrong: it then lacks
+    /// blobs (a writer stores them again, a reader re-syncs on a miss).
+    /// An index file that cannot be read is skipped and listed in
+    /// [`Self::unreadable`] (see the module docs).
+    pub fn sync(&self, backend: &dyn Backend, sealer: &Sealer) -> Result<()> {
+        for _ in 0..5 {
+            if self.sync_once(backend, sealer)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One pass; `false` if a listed file vanished before it was read.
+    fn sync_once(&self, backend: &dyn Backend, sealer: &Sealer) -> Result<bool> {
+        let listed: HashSet<IndexId> = backend
+            .list(Kind::Index)?
+            .into_iter()
+            .filter_map(|(n, _)| IndexId::from_hex(&n).ok())
+            .collect();
+        let schema_ok = self
+            .db
+            .get(b"v")
+            .map_err(|e| db_err("reading", e))?
+            .as_deref()
+            == Some(SCHEMA);
+        let mut loaded = self.loaded_index_files()?;
+        let mut changed = false;
+        if !schema_ok || !loaded.is_subset(&listed) {
+            changed = true;
+            self.wipe()?;
+            self.db
+                .put(b"v", SCHEMA)
+                .map_err(|e| db_err("writing", e))?;
+            loaded.clear();
+        }
+        let mut todo: Vec<&IndexId> = listed.difference(&loaded).collect();
+        todo.sort();
+        let mut complete = true;
+        // Index files are named by their content: one that could not be
+        // read in this process is not read again (a copy put back under
+        // the same name would be the same bytes).
+        let mut unreadable: Vec<(IndexId, String)> = guard(&self.unreadable)
+            .iter()
+            .filter(|(id, _)| listed.contains(id))
+            .cloned()
+            .collect();
+        for id in todo {
+            if unreadable.iter().any(|(u, _)| u == id) {
+                continue;
+            }
+            let file = backend
+                .read_max(
+                    Kind::Index,
+                    &id.to_hex(),
+                    crate::format::index::MAX_INDEX_FILE,
+                )
+                .and_then(|bytes| IndexFile::open(sealer, id, &bytes));
+            match file {
+                Ok(file) => {
+                    self.insert_index(id, &file)?;
+                    changed = true;
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => complete = false,
+                Err(e) if e.kind() == ErrorKind::Interrupted => return Err(e),
+                Err(e) => unreadable.push((*id, e.to_string())),
+            }
+        }
+        *guard(&self.unreadable) = unreadable;
+        if changed {
+            *guard(&self.fallback) = None;
+        }
+        Ok(complete)
+    }
+}
+
+impl Drop for IndexCache {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.temp_dir {
+            let _ = rocksdb::DB::destroy(&rocksdb::Options::default(), dir);
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn set_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::MemoryBackend;
+    use crate::format::index::PackEntries;
+
+    fn entry(b: u8) -> BlobEntry {
+        BlobEntry {
+            blob_type: BlobType::Chunk,
+            id: BlobId([b; 32]),
+            offset: 8,
+            sealed_len: 41,
+            plain_len: 1,
+        }
+    }
+
+    /// A backend holding one index file that lists blob `[1; 32]`.
+    fn one_index_file() -> (tempfile::TempDir, MemoryBackend, Sealer, IndexId) {
+        let backend = MemoryBackend::new();
+        let sealer = Sealer::new(&[1; 32]);
+        let f = IndexFile {
+            supersedes: vec![],
+            packs: vec![PackEntries {
+                pack: PackId([9; 32]),
+                blobs: vec![entry(1)],
+            }],
+        };
+        let bytes = f.seal(&sealer, 3).unwrap();
+        let id = IndexId(*blake3::hash(&bytes).as_bytes());
+        backend.write(Kind::Index, &id.to_hex(), &bytes).unwrap();
+        (tempfile::tempdir().unwrap(), backend, sealer, id)
+    }
+
+    #[test]
+    fn an_unreadable_index_file_is_skipped_and_reported() {
+        let (dir, backend, sealer, _) = one_index_file();
+        let junk = IndexId([7; 32]);
+        backend.write(Kind::Index, &junk.to_hex(), b"junk").unwrap();
+        let c = IndexCache::open(dir.path(), "r1").unwrap();
+        c.sync(&backend, &sealer).unwrap();
+        assert!(c.contains(&BlobId([1; 32])).unwrap());
+        let bad = c.unreadable();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].0, junk);
+        // Not marked loaded: it stays reported; once gone, it is forgotten.
+        c.sync(&backend, &sealer).unwrap();
+        assert_eq!(c.unreadable().len(), 1);
+        backend.remove(Kind::Index, &junk.to_hex()).unwrap();
+        c.sync(&backend, &sealer).unwrap();
+        assert!(c.unreadable().is_empty());
+        // A missing blob is looked up in trailers (none here): not found.
+        assert!(c
+            .locate(&backend, &sealer, &BlobId([2; 32]))
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            c.locate(&backend, &sealer, &BlobId([1; 32])).unwrap(),
+            Some((c.get(&BlobId([1; 32])).unwrap().unwrap(), false))
+        );
+    }
+
+    #[test]
+    fn sync_loads_and_rebuilds() {
+        let (dir, backend, sealer, id) = one_index_file();
+        {
+            let c = IndexCache::open(dir.path(), "r1").unwrap();
+            c.sync(&backend, &sealer).unwrap();
+            let loc = c.get(&BlobId([1; 32])).unwrap().unwrap();
+            assert_eq!(loc.pack, PackId([9; 32]));
+            // A second handle while the first is open falls back to a temp cache.
+            let c2 = IndexCache::open(dir.path(), "r1").unwrap();
+            assert!(c2.temp_dir.is_some());
+            c2.sync(&backend, &sealer).unwrap();
+            assert!(c2.contains(&BlobId([1; 32])).unwrap());
+        }
+        // Index file removed: the cache forgets its blobs.
+        backend.remove(Kind::Index, &id.to_hex()).unwrap();
+        let c = IndexCache::open(dir.path(), "r1").unwrap();
+        c.sync(&backend, &sealer).unwrap();
+        assert!(!c.contains(&BlobId([1; 32])).unwrap());
+    }
+}

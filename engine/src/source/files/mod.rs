@@ -1,0 +1,219 @@
+//! Reading filesystem metadata into tree nodes, and finding a sparse
+//! file's data regions.
+//!
+//! Invariants: `lstat` semantics throughout (symlinks are never followed);
+//! names are kept as raw bytes; xattrs are read without following links
+//! and sorted by name; a file whose allocated blocks cover its size is
+//! treated as dense (one region), so ordinary files cost no extra syscalls.
+
+mod walk;
+
+pub use walk::FilesSource;
+
+use crate::format::tree::{Node, NodeKind, Timestamp};
+use std::collections::HashMap;
+use std::fs::{File, Metadata};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// A timestamp from `stat` seconds and nanoseconds.
+pub(crate) fn ts(secs: i64, nanos: i64) -> Timestamp {
+    Timestamp {
+        secs,
+        nanos: u32::try_from(nanos).unwrap_or(0).min(999_999_999),
+    }
+}
+
+/// The node kind for an `lstat` result.
+pub fn kind_of(md: &Metadata) -> NodeKind {
+    let ft = md.file_type();
+    if ft.is_dir() {
+        NodeKind::Dir
+    } else if ft.is_symlink() {
+        NodeKind::Symlink
+    } else if ft.is_fifo() {
+        NodeKind::Fifo
+    } else if ft.is_char_device() {
+        NodeKind::CharDevice
+    } else if ft.is_block_device() {
+        NodeKind::BlockDevice
+    } else if ft.is_socket() {
+        NodeKind::Socket
+    } else {
+        NodeKind::File
+    }
+}
+
+/// Caches uid/gid → name lookups for one backup.
+#[derive(Default)]
+pub struct NameCache {
+    users: Mutex<HashMap<u32, Option<String>>>,
+    groups: Mutex<HashMap<u32, Option<String>>>,
+}
+
+impl NameCache {
+    fn user(&self, uid: u32) -> Option<String> {
+        let mut m = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(uid)
+            .or_insert_with(|| {
+                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                    .ok()
+                    .flatten()
+                    .map(|u| u.name)
+            })
+            .clone()
+    }
+
+    fn group(&self, gid: u32) -> Option<String> {
+        let mut m = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(gid)
+            .or_insert_with(|| {
+                nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid))
+                    .ok()
+                    .flatten()
+                    .map(|g| g.name)
+            })
+            .clone()
+    }
+}
+
+/// Build a node (without content or subtree) from `lstat` metadata.
+/// Xattr or symlink read failures are returned as warnings.
+pub fn node_from(
+    path: &Path,
+    name: &[u8],
+    md: &Metadata,
+    names: &NameCache,
+) -> (Node, Vec<String>) {
+    let mut warnings = Vec::new();
+    let mut n = Node::new(name.to_vec(), kind_of(md));
+    n.mode = md.mode() & 0o7777;
+    n.uid = md.uid();
+    n.gid = md.gid();
+    n.user = names.user(md.uid());
+    n.group = names.group(md.gid());
+    n.mtime = ts(md.mtime(), md.mtime_nsec());
+    n.atime = ts(md.atime(), md.atime_nsec());
+    n.ctime = ts(md.ctime(), md.ctime_nsec());
+    n.inode = md.ino();
+    n.dev = md.dev();
+    n.nlink = md.nlink();
+    if n.kind == NodeKind::File {
+        n.size = md.len();
+    }
+    if matches!(n.kind, NodeKind::CharDevice | NodeKind::BlockDevice) {
+        n.rdev = md.rdev();
+    }
+    if n.kind == NodeKind::Symlink {
+        match std::fs::read_link(path) {
+            Ok(t) => n.target = Some(t.as_os_str().as_bytes().to_vec()),
+            Err(e) => warnings.push(format!("{}: reading symlink: {e}", path.display())),
+        }
+    }
+    match xattr::list(path) {
+        Ok(list) => {
+            for name in list {
+                match xattr::get(path, &name) {
+                    Ok(Some(v)) => n.xattrs.push((name.as_bytes().to_vec(), v)),
+                    Ok(None) => {}
+                    Err(e) => warnings.push(format!("{}: reading xattr: {e}", path.display())),
+                }
+            }
+            n.xattrs.sort();
+        }
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENOTSUP) => {}
+        Err(e) => warnings.push(format!("{}: listing xattrs: {e}", path.display())),
+    }
+    (n, warnings)
+}
+
+/// A file's data regions `(offset, len)`, in order; gaps are holes.
+/// Dense files return one region covering the whole size.
+pub fn data_regions(file: &File, md: &Metadata) -> std::io::Result<Vec<(u64, u64)>> {
+    let size = md.len();
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    if md.blocks().saturating_mul(512) >= size {
+        return Ok(vec![(0, size)]);
+    }
+    use nix::unistd::{lseek, Whence};
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    let mut out = Vec::new();
+    let mut off: i64 = 0;
+    let end = i64::try_from(size).unwrap_or(i64::MAX);
+    while off < end {
+        let data = match lseek(fd, off, Whence::SeekData) {
+            Ok(d) => d,
+            Err(nix::errno::Errno::ENXIO) => break,
+            Err(nix::errno::Errno::EINVAL) => return Ok(vec![(0, size)]),
+            Err(e) => return Err(e.into()),
+        };
+        let hole = match lseek(fd, data, Whence::SeekHole) {
+            Ok(h) => h.min(end),
+            Err(e) => return Err(e.into()),
+        };
+        if hole > data {
+            out.push((data as u64, (hole - data) as u64));
+        }
+        off = hole;
+    }
+    Ok(out)
+}
+
+/// Open for reading without updating the access time where permitted
+/// (`O_NOATIME` needs ownership or privilege; fall back silently), and ask
+/// the kernel to read the whole file ahead asynchronously, so disk reads
+/// overlap chunking, hashing and compression.
+pub(crate) fn open_noatime(path: &Path) -> std::io::Result<std::fs::File> {
+    use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOATIME)
+        .open(path)
+    {
+        Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => std::fs::File::open(path),
+        other => other,
+    }?;
+    let fd = f.as_raw_fd();
+    let _ = posix_fadvise(fd, 0, 0, PosixFadviseAdvice::POSIX_FADV_SEQUENTIAL);
+    let _ = posix_fadvise(fd, 0, 0, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+    Ok(f)
+}
+
+/// Ask the kernel to start reading a file we will read soon (best effort;
+/// files we may not read or that vanished are simply skipped).
+pub(crate) fn prefetch(path: &Path) {
+    use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
+    use std::os::fd::AsRawFd;
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = posix_fadvise(f.as_raw_fd(), 0, 0, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Seek, SeekFrom, Write};
+
+    #[test]
+    fn sparse_regions() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s");
+        let mut f = File::create(&p).unwrap();
+        f.seek(SeekFrom::Start(64 << 20)).unwrap();
+        f.write_all(b"tail").unwrap();
+        drop(f);
+        let f = File::open(&p).unwrap();
+        let md = f.metadata().unwrap();
+        let r = data_regions(&f, &md).unwrap();
+        let total: u64 = r.iter().map(|x| x.1).sum();
+        assert!(total < 1 << 20, "{r:?}");
+        assert_eq!(r.last().map(|x| x.0 + x.1), Some(md.len()));
+    }
+}

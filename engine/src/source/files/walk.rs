@@ -1,0 +1,468 @@
+//! The filesystem walk of a file backup ([`FilesSource`]): the root tree
+//! reproducing the absolute backup paths, directories in name order with
+//! look-ahead prefetching, and files read only when their metadata changed
+//! since the parent snapshot.
+//!
+//! Invariants: `lstat` semantics below each backup path (a symlink given
+//! as a path is recorded as a link; directories above it are followed);
+//! an entry that cannot be read is a warning, never an abort; a backup in
+//! which no given path could be read fails, so it writes no snapshot.
+
+use super::{data_regions, node_from, open_noatime, prefetch, ts, NameCache};
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::tree::{Extent, Node, NodeKind, Timestamp, Tree};
+use crate::progress::{check_interrupt, Progress};
+use crate::source::filter::PathFilter;
+use crate::source::{dir_node, BuildContext, Sink, Source};
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Files and directories given by path.
+pub struct FilesSource {
+    paths: Vec<PathBuf>,
+    excludes: PathFilter,
+    one_fs: bool,
+    with_atime: bool,
+}
+
+impl FilesSource {
+    /// A walk of `paths` (made absolute, `..` resolved against the real
+    /// directories, sorted, deduplicated). Fails when none of them exists.
+    pub fn new(
+        paths: &[PathBuf],
+        excludes: &[String],
+        one_file_system: bool,
+        with_atime: bool,
+    ) -> Result<Self> {
+        Ok(FilesSource {
+            paths: absolute_paths(paths)?,
+            excludes: PathFilter::new(excludes)?,
+            one_fs: one_file_system,
+            with_atime,
+        })
+    }
+}
+
+impl Source for FilesSource {
+    fn kind(&self) -> &'static str {
+        "files"
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.paths
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn wants_parent(&self) -> bool {
+        true
+    }
+
+    fn build(&mut self, sink: &mut dyn Sink, ctx: &BuildContext<'_>) -> Result<Tree> {
+        let trie = build_trie(&self.paths);
+        let mut w = Walk {
+            sink,
+            src: self,
+            progress: ctx.progress,
+            names: NameCache::default(),
+            warnings: Vec::new(),
+            targets_saved: 0,
+        };
+        let root = if trie.target {
+            // Backing up "/" itself: the root tree is its listing.
+            let md = std::fs::symlink_metadata("/").map_err(|e| Error::io("stat /", e))?;
+            let t = w.dir_tree(Path::new("/"), ctx.parent, md.dev())?;
+            w.targets_saved += usize::from(t.is_some());
+            t.unwrap_or_default()
+        } else {
+            w.root(&trie, Path::new("/"), ctx.parent)?
+        };
+        if w.targets_saved == 0 {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "nothing could be backed up ({}); no snapshot was written",
+                    w.warnings.join("; ")
+                ),
+            ));
+        }
+        Ok(root)
+    }
+}
+
+/// One walk in progress.
+struct Walk<'a> {
+    sink: &'a mut dyn Sink,
+    src: &'a FilesSource,
+    progress: &'a dyn Progress,
+    names: NameCache,
+    /// This walk's warnings (also given to the sink), to explain a walk
+    /// that saved nothing.
+    warnings: Vec<String>,
+    /// Backup paths that made it into the tree.
+    targets_saved: usize,
+}
+
+impl Walk<'_> {
+    /// The node for an `lstat` result (warnings reported), with the atime
+    /// policy applied.
+    fn node(&mut self, path: &Path, name: &[u8], md: &std::fs::Metadata) -> Node {
+        let (mut node, warns) = node_from(path, name, md, &self.names);
+        for w in warns {
+            self.warn(w);
+        }
+        if !self.src.with_atime {
+            node.atime = node.mtime;
+        }
+        node
+    }
+
+    fn warn(&mut self, msg: String) {
+        self.warnings.push(msg.clone());
+        self.sink.warn(msg);
+    }
+
+    fn parent_subtree(&mut self, parent: Option<&Node>) -> Option<Tree> {
+        let id = parent.filter(|n| n.kind == NodeKind::Dir)?.subtree?;
+        match self.sink.parent_tree(&id) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.warn(format!(
+                    "parent snapshot tree unreadable, reading all files: {e}"
+                ));
+                None
+            }
+        }
+    }
+
+    fn dir_node(&mut self, node: Node, tree: Tree) -> Result<Node> {
+        dir_node(self.sink, node, tree)
+    }
+    fn file(&mut self, path: &Path, mut node: Node, parent: Option<&Node>) -> Result<Option<Node>> {
+        self.progress.file(path);
+        if let Some(p) = parent {
+            if unchanged(p, node.size, node.mtime, node.ctime, node.inode)
+                && self.sink.is_stored(&p.content)?
+            {
+                node.content = p.content.clone();
+                let stats = self.sink.stats();
+                stats.files += 1;
+                stats.bytes += node.size;
+                stats.unchanged_files += 1;
+                self.progress.bytes(node.size);
+                return Ok(Some(node));
+            }
+        }
+        let read = (|| -> Result<std::io::Result<(Vec<Extent>, u64)>> {
+            let mut f = match open_noatime(path) {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(e)),
+            };
+            let md = match f.metadata() {
+                Ok(m) => m,
+                Err(e) => return Ok(Err(e)),
+            };
+            let regions = match data_regions(&f, &md) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            let mut content = Vec::new();
+            let mut pos = 0u64;
+            let mut shrank = false;
+            for (off, len) in regions {
+                if off > pos {
+                    content.push(Extent::Hole(off - pos));
+                }
+                if let Err(e) = f.seek(SeekFrom::Start(off)) {
+                    return Ok(Err(e));
+                }
+                let n = match self
+                    .sink
+                    .chunk(&mut (&mut f).take(len), &mut content, true)?
+                {
+                    Ok(n) => n,
+                    Err(e) => return Ok(Err(e)),
+                };
+                pos = off + n;
+                if n < len {
+                    shrank = true; // the file shrank while we read it
+                    break;
+                }
+            }
+            if !shrank && md.len() > pos {
+                content.push(Extent::Hole(md.len() - pos));
+                pos = md.len();
+            }
+            Ok(Ok((content, pos)))
+        })()?;
+        match read {
+            Ok((content, size)) => {
+                node.size = size;
+                node.content = content;
+                let stats = self.sink.stats();
+                stats.files += 1;
+                stats.bytes += node.size;
+                Ok(Some(node))
+            }
+            Err(e) => {
+                self.warn(format!("{}: {e} (file skipped)", path.display()));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Back up one directory entry that exists at `path`.
+    fn entry(
+        &mut self,
+        path: &Path,
+        name: &[u8],
+        parent: Option<&Node>,
+        root_dev: u64,
+    ) -> Result<Option<Node>> {
+        check_interrupt()?;
+        if self.src.excludes.matches(path) {
+            return Ok(None);
+        }
+        let md = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.warn(format!("{}: {e} (skipped)", path.display()));
+                return Ok(None);
+            }
+        };
+        self.entry_with(path, name, md, parent, root_dev)
+    }
+
+    /// As [`entry`](Self::entry) with the `lstat` result already in hand.
+    fn entry_with(
+        &mut self,
+        path: &Path,
+        name: &[u8],
+        md: std::fs::Metadata,
+        parent: Option<&Node>,
+        root_dev: u64,
+    ) -> Result<Option<Node>> {
+        let node = self.node(path, name, &md);
+        if node.kind == NodeKind::Symlink && node.target.is_none() {
+            return Ok(None); // unreadable link: warned above, skipped
+        }
+        match node.kind {
+            NodeKind::File => self.file(path, node, parent),
+            NodeKind::Dir => {
+                if self.src.one_fs && md.dev() != root_dev {
+                    return self.dir_node(node, Tree::default()).map(Some);
+                }
+                let parent_tree = self.parent_subtree(parent);
+                self.dir(path, node, parent_tree.as_ref(), root_dev)
+            }
+            _ => Ok(Some(node)),
+        }
+    }
+
+    fn dir(
+        &mut self,
+        path: &Path,
+        node: Node,
+        parent: Option<&Tree>,
+        root_dev: u64,
+    ) -> Result<Option<Node>> {
+        match self.dir_tree(path, parent, root_dev)? {
+            Some(tree) => self.dir_node(node, tree).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn dir_tree(
+        &mut self,
+        path: &Path,
+        parent: Option<&Tree>,
+        root_dev: u64,
+    ) -> Result<Option<Tree>> {
+        let rd = match std::fs::read_dir(path) {
+            Ok(rd) => rd,
+            Err(e) => {
+                self.warn(format!("{}: {e} (directory skipped)", path.display()));
+                return Ok(None);
+            }
+        };
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for ent in rd {
+            match ent {
+                Ok(ent) => names.push(ent.file_name().as_bytes().to_vec()),
+                Err(e) => self.warn(format!("{}: {e} (entry skipped)", path.display())),
+            }
+        }
+        names.sort();
+        // Look ahead: lstat the next entries and ask the kernel to start
+        // reading the files we will have to read (new or changed ones), so
+        // disk latency overlaps our work. Unchanged files are never touched.
+        let mut ahead: std::collections::VecDeque<(Vec<u8>, std::io::Result<std::fs::Metadata>)> =
+            std::collections::VecDeque::new();
+        let mut names = names.into_iter();
+        let mut tree = Tree::default();
+        loop {
+            while ahead.len() < PREFETCH_FILES {
+                let Some(name) = names.next() else { break };
+                let child = path.join(std::ffi::OsStr::from_bytes(&name));
+                let md = std::fs::symlink_metadata(&child);
+                if let Ok(m) = &md {
+                    let pnode = parent.and_then(|t| t.get(&name));
+                    let same = pnode.is_some_and(|p| {
+                        unchanged(
+                            p,
+                            m.len(),
+                            ts(m.mtime(), m.mtime_nsec()),
+                            ts(m.ctime(), m.ctime_nsec()),
+                            m.ino(),
+                        )
+                    });
+                    if m.is_file() && !same && !self.src.excludes.matches(&child) {
+                        prefetch(&child);
+                    }
+                }
+                ahead.push_back((name, md));
+            }
+            let Some((name, md)) = ahead.pop_front() else {
+                break;
+            };
+            check_interrupt()?;
+            let child = path.join(std::ffi::OsStr::from_bytes(&name));
+            if self.src.excludes.matches(&child) {
+                continue;
+            }
+            let md = match md {
+                Ok(m) => m,
+                Err(e) => {
+                    self.warn(format!("{}: {e} (skipped)", child.display()));
+                    continue;
+                }
+            };
+            let pnode = parent.and_then(|t| t.get(&name));
+            if let Some(n) = self.entry_with(&child, &name, md, pnode, root_dev)? {
+                tree.nodes.push(n);
+            }
+        }
+        Ok(Some(tree))
+    }
+
+    /// Build the root tree reproducing the absolute `paths`.
+    fn root(&mut self, trie: &Trie, prefix: &Path, parent: Option<&Tree>) -> Result<Tree> {
+        let mut tree = Tree::default();
+        for (name, sub) in &trie.children {
+            let path = prefix.join(std::ffi::OsStr::from_bytes(name));
+            let pnode = parent.and_then(|t| t.get(name));
+            // A backup path itself is recorded as it is (a symlink stays a
+            // symlink); a directory above it is followed if it is a symlink
+            // (e.g. /lib -> usr/lib), because it must be a directory here.
+            let md = if sub.target {
+                std::fs::symlink_metadata(&path)
+            } else {
+                std::fs::metadata(&path)
+            };
+            let md = match md {
+                Ok(m) => m,
+                Err(e) => {
+                    self.warn(format!("{}: {e} (skipped)", path.display()));
+                    continue;
+                }
+            };
+            let node = if sub.target {
+                let n = self.entry(&path, name, pnode, md.dev())?;
+                self.targets_saved += usize::from(n.is_some());
+                n
+            } else {
+                let node = self.node(&path, name, &md);
+                let ptree = self.parent_subtree(pnode);
+                let subtree = self.root(sub, &path, ptree.as_ref())?;
+                Some(self.dir_node(node, subtree)?)
+            };
+            if let Some(n) = node {
+                tree.nodes.push(n);
+            }
+        }
+        Ok(tree)
+    }
+}
+
+/// Would a file with this metadata reuse `p`'s content without reading?
+fn unchanged(p: &Node, size: u64, mtime: Timestamp, ctime: Timestamp, inode: u64) -> bool {
+    p.kind == NodeKind::File
+        && p.size == size
+        && p.mtime == mtime
+        && p.ctime == ctime
+        && p.inode == inode
+}
+
+/// How many entries ahead of the current one are examined and prefetched.
+const PREFETCH_FILES: usize = 32;
+
+#[derive(Default)]
+struct Trie {
+    target: bool,
+    children: BTreeMap<Vec<u8>, Trie>,
+}
+
+fn build_trie(paths: &[PathBuf]) -> Trie {
+    let mut root = Trie::default();
+    for p in paths {
+        let mut t = &mut root;
+        for c in p.components() {
+            if let std::path::Component::Normal(n) = c {
+                t = t.children.entry(n.as_bytes().to_vec()).or_default();
+            }
+        }
+        t.target = true;
+    }
+    root
+}
+
+/// Make `paths` absolute (resolving `..` against the real directories but
+/// keeping the last component, so a symlink given as a path is not
+/// followed), sorted and deduplicated. As restic: a missing path is a
+/// warning of the walk; only when none of them exists is it an error.
+fn absolute_paths(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if given.is_empty() {
+        return Err(Error::invalid(
+            "nothing to back up: give at least one path (or --stdin)",
+        ));
+    }
+    let mut paths = Vec::new();
+    for p in given {
+        let resolving = |e| Error::io(format!("resolving {}", p.display()), e);
+        let mut abs = std::path::absolute(p).map_err(resolving)?;
+        if abs
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+        {
+            let name = abs.file_name().map(|n| n.to_owned());
+            let parent = abs
+                .parent()
+                .map(std::fs::canonicalize)
+                .transpose()
+                .map_err(resolving)?;
+            abs = match (parent, name) {
+                (Some(dir), Some(name)) => dir.join(name),
+                _ => std::fs::canonicalize(&abs).map_err(resolving)?,
+            };
+        }
+        paths.push(abs);
+    }
+    if paths.iter().all(|p| std::fs::symlink_metadata(p).is_err()) {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "nothing to back up: {} {} not exist; no snapshot was written",
+                names.join(", "),
+                if names.len() == 1 { "does" } else { "do" }
+            ),
+        ));
+    }
+    paths.sort();
+    paths.dedup();
+    Ok(paths)
+}
