@@ -24,19 +24,6 @@ fn snapshot_count(env: &Env) -> usize {
     fs::read_dir(env.repo.join("snapshots")).unwrap().count()
 }
 
-/// Wait (at most 30 s) until some process holds a lock in the repository.
-fn wait_until_locked(env: &Env) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fs::read_dir(env.repo.join("locks"))
-        .unwrap()
-        .next()
-        .is_none()
-    {
-        assert!(Instant::now() < deadline, "the backup never took its lock");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// `systemctl stop` during a slow `pg_dump | cairn backup --stdin`: the
 /// signal arrives before the first byte. Before the fix the blocked read
 /// went on until the writer closed the pipe, and an empty snapshot was
@@ -64,7 +51,7 @@ fn interrupted_stdin_backup_before_the_first_byte_writes_no_snapshot() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        wait_until_locked(&env);
+        env.wait_until_locked();
         let started = Instant::now();
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(child.id() as i32),

@@ -2,6 +2,7 @@
 //! throw-away repository, build source trees, compare restored trees.
 
 pub mod forge;
+pub mod golden;
 pub mod mongo;
 pub mod vectors;
 
@@ -212,6 +213,24 @@ impl Env {
             assert!(
                 std::time::Instant::now() < deadline,
                 "backup never started writing"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Wait (at most 30 s) until some process holds a lock: a lock file
+    /// under its final name, not the `.tmp-` temporary it is written as
+    /// (which `cairn unlock` does not see yet).
+    pub fn wait_until_locked(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !std::fs::read_dir(self.repo.join("locks"))
+            .expect("locks dir")
+            .filter_map(Result::ok)
+            .any(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no process took a lock"
             );
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
