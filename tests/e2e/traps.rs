@@ -363,16 +363,22 @@ fn a_backup_that_read_nothing_writes_no_snapshot() {
     let out = env.run(&["backup", s, "--exclude", s]);
     assert_code(&out, 1);
     assert_eq!(snapshot_count(&env), 0);
-    if !nix::unistd::geteuid().is_root() {
-        let locked = env.path("locked");
-        fs::create_dir_all(&locked).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
-        let out = env.run(&["backup", locked.to_str().unwrap()]);
-        fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
-        assert_code(&out, 1);
-        assert_eq!(snapshot_count(&env), 0);
-    }
+    // An unreadable directory as the only path (root reads every
+    // directory: cairn then runs as an unprivileged user).
+    let locked = env.path("locked");
+    fs::create_dir_all(&locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    let args = ["backup", locked.to_str().unwrap()];
+    let out = if cairn_tests::is_root() {
+        env.cmd_as_nobody(&args).output().unwrap()
+    } else {
+        env.run(&args)
+    };
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    assert_eq!(snapshot_count(&env), 0);
 }
 
 /// `forget --keep-last 0` removed every snapshot (and with `--prune`, all

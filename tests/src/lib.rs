@@ -127,6 +127,36 @@ impl Env {
         c
     }
 
+    /// A `cairn` command run as the unprivileged user `nobody`, for tests
+    /// of files that root could read anyway; only root can make one. The
+    /// binary is copied into the scratch directory (the build directory
+    /// may be private to root), which becomes traversable, and the
+    /// repository, cache and password file are handed to `nobody`.
+    pub fn cmd_as_nobody(&self, args: &[&str]) -> Command {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        const NOBODY: u32 = 65534;
+        let bin = self.path("cairn-copy");
+        if !bin.exists() {
+            std::fs::copy(cairn_bin(), &bin).expect("copy cairn");
+        }
+        let public = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(&bin, public.clone()).expect("chmod");
+        std::fs::set_permissions(self.dir.path(), public).expect("chmod");
+        std::fs::create_dir_all(&self.cache).expect("mkdir cache");
+        for e in walkdir::WalkDir::new(&self.repo)
+            .into_iter()
+            .chain(walkdir::WalkDir::new(&self.cache))
+            .filter_map(Result::ok)
+        {
+            std::os::unix::fs::chown(e.path(), Some(NOBODY), Some(NOBODY)).expect("chown");
+        }
+        std::os::unix::fs::chown(&self.pwfile, Some(NOBODY), Some(NOBODY)).expect("chown");
+        let mut c = self.with_env(Command::new(&bin));
+        c.args(args).uid(NOBODY).gid(NOBODY);
+        c
+    }
+
     /// Run and capture.
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().expect("spawn cairn")
@@ -251,6 +281,19 @@ impl Default for Env {
     fn default() -> Self {
         Env::new()
     }
+}
+
+/// Say why a test, or part of one, does not run here (`skipped: REASON`
+/// on stderr, which `cargo nextest --no-capture` or a failure shows). The
+/// caller then returns, or leaves the part out; where the condition holds
+/// the test asserts everything.
+pub fn skip(reason: &str) {
+    eprintln!("skipped: {reason}");
+}
+
+/// Do the tests run as root (needed to mount, make devices, chown)?
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
 }
 
 /// Panic with the command's output unless it exited 0.
