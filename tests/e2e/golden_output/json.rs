@@ -305,3 +305,38 @@ fn unlock_stale_and_all() {
     running.signal(Signal::SIGKILL);
     c.finish("json/unlock.txt");
 }
+
+/// The MongoDB shapes: backup from a server, verify with per-collection
+/// counts, restore into a server, drill into temporary databases.
+#[test]
+fn mongodb_backup_verify_restore_drill() {
+    use mongodb::bson::{doc, Document};
+    let server = cairn_tests::mongo::MongoServer::start();
+    let users = server
+        .client()
+        .database("app")
+        .collection::<Document>("users");
+    let docs: Vec<Document> = (0..100)
+        .map(|i| doc! {"_id": i, "name": format!("user {i}")})
+        .collect();
+    users.insert_many(docs).run().unwrap();
+    let mut c = Case::init();
+    let uri = server.uri();
+    c.literal(uri.clone(), "mongodb://<server>/");
+    // The dump's manifest, one of its files, holds the cluster time, whose
+    // digits vary: so does the total of the snapshot's file bytes.
+    c.hide("bytes", "<size>");
+    c.record(&["--json", "backup", &uri, "--host", "golden", "--time", T1]);
+    c.record(&["--json", "verify", "latest"]);
+    c.record(&[
+        "--json",
+        "restore",
+        "latest",
+        "--to",
+        &uri,
+        "--rename-db",
+        "app=restored",
+    ]);
+    c.record(&["--json", "drill", "latest", "--to", &uri]);
+    c.finish("json/mongodb.txt");
+}

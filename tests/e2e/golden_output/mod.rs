@@ -46,6 +46,8 @@ pub struct Case {
     pub env: Env,
     norm: Normaliser,
     transcript: String,
+    /// Top-level JSON keys this case hides, with their placeholder.
+    hidden: Vec<(&'static str, &'static str)>,
 }
 
 impl Case {
@@ -70,6 +72,7 @@ impl Case {
             env,
             norm,
             transcript: String::new(),
+            hidden: Vec::new(),
         }
     }
 
@@ -205,6 +208,12 @@ impl Case {
         self.norm.literal(text, placeholder);
     }
 
+    /// Show the top-level `key` of every JSON document as `placeholder`:
+    /// for a value that varies in this case only (say why where called).
+    pub fn hide(&mut self, key: &'static str, placeholder: &'static str) {
+        self.hidden.push((key, placeholder));
+    }
+
     /// Run and record.
     pub fn record(&mut self, args: &[&str]) -> Output {
         let out = self.cmd(args).output().expect("spawn cairn");
@@ -276,6 +285,11 @@ impl Case {
                 )
             });
             self.norm.json(&mut v);
+            for (key, placeholder) in &self.hidden {
+                if let Some(x) = v.get_mut(*key) {
+                    *x = serde_json::Value::String((*placeholder).to_owned());
+                }
+            }
             out.push_str(&serde_json::to_string_pretty(&v).expect("pretty"));
             out.push('\n');
         }

@@ -18,9 +18,9 @@
 //!   is quoted or is the value of a JSON `host`.
 //! - In JSON: `*_secs` numbers become `<secs>`. Sizes of stored data
 //!   become `<size>`: a backup's `new_bytes` and `stored_bytes` always,
-//!   the others (`used_bytes`, …; `bytes` unless a `files` count sits
-//!   beside it, where it counts file content; `size` and `used` beside a
-//!   `pack`) unless they are 0. The running user's `uid`, `gid`, `user`
+//!   the others (`used_bytes`, …; `bytes` unless a count of `files` or
+//!   `documents` sits beside it, where it is their content; `size` and
+//!   `used` beside a `pack`) unless they are 0. The running user's `uid`, `gid`, `user`
 //!   and `group` become `<uid>`, `<gid>`, `<user>` and `<group>` (not for
 //!   fixtures, see [`Normaliser::keep_identity`]).
 
@@ -153,7 +153,9 @@ impl Normaliser {
         match v {
             Value::Array(items) => items.iter_mut().for_each(|i| self.json(i)),
             Value::Object(map) => {
-                let counts_files = map.contains_key("files");
+                // `bytes` beside a count of files or documents is their
+                // content, the same in every run.
+                let counts_content = map.contains_key("files") || map.contains_key("documents");
                 let names_pack = map.contains_key("pack");
                 for (k, child) in map.iter_mut() {
                     // A zero size is the same in every run: it stays.
@@ -162,7 +164,7 @@ impl Normaliser {
                         k if k.ends_with("_secs") && child.is_number() => Some("<secs>"),
                         k if NEW_DATA.contains(&k) && child.is_number() => Some("<size>"),
                         k if STORED_SIZES.contains(&k) && size => Some("<size>"),
-                        "bytes" if !counts_files && size => Some("<size>"),
+                        "bytes" if !counts_content && size => Some("<size>"),
                         "size" | "used" if names_pack && size => Some("<size>"),
                         k => self.me.as_ref().and_then(|me| me.placeholder(k, child)),
                     };
