@@ -196,40 +196,15 @@ fn unreadable_file_gives_warning_and_exit_3() {
     fs::write(src.join("ok"), b"readable").unwrap();
     fs::write(src.join("locked"), b"unreadable").unwrap();
     fs::set_permissions(src.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
-    let mut cmd = env.cmd(&["--json", "backup", src.to_str().unwrap()]);
-    if nix::unistd::geteuid().is_root() {
-        // The build directory may be private to root: run a copy.
-        let bin = env.path("cairn-copy");
-        fs::copy(cairn_tests::cairn_bin(), &bin).unwrap();
-        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
-        let mut c = std::process::Command::new(&bin);
-        c.args(["--json", "backup", src.to_str().unwrap()])
-            .env_clear();
-        for (k, v) in cmd.get_envs() {
-            if let Some(v) = v {
-                c.env(k, v);
-            }
-        }
-        cmd = c;
+    let args = ["--json", "backup", src.to_str().unwrap()];
+    let out = if cairn_tests::is_root() {
         // Root reads everything: run cairn as an unprivileged user instead.
-        use std::os::unix::process::CommandExt;
-        let nobody = 65534;
-        for p in [env.dir.path(), src.as_path()] {
-            fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        fs::set_permissions(&src, fs::Permissions::from_mode(0o755)).unwrap();
         fs::set_permissions(src.join("ok"), fs::Permissions::from_mode(0o644)).unwrap();
-        fs::create_dir_all(&env.cache).unwrap();
-        for e in walkdir::WalkDir::new(&env.repo)
-            .into_iter()
-            .chain(walkdir::WalkDir::new(&env.cache))
-            .filter_map(Result::ok)
-        {
-            std::os::unix::fs::chown(e.path(), Some(nobody), Some(nobody)).unwrap();
-        }
-        std::os::unix::fs::chown(&env.pwfile, Some(nobody), Some(nobody)).unwrap();
-        cmd.uid(nobody).gid(nobody);
-    }
-    let out = cmd.output().unwrap();
+        env.cmd_as_nobody(&args).output().unwrap()
+    } else {
+        env.run(&args)
+    };
     assert_code(&out, 3);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["partial"], true);

@@ -9,6 +9,7 @@ mod filters;
 mod fixtures;
 mod gc_stress;
 mod golden;
+mod golden_output;
 mod hostile;
 mod locks;
 mod mongo;

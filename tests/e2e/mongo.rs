@@ -512,8 +512,10 @@ fn mongodb_dump_is_one_point_in_time_under_concurrent_transfers() {
     }
     let expected_total = 2 * 20_000 * 100;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let committed = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
     let writer = {
-        let (client, stop) = (server.client(), stop.clone());
+        let (client, stop, committed) = (server.client(), stop.clone(), committed.clone());
         std::thread::spawn(move || {
             let db = client.database("bank");
             let (a, b) = (
@@ -535,16 +537,26 @@ fn mongodb_dump_is_one_point_in_time_under_concurrent_transfers() {
                     .unwrap();
                 s.commit_transaction().run().unwrap();
                 n += 1;
+                committed.store(n, std::sync::atomic::Ordering::SeqCst);
+                if n == 1 {
+                    let _ = first_tx.send(());
+                }
             }
             n
         })
     };
-    std::thread::sleep(Duration::from_millis(300));
+    // The backup starts once transfers are being committed.
+    first_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the writer never committed a transfer");
     let env = Env::init();
+    let before = committed.load(std::sync::atomic::Ordering::SeqCst);
     env.json(&["backup", &server.uri()]);
+    let during = committed.load(std::sync::atomic::Ordering::SeqCst) - before;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let transfers = writer.join().unwrap();
-    assert!(transfers > 0, "no concurrent transfers happened");
+    eprintln!("{during} of {transfers} transfers committed while the backup ran");
+    assert!(during > 0, "no transfer committed while the backup ran");
     let manifest: serde_json::Value =
         serde_json::from_str(&env.ok(&["dump", "latest", "cairn-mongodb.json"])).unwrap();
     assert_eq!(manifest["consistency"], "transaction");

@@ -6,7 +6,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{ChildStdin, Stdio};
 use std::time::{Duration, Instant};
 
 /// A repository with small packs, so repacking has something to choose.
@@ -182,6 +182,28 @@ fn space_after_forgetting_all_but_the_last_is_close_to_a_fresh_backup() {
     assert_same_tree(&src, &out.join(src.strip_prefix("/").unwrap()));
 }
 
+/// Feed a `backup --stdin` the start of `data` and return once it has
+/// read some of it, with how much was fed. It reads its input only after
+/// it has taken its lock and read the GC plans (its blob writer is made
+/// first), so from then on it works with the plans that existed before
+/// this returned. Writing one byte more than the pipe holds completes
+/// only after the backup has read.
+fn fed_past_the_plans(mut stdin: ChildStdin, data: &[u8]) -> (ChildStdin, usize) {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&stdin);
+    let capacity = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETPIPE_SZ).unwrap();
+    let head = data[..usize::try_from(capacity).unwrap() + 1].to_vec();
+    let fed = head.len();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(stdin.write_all(&head).map(|()| stdin));
+    });
+    let stdin = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the backup never read its input")
+        .expect("feeding the backup");
+    (stdin, fed)
+}
+
 /// The protocol end to end, deterministically: a backup that started
 /// before the plan and reuses condemned data keeps it alive (resurrection);
 /// one that starts after the plan stores the data again.
@@ -196,19 +218,14 @@ fn a_running_backup_holds_back_the_sweep_and_keeps_what_it_uses() {
     fs::write(src.join("y"), &y).unwrap();
     env.backup(&src, &[]);
 
-    // A stdin backup that holds its lock until we feed it.
+    // A stdin backup that holds its lock until we feed it all of x.
     let mut child = env
         .cmd(&["--json", "backup", "--stdin", "--stdin-name", "x"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fs::read_dir(env.repo.join("locks")).unwrap().count() == 0 {
-        assert!(Instant::now() < deadline, "backup never took its lock");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(300)); // let it read the plans (none)
+    let (mut stdin, fed) = fed_past_the_plans(child.stdin.take().unwrap(), &x);
     let first = env.json(&["snapshots"])[0]["id"]
         .as_str()
         .unwrap()
@@ -233,10 +250,8 @@ fn a_running_backup_holds_back_the_sweep_and_keeps_what_it_uses() {
     );
 
     // The early backup deduplicates x against the condemned packs.
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(&x).unwrap();
-    }
+    stdin.write_all(&x[fed..]).unwrap();
+    drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),

@@ -51,8 +51,23 @@ fn run_bounded(env: &Env, args: &[&str], secs: u64) -> (Option<i32>, String) {
     (st.code(), reader.join().unwrap())
 }
 
-fn sigint_after(child: &Child, delay: Duration) {
-    std::thread::sleep(delay);
+/// Wait (at most 30 s) for the first output on `out`, and keep draining
+/// it in the background so its writer never blocks on a full pipe. A
+/// reader that has printed is past start-up (its signal handler is set)
+/// and inside the work it prints about.
+fn first_output(mut out: impl Read + Send + 'static, what: &str) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        while let Ok(n @ 1..) = out.read(&mut buf) {
+            let _ = tx.send(n);
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{what} printed nothing ({e})"));
+}
+
+fn sigint(child: &Child) {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -335,14 +350,27 @@ fn enormous_hole(env: &Env) -> String {
 fn dump_and_verify_stop_on_sigint_inside_a_long_hole() {
     let env = Env::init();
     let id = enormous_hole(&env);
-    for args in [vec!["dump", &id[..10], "/huge"], vec!["verify", &id[..10]]] {
-        let child = env
+    // dump prints the hole's zeros; verify (-vv) names the file after its
+    // last interrupt check before reading it, so the signal is noticed in
+    // the hole.
+    for args in [
+        vec!["dump", &id[..10], "/huge"],
+        vec!["-vv", "verify", &id[..10]],
+    ] {
+        let dump = args[0] == "dump";
+        let pipe = |p: bool| if p { Stdio::piped() } else { Stdio::null() };
+        let mut child = env
             .cmd(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(pipe(dump))
+            .stderr(pipe(!dump))
             .spawn()
             .unwrap();
-        sigint_after(&child, Duration::from_millis(1500));
+        match (child.stdout.take(), child.stderr.take()) {
+            (Some(out), _) => first_output(out, "dump"),
+            (_, Some(err)) => first_output(err, "verify -vv"),
+            _ => unreachable!(),
+        }
+        sigint(&child);
         let st = wait_or_kill(child, 10, &format!("{args:?} after SIGINT"));
         assert_eq!(st.code(), Some(130), "{args:?}");
     }
@@ -366,12 +394,13 @@ fn interrupted_dump_does_not_speak_of_snapshots_written() {
     );
     let mut child = env
         .cmd(&["dump", &id[..10], "/holes"])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut err = child.stderr.take().unwrap();
-    sigint_after(&child, Duration::from_millis(1500));
+    first_output(child.stdout.take().unwrap(), "dump");
+    sigint(&child);
     let st = wait_or_kill(child, 10, "dump after SIGINT");
     let mut text = String::new();
     err.read_to_string(&mut text).unwrap();

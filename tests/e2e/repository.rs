@@ -127,11 +127,12 @@ fn interrupted_backup_exits_130_writes_no_snapshot_and_next_backup_works() {
 fn one_file_system_stops_at_mount_points() {
     use std::os::unix::fs::MetadataExt;
     let dev = fs::metadata("/dev").unwrap().dev();
-    let pts = fs::metadata("/dev/pts").unwrap().dev();
-    assert_ne!(
-        dev, pts,
-        "precondition: /dev/pts is a separate filesystem here"
-    );
+    match fs::metadata("/dev/pts") {
+        Ok(pts) if pts.dev() != dev => {}
+        _ => return cairn_tests::skip(
+            "one_file_system_stops_at_mount_points needs /dev/pts mounted as its own filesystem",
+        ),
+    }
     let env = Env::init();
     let run = |extra: &[&str]| {
         let mut args = vec!["--json", "backup", "/dev"];

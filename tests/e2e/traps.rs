@@ -24,19 +24,6 @@ fn snapshot_count(env: &Env) -> usize {
     fs::read_dir(env.repo.join("snapshots")).unwrap().count()
 }
 
-/// Wait (at most 30 s) until some process holds a lock in the repository.
-fn wait_until_locked(env: &Env) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fs::read_dir(env.repo.join("locks"))
-        .unwrap()
-        .next()
-        .is_none()
-    {
-        assert!(Instant::now() < deadline, "the backup never took its lock");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// `systemctl stop` during a slow `pg_dump | cairn backup --stdin`: the
 /// signal arrives before the first byte. Before the fix the blocked read
 /// went on until the writer closed the pipe, and an empty snapshot was
@@ -64,7 +51,7 @@ fn interrupted_stdin_backup_before_the_first_byte_writes_no_snapshot() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        wait_until_locked(&env);
+        env.wait_until_locked();
         let started = Instant::now();
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(child.id() as i32),
@@ -376,16 +363,22 @@ fn a_backup_that_read_nothing_writes_no_snapshot() {
     let out = env.run(&["backup", s, "--exclude", s]);
     assert_code(&out, 1);
     assert_eq!(snapshot_count(&env), 0);
-    if !nix::unistd::geteuid().is_root() {
-        let locked = env.path("locked");
-        fs::create_dir_all(&locked).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
-        let out = env.run(&["backup", locked.to_str().unwrap()]);
-        fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
-        assert_code(&out, 1);
-        assert_eq!(snapshot_count(&env), 0);
-    }
+    // An unreadable directory as the only path (root reads every
+    // directory: cairn then runs as an unprivileged user).
+    let locked = env.path("locked");
+    fs::create_dir_all(&locked).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    let args = ["backup", locked.to_str().unwrap()];
+    let out = if cairn_tests::is_root() {
+        env.cmd_as_nobody(&args).output().unwrap()
+    } else {
+        env.run(&args)
+    };
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
+    assert_code(&out, 1);
+    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    assert_eq!(snapshot_count(&env), 0);
 }
 
 /// `forget --keep-last 0` removed every snapshot (and with `--prune`, all

@@ -2,13 +2,16 @@
 //! throw-away repository, build source trees, compare restored trees.
 
 pub mod forge;
+pub mod golden;
 pub mod mongo;
+mod tree;
 pub mod vectors;
+
+pub use tree::{assert_same_tree, describe, Entry};
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -126,6 +129,36 @@ impl Env {
         c
     }
 
+    /// A `cairn` command run as the unprivileged user `nobody`, for tests
+    /// of files that root could read anyway; only root can make one. The
+    /// binary is copied into the scratch directory (the build directory
+    /// may be private to root), which becomes traversable, and the
+    /// repository, cache and password file are handed to `nobody`.
+    pub fn cmd_as_nobody(&self, args: &[&str]) -> Command {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        const NOBODY: u32 = 65534;
+        let bin = self.path("cairn-copy");
+        if !bin.exists() {
+            std::fs::copy(cairn_bin(), &bin).expect("copy cairn");
+        }
+        let public = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(&bin, public.clone()).expect("chmod");
+        std::fs::set_permissions(self.dir.path(), public).expect("chmod");
+        std::fs::create_dir_all(&self.cache).expect("mkdir cache");
+        for e in walkdir::WalkDir::new(&self.repo)
+            .into_iter()
+            .chain(walkdir::WalkDir::new(&self.cache))
+            .filter_map(Result::ok)
+        {
+            std::os::unix::fs::chown(e.path(), Some(NOBODY), Some(NOBODY)).expect("chown");
+        }
+        std::os::unix::fs::chown(&self.pwfile, Some(NOBODY), Some(NOBODY)).expect("chown");
+        let mut c = self.with_env(Command::new(&bin));
+        c.args(args).uid(NOBODY).gid(NOBODY);
+        c
+    }
+
     /// Run and capture.
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().expect("spawn cairn")
@@ -217,6 +250,24 @@ impl Env {
         }
     }
 
+    /// Wait (at most 30 s) until some process holds a lock: a lock file
+    /// under its final name, not the `.tmp-` temporary it is written as
+    /// (which `cairn unlock` does not see yet).
+    pub fn wait_until_locked(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !std::fs::read_dir(self.repo.join("locks"))
+            .expect("locks dir")
+            .filter_map(Result::ok)
+            .any(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no process took a lock"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// All pack files.
     pub fn packs(&self) -> Vec<PathBuf> {
         walkdir::WalkDir::new(self.repo.join("data"))
@@ -232,6 +283,19 @@ impl Default for Env {
     fn default() -> Self {
         Env::new()
     }
+}
+
+/// Say why a test, or part of one, does not run here (`skipped: REASON`
+/// on stderr, which `cargo nextest --no-capture` or a failure shows). The
+/// caller then returns, or leaves the part out; where the condition holds
+/// the test asserts everything.
+pub fn skip(reason: &str) {
+    eprintln!("skipped: {reason}");
+}
+
+/// Do the tests run as root (needed to mount, make devices, chown)?
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
 }
 
 /// Panic with the command's output unless it exited 0.
@@ -265,127 +329,6 @@ pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
         .finalize_xof()
         .fill(&mut out);
     out
-}
-
-/// A comparable description of one filesystem entry.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Entry {
-    /// Type letter.
-    pub kind: char,
-    /// Permission bits.
-    pub mode: u32,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// mtime in ns (not for symlinks' parents' sake: all kinds).
-    pub mtime_ns: i128,
-    /// Size (files).
-    pub size: u64,
-    /// BLAKE3 of content (files) or link target (symlinks).
-    pub content: String,
-    /// xattrs.
-    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
-    /// Device number (devices).
-    pub rdev: u64,
-    /// Number of names for this inode within the tree.
-    pub links: u64,
-}
-
-/// Describe every entry under `root` by relative path (raw bytes).
-pub fn describe(root: &Path) -> BTreeMap<Vec<u8>, Entry> {
-    let mut m = BTreeMap::new();
-    for e in walkdir::WalkDir::new(root)
-        .min_depth(1)
-        .into_iter()
-        .filter_map(Result::ok)
-    {
-        let p = e.path();
-        let md = std::fs::symlink_metadata(p).expect("lstat");
-        let ft = md.file_type();
-        let kind = if ft.is_dir() {
-            'd'
-        } else if ft.is_symlink() {
-            'l'
-        } else if ft.is_fifo() {
-            'p'
-        } else if ft.is_char_device() {
-            'c'
-        } else if ft.is_block_device() {
-            'b'
-        } else {
-            '-'
-        };
-        let content = match kind {
-            '-' => blake3::hash(&std::fs::read(p).expect("read"))
-                .to_hex()
-                .to_string(),
-            'l' => String::from_utf8_lossy(
-                std::fs::read_link(p)
-                    .expect("readlink")
-                    .as_os_str()
-                    .as_bytes(),
-            )
-            .into_owned(),
-            _ => String::new(),
-        };
-        let mut xattrs: Vec<_> = xattr::list(p)
-            .map(|l| {
-                l.map(|n| {
-                    (
-                        n.as_bytes().to_vec(),
-                        xattr::get(p, &n).ok().flatten().unwrap_or_default(),
-                    )
-                })
-                .collect()
-            })
-            .unwrap_or_default();
-        xattrs.sort();
-        let rel = p
-            .strip_prefix(root)
-            .expect("prefix")
-            .as_os_str()
-            .as_bytes()
-            .to_vec();
-        m.insert(
-            rel,
-            Entry {
-                kind,
-                mode: md.mode() & 0o7777,
-                uid: md.uid(),
-                gid: md.gid(),
-                mtime_ns: i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec()),
-                size: if kind == '-' { md.len() } else { 0 },
-                content,
-                xattrs,
-                rdev: if matches!(kind, 'c' | 'b') {
-                    md.rdev()
-                } else {
-                    0
-                },
-                links: if kind == '-' { md.nlink() } else { 0 },
-            },
-        );
-    }
-    m
-}
-
-/// Assert two trees are identical in content and metadata; returns the
-/// number of entries compared.
-pub fn assert_same_tree(expected: &Path, actual: &Path) -> usize {
-    let a = describe(expected);
-    let b = describe(actual);
-    let names = |m: &BTreeMap<Vec<u8>, Entry>| {
-        m.keys()
-            .map(|k| String::from_utf8_lossy(k).into_owned())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(names(&a), names(&b), "different entries");
-    for (k, ea) in &a {
-        let eb = &b[k];
-        assert_eq!(ea, eb, "entry {} differs", String::from_utf8_lossy(k));
-    }
-    a.len()
 }
 
 /// Add or remove write permission on everything below `dir` (directories
