@@ -1,24 +1,39 @@
 //! The one exit-code table. README.md documents exactly these codes;
 //! scripts and cron jobs depend on them, so they never change meaning.
 
+use cairn_engine::ops::Outcome;
 use cairn_engine::ErrorKind;
 
 /// Success.
 pub const OK: i32 = 0;
-/// Any error not listed below (I/O failure, damaged repository, …).
+/// The command could not run: any error not listed below (I/O failure, a
+/// repository too damaged to open, a missing snapshot, …).
 pub const ERROR: i32 = 1;
 /// Bad flag, argument or pattern (usage error).
 pub const USAGE: i32 = 2;
 /// Backup finished, but some files could not be read (snapshot is partial).
 pub const PARTIAL: i32 = 3;
+/// An audit (check, scrub, verify, drill) ran to the end and found damage.
+pub const DAMAGE_FOUND: i32 = 4;
 /// No repository at the given location.
 pub const NO_REPOSITORY: i32 = 10;
 /// The repository is locked by another process.
 pub const LOCKED: i32 = 11;
 /// Wrong password.
 pub const WRONG_PASSWORD: i32 = 12;
+/// A bug in cairn (an internal invariant failed); please report it.
+pub const INTERNAL: i32 = 70;
 /// Interrupted (SIGINT/SIGTERM).
 pub const INTERRUPTED: i32 = 130;
+
+/// Map the outcome of an operation that ran to the end to its exit code.
+pub fn for_outcome(outcome: Outcome) -> i32 {
+    match outcome {
+        Outcome::Success => OK,
+        Outcome::Partial => PARTIAL,
+        Outcome::DamageFound => DAMAGE_FOUND,
+    }
+}
 
 /// Map an engine error kind to its exit code.
 pub fn code_for(kind: ErrorKind) -> i32 {
@@ -28,6 +43,7 @@ pub fn code_for(kind: ErrorKind) -> i32 {
         ErrorKind::WrongPassword => WRONG_PASSWORD,
         ErrorKind::Interrupted => INTERRUPTED,
         ErrorKind::InvalidInput => USAGE,
+        ErrorKind::Internal => INTERNAL,
         _ => ERROR,
     }
 }
@@ -45,5 +61,9 @@ mod tests {
         assert_eq!(code_for(ErrorKind::Corrupt), 1);
         assert_eq!(code_for(ErrorKind::NoSpace), 1);
         assert_eq!(code_for(ErrorKind::InvalidInput), 2);
+        assert_eq!(code_for(ErrorKind::Internal), 70);
+        assert_eq!(for_outcome(Outcome::Success), 0);
+        assert_eq!(for_outcome(Outcome::Partial), 3);
+        assert_eq!(for_outcome(Outcome::DamageFound), 4);
     }
 }

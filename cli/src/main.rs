@@ -80,11 +80,11 @@ fn main() {
         Err(e) => {
             let code = exit::code_for(e.kind());
             if ctx.out.json {
-                output::print_json(&serde_json::json!({
-                    "error": e.to_string(),
-                    "kind": e.kind().as_str(),
-                    "exit_code": code,
-                }));
+                output::print_report(&output::ErrorDoc {
+                    error: e.to_string(),
+                    kind: e.kind().as_str(),
+                    exit_code: code,
+                });
             }
             crate::errln!("cairn: error: {}", output::esc(&e.to_string()));
             code

@@ -259,13 +259,6 @@ impl Progress for TermProgress {
     }
 }
 
-/// RFC 3339 UTC with nanoseconds, for JSON.
-pub fn rfc3339(t: Timestamp) -> String {
-    jiff::Timestamp::new(t.secs, t.nanos as i32)
-        .map(|ts| ts.to_string())
-        .unwrap_or_else(|_| format!("{}.{:09}", t.secs, t.nanos))
-}
-
 /// Local time for tables.
 pub fn local_time(t: Timestamp) -> String {
     jiff::Timestamp::new(t.secs, t.nanos as i32)
@@ -415,6 +408,17 @@ pub fn print_json(v: &serde_json::Value) {
     crate::outln!("{v}");
 }
 
+/// The `--json` document of a command that could not run.
+#[derive(serde::Serialize)]
+pub struct ErrorDoc {
+    /// The message, as on stderr.
+    pub error: String,
+    /// The error kind's stable name.
+    pub kind: &'static str,
+    /// The exit code that follows.
+    pub exit_code: i32,
+}
+
 /// Print an operation's report as one JSON document (keys sorted, as
 /// every `--json` document of the CLI).
 pub fn print_report<T: serde::Serialize>(report: &T) {
@@ -449,7 +453,7 @@ mod tests {
         let e = parse_time("9999-12-31T23:59:59Z").unwrap_err().to_string();
         assert!(!e.contains("not RFC 3339"), "{e}");
         assert!(parse_time("9999-12-30T00:00:00Z").is_ok());
-        assert_eq!(rfc3339(t), "2026-01-31T02:00:00Z");
+        assert_eq!(t.to_rfc3339(), "2026-01-31T02:00:00Z");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(count(1u64, "snapshot", "snapshots"), "1 snapshot");
         assert_eq!(

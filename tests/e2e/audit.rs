@@ -50,7 +50,7 @@ fn scrub_detects_every_flipped_bit_in_packs() {
             bad[pos] ^= 1 << (k % 8);
             fs::write(p, &bad).unwrap();
             let out = env.run(&["--json", "scrub"]);
-            assert_code(&out, 1);
+            assert_code(&out, 4);
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             assert!(
                 String::from_utf8_lossy(&out.stdout).contains(&name),
@@ -75,7 +75,7 @@ fn check_reports_missing_pack_and_missing_index() {
     let saved = fs::read(&victim).unwrap();
     fs::remove_file(&victim).unwrap();
     let out = env.run(&["--json", "check"]);
-    assert_code(&out, 1);
+    assert_code(&out, 4);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         stdout.contains("missing") && stdout.contains("restore"),
@@ -89,7 +89,7 @@ fn check_reports_missing_pack_and_missing_index() {
     }
     let _ = fs::remove_dir_all(&env.cache);
     let out = env.run(&["--json", "check"]);
-    assert_code(&out, 1);
+    assert_code(&out, 4);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(stdout.contains("no index file records"), "{stdout}");
     assert!(stdout.contains("not in any index"), "{stdout}");
@@ -135,7 +135,7 @@ fn repair_index_rebuilds_from_pack_trailers() {
     let mut b = fs::read(&idx[0]).unwrap();
     b[40] ^= 0xff;
     fs::write(&idx[0], b).unwrap();
-    assert_code(&env.run(&["check"]), 1);
+    assert_code(&env.run(&["check"]), 4);
     env.json(&["repair", "index"]);
     assert_eq!(env.json(&["check"])["ok"], true);
     assert!(!idx[0].exists(), "the damaged index file was not removed");
@@ -273,7 +273,7 @@ fn repair_snapshots_keeps_what_survives_and_lists_the_rest() {
         .unwrap();
     fs::remove_file(&victim).unwrap();
     env.json(&["repair", "index"]);
-    assert_code(&env.run(&["check"]), 1);
+    assert_code(&env.run(&["check"]), 4);
     let r = env.json(&["repair", "snapshots"]);
     let repaired = r["repaired"].as_array().unwrap();
     assert_eq!(repaired.len(), 2, "{r}");

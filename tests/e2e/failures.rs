@@ -221,7 +221,7 @@ fn verify_reports_damage_and_exits_non_zero() {
     assert!(ok["blobs"].as_u64().unwrap() >= 1);
     assert!(!env.corrupt_data_packs(0x10).is_empty());
     let out = env.run(&["--json", "verify", "latest"]);
-    assert_code(&out, 1);
+    assert_code(&out, 4);
     let first_line = String::from_utf8_lossy(&out.stdout)
         .lines()
         .next()

@@ -26,7 +26,7 @@ fn stderr(out: &std::process::Output) -> String {
 fn missing_pack() {
     let env = fixture("missing-pack");
     let out = env.run(&["check"]);
-    assert_code(&out, 1);
+    assert_code(&out, 4);
     assert!(stderr(&out).contains("missing"));
     assert_code(
         &env.run(&[
@@ -49,7 +49,7 @@ fn corrupt_pack() {
     let env = fixture("corrupt-pack");
     assert_eq!(env.json(&["check"])["ok"], true);
     let out = env.run(&["--json", "scrub"]);
-    assert_code(&out, 1);
+    assert_code(&out, 4);
     let out = env.run(&[
         "restore",
         "latest",
@@ -62,10 +62,12 @@ fn corrupt_pack() {
 
 #[test]
 fn missing_and_corrupt_index() {
-    for name in ["missing-index", "corrupt-index"] {
+    // A missing index directory stops check (1: it cannot run); a corrupt
+    // index file is damage it reports (4).
+    for (name, code) in [("missing-index", 1), ("corrupt-index", 4)] {
         let env = fixture(name);
         let out = env.run(&["check"]);
-        assert_code(&out, 1);
+        assert_code(&out, code);
         assert!(stderr(&out).contains("cairn repair index"), "{name}");
         env.json(&["repair", "index"]);
         assert_eq!(env.json(&["check"])["ok"], true, "{name}");

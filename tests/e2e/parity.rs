@@ -44,7 +44,7 @@ fn scrub_repair_rebuilds_a_damaged_and_a_lost_pack() {
     fs::write(&packs[0], b).unwrap();
     fs::remove_file(&packs[1]).unwrap();
     let out = env.run(&["--json", "scrub"]);
-    assert_code(&out, 1);
+    assert_code(&out, 4);
     let r = env.json(&["scrub", "--repair"]);
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(r["repaired"].as_array().unwrap().len(), 2, "{r}");
@@ -83,7 +83,7 @@ fn beyond_parity_reach_fails_clearly_and_another_copy_heals() {
         fs::remove_file(p).unwrap();
     }
     let out = env.run(&["scrub", "--repair"]);
-    assert_code(&out, 1);
+    assert_code(&out, 4);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("intact shards"),
         "{}",

@@ -70,7 +70,7 @@ fn losing_a_pack_leads_through_advice_to_a_clean_repository() {
     // The first thing a user tries: scrub --repair. It cannot help without
     // parity or a copy, and says what comes next.
     let out = env.run(&["scrub", "--repair"]);
-    assert_code(&out, 1);
+    assert_code(&out, 4);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let next = advice(&stderr);
     assert_eq!(

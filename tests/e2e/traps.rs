@@ -524,7 +524,7 @@ fn check_advice_to_forget_an_unreadable_snapshot_works() {
     let bytes = fs::read(&file).unwrap();
     fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
     let out = env.run(&["check"]);
-    assert_code(&out, 1);
+    assert_code(&out, 4);
     let advice = format!("cairn forget {id}");
     assert!(stderr(&out).contains(&advice), "{}", stderr(&out));
     env.ok(&["forget", &id]);

@@ -21,24 +21,28 @@ use std::sync::Arc;
 pub struct Forger {
     /// The repository (its own cache, so the binary's is untouched).
     pub repo: Repository,
+    /// The same storage, written directly (the engine's API offers no
+    /// unchecked writes: forging is what this test helper is for).
+    pub backend: Arc<LocalBackend>,
 }
 
 impl Forger {
     /// Open the test repository of `env`.
     pub fn open(env: &Env) -> Forger {
+        let backend = Arc::new(LocalBackend::new(&env.repo));
         let repo = Repository::open(
-            Arc::new(LocalBackend::new(&env.repo)),
+            backend.clone(),
             PASSWORD.as_bytes(),
             env.path("forger-cache"),
         )
         .expect("open repository");
-        Forger { repo }
+        Forger { repo, backend }
     }
 
     /// Store blobs (type, plaintext) in one new pack and one index file;
     /// returns their IDs (keyed BLAKE3 of the plaintext).
     pub fn store(&self, blobs: &[(BlobType, Vec<u8>)]) -> Vec<[u8; 32]> {
-        let backend: &dyn Backend = &**self.repo.backend();
+        let backend: &dyn Backend = &*self.backend;
         let sealer = self.repo.sealer();
         let mut pb = PackBuilder::new(backend).expect("pack");
         let mut ids = Vec::new();
@@ -114,8 +118,7 @@ impl Forger {
         };
         let bytes = snap.seal(self.repo.sealer()).expect("seal snapshot");
         let id = SnapshotId(*blake3::hash(&bytes).as_bytes());
-        self.repo
-            .backend()
+        self.backend
             .write(Kind::Snapshot, &id.to_hex(), &bytes)
             .expect("write snapshot");
         id

@@ -3,8 +3,7 @@
 use super::Ctx;
 use crate::args::CheckArgs;
 use crate::output::{count, esc};
-use cairn_engine::{Error, ErrorKind, Result};
-use serde_json::json;
+use cairn_engine::Result;
 
 /// Run `check`.
 pub fn run(ctx: &Ctx, _args: &CheckArgs) -> Result<i32> {
@@ -14,10 +13,7 @@ pub fn run(ctx: &Ctx, _args: &CheckArgs) -> Result<i32> {
     progress.finish();
     let r = result?;
     if ctx.out.json {
-        crate::output::print_json(&json!({
-            "ok": r.ok(), "snapshots": r.snapshots, "index_files": r.index_files,
-            "packs": r.packs, "blobs": r.blobs, "errors": r.errors, "info": r.info,
-        }));
+        crate::output::print_report(&r);
     } else {
         for i in &r.info {
             ctx.out.info(&format!("info: {}", esc(i)));
@@ -38,15 +34,11 @@ pub fn run(ctx: &Ctx, _args: &CheckArgs) -> Result<i32> {
             }
         ));
     }
-    if r.ok() {
-        Ok(crate::exit::OK)
-    } else {
-        Err(Error::new(
-            ErrorKind::Corrupt,
-            format!(
-                "check found {} (listed above)",
-                count(r.errors.len() as u64, "error", "errors")
-            ),
-        ))
+    if !r.ok() {
+        crate::errln!(
+            "cairn: error: check found {} (listed above)",
+            count(r.errors.len() as u64, "error", "errors")
+        );
     }
+    Ok(crate::exit::for_outcome(r.outcome()))
 }

@@ -3,67 +3,23 @@
 
 use super::{Ctx, Resolved};
 use crate::args::DrillArgs;
-use crate::output::{esc, rfc3339};
-use cairn_engine::{Error, ErrorKind, Result, Timestamp};
-use serde_json::json;
-use std::time::Instant;
+use crate::output::esc;
+use cairn_engine::ops::drill::DrillTarget;
+use cairn_engine::{Error, Result};
 
 /// Run `drill`.
 pub fn run(ctx: &Ctx, args: &DrillArgs) -> Result<i32> {
     let repo = ctx.open()?;
     let Resolved { id, snap, .. } = Resolved::find(&repo, &args.snapshot, &args.filter)?;
+    let target = match &args.to {
+        Some(uri) => DrillTarget::MongoDb(super::mongo_args::connect(uri, args.mongo_timeout)?),
+        None => DrillTarget::Directory(args.tmp_dir.clone().unwrap_or_else(std::env::temp_dir)),
+    };
     let progress = ctx.out.progress("drill");
-    let start = Instant::now();
-    let result = match (&args.to, snap.source.as_str()) {
-        (Some(uri), "mongodb") => {
-            let connect = super::mongo_args::connect(uri, args.mongo_timeout)?;
-            cairn_engine::ops::drill::drill_mongodb(&repo, &snap, &connect, &progress)
-        }
-        (Some(_), _) => Err(Error::invalid(
-            "--to is for MongoDB snapshots; this one holds files",
-        )),
-        (None, "mongodb") => Err(Error::invalid(
-            "a MongoDB snapshot is drilled into a server: give --to mongodb://...",
-        )),
-        (None, _) => {
-            let tmp = args.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
-            cairn_engine::ops::drill::drill_files(&repo, &snap, &tmp, &progress)
-        }
-    };
+    let record = cairn_engine::ops::drill::drill(&repo, &id, &snap, &target, &progress);
     progress.finish();
-    let secs = start.elapsed().as_secs_f64();
-    let (status, report_json, outcome) = match result {
-        Ok(r) => {
-            let ok = r.mismatches.is_empty();
-            (
-                if ok { "ok" } else { "mismatch" },
-                json!({"files": r.files, "bytes": r.bytes, "collections": r.collections,
-                       "documents": r.documents, "mismatches": r.mismatches}),
-                if ok {
-                    Ok(())
-                } else {
-                    Err(Error::new(
-                        ErrorKind::Corrupt,
-                        format!("drill found {} mismatches", r.mismatches.len()),
-                    ))
-                },
-            )
-        }
-        Err(e) => ("failed", json!({"error": e.to_string()}), Err(e)),
-    };
-    let mut report = json!({
-        "snapshot_id": id.to_hex(),
-        "source": snap.source,
-        "status": status,
-        "started": rfc3339(Timestamp::now()),
-        "duration_secs": secs,
-    });
-    if let (Some(obj), Some(extra)) = (report.as_object_mut(), report_json.as_object()) {
-        for (k, v) in extra {
-            obj.insert(k.clone(), v.clone());
-        }
-    }
     if let Some(path) = &args.report {
+        let report = serde_json::to_value(&record).unwrap_or_default();
         let mut text = serde_json::to_vec_pretty(&report).unwrap_or_default();
         text.push(b'\n');
         let tmp = path.with_extension("tmp");
@@ -72,17 +28,31 @@ pub fn run(ctx: &Ctx, args: &DrillArgs) -> Result<i32> {
             .map_err(|e| Error::io(format!("writing the drill report {}", path.display()), e))?;
     }
     if ctx.out.json {
-        crate::output::print_json(&report);
+        crate::output::print_report(&record);
     } else {
         ctx.out.info(&format!(
-            "drill of snapshot {}: {status} in {secs:.2}s",
-            id.short()
+            "drill of snapshot {}: {} in {:.2}s",
+            id.short(),
+            record.status(),
+            record.duration_secs
         ));
-        if let Some(m) = report.get("mismatches").and_then(|m| m.as_array()) {
-            for x in m {
-                crate::errln!("mismatch: {}", esc(x.as_str().unwrap_or_default()));
+        if let Ok(r) = &record.result {
+            for m in &r.mismatches {
+                crate::errln!("mismatch: {}", esc(m));
             }
         }
     }
-    outcome.map(|()| crate::exit::OK)
+    let outcome = record.outcome();
+    match record.result {
+        Err(e) => Err(e),
+        Ok(r) => {
+            if !r.mismatches.is_empty() {
+                crate::errln!(
+                    "cairn: error: drill found {} mismatches",
+                    r.mismatches.len()
+                );
+            }
+            Ok(crate::exit::for_outcome(outcome))
+        }
+    }
 }

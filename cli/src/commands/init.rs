@@ -2,8 +2,7 @@
 
 use super::Ctx;
 use crate::args::InitArgs;
-use cairn_engine::{Error, InitOptions, KdfParams, Repository, Result};
-use serde_json::json;
+use cairn_engine::{Error, InitOptions, KdfParams, Result};
 
 /// Run `init`.
 pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
@@ -37,10 +36,10 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
         ..InitOptions::default()
     };
     let pw = crate::password::get(ctx.password_file.as_deref(), true)?;
-    let repo = Repository::init(backend.clone(), &pw, &opts, ctx.cache_root())?;
-    let id = repo.config().id_hex();
+    let r = cairn_engine::ops::init::init(backend.clone(), &pw, &opts, ctx.cache_root())?;
+    let id = &r.repository_id;
     if ctx.out.json {
-        crate::output::print_json(&json!({"repository_id": id, "location": backend_location(ctx)}));
+        crate::output::print_report(&r);
     } else {
         ctx.out.info(&format!(
             "created Cairn repository {id} at {}\n\nKeep the password safe: without it the data cannot be recovered.",

@@ -5,23 +5,11 @@
 
 use super::{Ctx, Resolved};
 use crate::args::LsArgs;
-use crate::output::{esc, esc_bytes, local_time, rfc3339, write_error};
-use cairn_engine::{Node, NodeKind, Result};
-use serde_json::json;
+use crate::output::{esc, esc_bytes, local_time, write_error};
+use cairn_engine::ops::ls::Entry;
+use cairn_engine::{Node, Result};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-
-fn kind_name(k: NodeKind) -> &'static str {
-    match k {
-        NodeKind::File => "file",
-        NodeKind::Dir => "dir",
-        NodeKind::Symlink => "symlink",
-        NodeKind::Fifo => "fifo",
-        NodeKind::CharDevice => "chardev",
-        NodeKind::BlockDevice => "blockdev",
-        NodeKind::Socket => "socket",
-    }
-}
 
 /// `ls -l`'s mode string: type letter, then rwx for owner, group and
 /// others; setuid and setgid show as `s` in the owner's and group's x
@@ -57,22 +45,10 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> Result<i32> {
         .map(|p| p.as_bytes().to_vec())
         .unwrap_or_else(|| b"/".to_vec());
     let mut out = std::io::BufWriter::new(crate::output::Stdout);
-    let mut visit = |p: &[u8], n: &Node| -> Result<()> {
+    let mut visit = |e: &Entry| -> Result<()> {
+        let (p, n) = (e.path, e.node);
         let line = if ctx.out.json {
-            json!({
-                "path": String::from_utf8_lossy(p),
-                "path_bytes_hex": if std::str::from_utf8(p).is_err() { Some(cairn_engine::id::hex_encode(p)) } else { None },
-                "type": kind_name(n.kind),
-                "mode": n.mode,
-                "uid": n.uid,
-                "gid": n.gid,
-                "user": n.user,
-                "group": n.group,
-                "size": n.size,
-                "mtime": rfc3339(n.mtime),
-                "target": n.target.as_ref().map(|t| String::from_utf8_lossy(t).into_owned()),
-            })
-            .to_string()
+            serde_json::to_value(e).map_or_else(|_| String::new(), |v| v.to_string())
         } else if args.long {
             let target = n
                 .target
@@ -100,8 +76,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> Result<i32> {
         };
         writeln!(out, "{line}").map_err(write_error)
     };
-    cairn_engine::repo::browse::walk(&repo, &r.snap, &path, true, &mut visit)
-        .map_err(|e| r.explain(e))?;
+    cairn_engine::ops::ls::ls(&repo, &r.snap, &path, &mut visit).map_err(|e| r.explain(e))?;
     out.flush().map_err(write_error)?;
     Ok(crate::exit::OK)
 }
@@ -109,6 +84,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_engine::NodeKind;
 
     #[test]
     fn mode_string_shows_special_bits_like_ls() {

@@ -66,7 +66,6 @@ impl Ctx {
         let location = self.location()?;
         let backend = Arc::new(location.backend());
         // Fail fast with "no repository" before asking for a password.
-        use cairn_engine::backend::{Backend, Kind};
         // A file where the directory should be is "no repository here",
         // like a missing directory.
         let Location::Local(dir) = &location;
@@ -79,17 +78,7 @@ impl Ctx {
                 ),
             ));
         }
-        if let Err(e) = backend.size(Kind::Root, "CAIRN") {
-            if e.kind() == ErrorKind::NotFound {
-                return Err(Error::new(
-                    ErrorKind::RepositoryNotFound,
-                    format!(
-                        "no Cairn repository at {} (run `cairn init` to create one)",
-                        backend.location()
-                    ),
-                ));
-            }
-        }
+        Repository::probe(&*backend)?;
         let pw = crate::password::get(self.password_file.as_deref(), false)?;
         let repo = Repository::open(backend, &pw, self.cache_root())?;
         // Readers that work around damage (an unreadable index file) say

@@ -2,8 +2,7 @@
 
 use super::Ctx;
 use crate::args::ParityCommand;
-use cairn_engine::{Error, LockMode, Result};
-use serde_json::json;
+use cairn_engine::{Error, Result};
 
 /// Parse `K+M` (`Some`) or `off` (`None`).
 pub fn parse(spec: &str) -> Result<Option<(u8, u8)>> {
@@ -20,29 +19,22 @@ pub fn parse(spec: &str) -> Result<Option<(u8, u8)>> {
 
 /// Run a parity subcommand.
 pub fn run(ctx: &Ctx, cmd: &ParityCommand) -> Result<i32> {
-    let mut repo = ctx.open()?;
-    if let ParityCommand::Set { spec } = cmd {
-        let p = parse(spec)?;
-        let _lock = repo.lock(LockMode::Exclusive)?;
-        repo.set_parity(p)?;
-    }
-    let progress = ctx.out.progress("parity");
-    let protected = {
-        let _lock = repo.lock(LockMode::Shared)?;
-        cairn_engine::ops::parity::protect(&repo, &progress)
+    let set = match cmd {
+        ParityCommand::Set { spec } => Some(parse(spec)?),
+        ParityCommand::Protect => None,
     };
+    let mut repo = ctx.open()?;
+    let progress = ctx.out.progress("parity");
+    let result = cairn_engine::ops::parity::parity(&mut repo, set, &progress);
     progress.finish();
-    let n = protected?;
-    let setting = repo
-        .config()
-        .parity
-        .map(|(k, m)| format!("{k}+{m}"))
-        .unwrap_or_else(|| "off".into());
+    let r = result?;
     if ctx.out.json {
-        crate::output::print_json(&json!({"parity": setting, "newly_protected_packs": n}));
+        crate::output::print_report(&r);
     } else {
-        ctx.out
-            .info(&format!("parity {setting}: {n} packs newly protected"));
+        ctx.out.info(&format!(
+            "parity {}: {} packs newly protected",
+            r.parity, r.newly_protected_packs
+        ));
     }
     Ok(crate::exit::OK)
 }

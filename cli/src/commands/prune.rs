@@ -7,7 +7,6 @@ use crate::args::{PruneArgs, PruneOpts};
 use crate::output::{bytes, count, parse_size};
 use cairn_engine::ops::prune::{Action, MaxUnused, PruneOptions, PruneReport};
 use cairn_engine::{Error, Result};
-use serde_json::json;
 
 /// Validate `--max-unused` and `--max-repack-size`.
 pub fn options(o: &PruneOpts, dry_run: bool) -> Result<PruneOptions> {
@@ -52,55 +51,10 @@ pub fn run(ctx: &Ctx, a: &PruneArgs) -> Result<i32> {
     Ok(crate::exit::OK)
 }
 
-/// A prune report as JSON.
-pub fn report_json(r: &PruneReport, dry_run: bool) -> serde_json::Value {
-    let (del_n, del_b) = r.selected(Action::Delete);
-    let (orph_n, orph_b) = r.selected(Action::DeleteUnindexed);
-    let (rep_n, rep_b) = r.selected(Action::Repack);
-    let (unused_before, unused_after) = r.unused_bytes();
-    {
-        let packs: Vec<_> = r
-            .packs()
-            .iter()
-            .map(|s| {
-                json!({"pack": s.pack.to_hex(), "size": s.size, "used": s.used,
-                "action": match s.action {
-                    Action::Delete => "delete",
-                    Action::DeleteUnindexed => "delete-unindexed",
-                    Action::Repack => "repack",
-                }})
-            })
-            .collect();
-        let pending: Vec<_> = r
-            .pending
-            .iter()
-            .map(|p| json!({"plan": p.name, "packs": p.packs, "waiting_for_locks": p.waiting}))
-            .collect();
-        json!({
-            "dry_run": dry_run,
-            "snapshots": r.snapshots,
-            "referenced_blobs": r.referenced_blobs,
-            "used_bytes": r.used_bytes(),
-            "unused_bytes": unused_before,
-            "unused_bytes_after": unused_after,
-            "delete": {"packs": del_n + orph_n, "bytes": del_b + orph_b,
-                       "unindexed_packs": orph_n},
-            "repack": {"packs": rep_n, "bytes": rep_b, "copied_bytes": r.repacked_bytes},
-            "swept": {"plans": r.swept.plans, "packs": r.swept.packs,
-                      "bytes": r.swept.bytes, "resurrected": r.swept.resurrected},
-            "pending_plans": pending,
-            "packs": packs,
-            "warnings": r.warnings,
-            "removed_unreadable_plans": r.removed_unreadable,
-            "stale_temporaries_bytes": r.stale_temporaries_bytes,
-        })
-    }
-}
-
 /// Print a prune report.
 pub fn render(ctx: &Ctx, r: &PruneReport, dry_run: bool) {
     if ctx.out.json {
-        crate::output::print_json(&report_json(r, dry_run));
+        crate::output::print_report(r);
         return;
     }
     let (del_n, del_b) = r.selected(Action::Delete);

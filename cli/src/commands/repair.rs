@@ -3,8 +3,8 @@
 use super::Ctx;
 use crate::args::RepairCommand;
 use crate::output::{count, esc};
+use cairn_engine::ops::repair::RepairSnapshotsReport;
 use cairn_engine::{Error, ErrorKind, Result};
-use serde_json::json;
 
 /// Run a repair.
 pub fn run(ctx: &Ctx, cmd: &RepairCommand) -> Result<i32> {
@@ -20,25 +20,9 @@ fn snapshots(ctx: &Ctx) -> Result<i32> {
     let result = cairn_engine::ops::repair::repair_snapshots(&repo, &progress);
     progress.finish();
     let report = result?;
-    let advice = |id: &cairn_engine::SnapshotId| {
-        format!(
-            "snapshot {}: its root tree is lost, so nothing of it can be restored or repaired — remove it with `cairn forget {}` (or restore the lost pack from a copy of the repository with `cairn scrub --repair --from DIR`)",
-            id.short(),
-            id.to_hex()
-        )
-    };
+    let advice = RepairSnapshotsReport::advice;
     if ctx.out.json {
-        let v: Vec<_> = report
-            .repaired
-            .iter()
-            .map(|f| json!({"old": f.old.to_hex(), "new": f.new.to_hex(), "lost": f.lost}))
-            .collect();
-        let u: Vec<_> = report
-            .unrepairable
-            .iter()
-            .map(|id| json!({"id": id.to_hex(), "advice": advice(id)}))
-            .collect();
-        crate::output::print_json(&json!({"repaired": v, "unrepairable": u}));
+        crate::output::print_report(&report);
     } else {
         // The report (each snapshot and its lost files) on stdout, as one
         // stream; messages on stderr.
@@ -80,17 +64,7 @@ fn index(ctx: &Ctx) -> Result<i32> {
     progress.finish();
     let r = result?;
     if ctx.out.json {
-        let bad: Vec<_> = r
-            .unreadable
-            .iter()
-            .map(|(p, e)| json!({"pack": p.to_hex(), "error": e}))
-            .collect();
-        crate::output::print_json(&json!({
-            "packs": r.packs, "blobs": r.blobs, "unreadable": bad,
-            "carried_over": r.carried_over,
-            "index_files": r.written.iter().map(|i| i.to_hex()).collect::<Vec<_>>(),
-            "removed_index_files": r.removed,
-        }));
+        crate::output::print_report(&r);
     } else {
         for (p, e) in &r.unreadable {
             crate::errln!("warning: pack {p} has an unreadable trailer ({}); its old index entries were kept if any existed — run `cairn scrub`", esc(e));

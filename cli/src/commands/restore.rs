@@ -5,8 +5,6 @@ use crate::args::RestoreArgs;
 use crate::output::{bytes, count, esc};
 use cairn_engine::ops::restore::mongodb::MongoRestoreOptions;
 use cairn_engine::{RestoreOptions, RestorePatterns, Result};
-use serde_json::json;
-use std::time::Instant;
 
 /// Run `restore`.
 pub fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<i32> {
@@ -34,27 +32,18 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<i32> {
     let r = Resolved::find(&repo, &args.snapshot, &args.filter)?;
     let id = r.id;
     let progress = ctx.out.progress("restore");
-    let start = Instant::now();
-    let result = cairn_engine::restore(&repo, &r.snap, &opts, &progress);
+    let result =
+        cairn_engine::ops::restore::restore_snapshot(&repo, &id, &r.snap, &opts, &progress);
     progress.finish();
     let s = result.map_err(|e| r.explain(e))?;
-    let secs = start.elapsed().as_secs_f64();
+    let secs = s.duration_secs;
     for w in &s.warnings {
         if !ctx.out.quiet {
             crate::errln!("warning: {}", esc(w));
         }
     }
     if ctx.out.json {
-        crate::output::print_json(&json!({
-            "snapshot_id": id.to_hex(),
-            "target": target.display().to_string(),
-            "files": s.files,
-            "dirs": s.dirs,
-            "others": s.others,
-            "bytes": s.bytes,
-            "duration_secs": secs,
-            "warnings": s.warnings,
-        }));
+        crate::output::print_report(&s);
     } else {
         ctx.out.info(&format!(
             "restored snapshot {} to {}: {}, {}, {}, {} in {:.2}s",
@@ -92,28 +81,15 @@ fn to_mongodb(ctx: &Ctx, args: &RestoreArgs, uri: &str) -> Result<i32> {
     let r = Resolved::find(&repo, &args.snapshot, &args.filter)?;
     let id = r.id;
     let progress = ctx.out.progress("restore");
-    let start = Instant::now();
     let result =
-        cairn_engine::ops::restore::mongodb::restore_mongodb(&repo, &r.snap, &opts, &progress);
+        cairn_engine::ops::restore::restore_to_mongodb(&repo, &id, &r.snap, &opts, &progress);
     progress.finish();
-    let outcomes = result.map_err(|e| r.explain(e))?;
-    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+    let report = result.map_err(|e| r.explain(e))?;
+    let (outcomes, failed) = (&report.collections, report.failed);
     if ctx.out.json {
-        let cols: Vec<_> = outcomes
-            .iter()
-            .map(|o| {
-                json!({"source": o.source, "target": o.target, "inserted": o.inserted,
-                            "expected": o.expected, "indexes": o.indexes, "error": o.error})
-            })
-            .collect();
-        crate::output::print_json(&json!({
-            "snapshot_id": id.to_hex(),
-            "collections": cols,
-            "failed": failed,
-            "duration_secs": start.elapsed().as_secs_f64(),
-        }));
+        crate::output::print_report(&report);
     } else {
-        for o in &outcomes {
+        for o in outcomes {
             match &o.error {
                 None => ctx.out.info(&format!(
                     "  {} -> {}: {} documents, {} indexes",
@@ -137,7 +113,7 @@ fn to_mongodb(ctx: &Ctx, args: &RestoreArgs, uri: &str) -> Result<i32> {
             outcomes.len() - failed,
             outcomes.len(),
             id.short(),
-            start.elapsed().as_secs_f64()
+            report.duration_secs
         ));
     }
     if failed > 0 {

@@ -4,9 +4,7 @@ use super::Ctx;
 use crate::args::ScrubArgs;
 use crate::output::{bytes, count, esc};
 use cairn_engine::ops::scrub::{ScrubOptions, Subset};
-use cairn_engine::{Error, ErrorKind, LockMode, Result};
-use serde_json::json;
-use std::time::Instant;
+use cairn_engine::Result;
 
 /// Run `scrub`.
 pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
@@ -23,35 +21,24 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             .map(crate::output::parse_duration)
             .transpose()?,
     };
+    let from = args
+        .from
+        .as_ref()
+        .map(cairn_engine::backend::LocalBackend::new);
     let repo = ctx.open()?;
     let progress = ctx.out.progress("scrub");
-    let start = Instant::now();
-    let result = cairn_engine::ops::scrub::scrub(&repo, opts, &progress);
+    let result = cairn_engine::ops::scrub::scrub_run(
+        &repo,
+        opts,
+        args.repair,
+        from.as_ref()
+            .map(|b| b as &dyn cairn_engine::backend::Backend),
+        &progress,
+    );
     progress.finish();
-    let mut r = result?;
-    let mut repaired = None;
-    if args.repair && !r.ok() {
-        let targets: Vec<_> = r
-            .damaged
-            .iter()
-            .map(|d| d.pack)
-            .chain(r.missing.iter().copied())
-            .collect();
-        let from = args
-            .from
-            .as_ref()
-            .map(cairn_engine::backend::LocalBackend::new);
-        let from_dyn = from
-            .as_ref()
-            .map(|b| b as &dyn cairn_engine::backend::Backend);
-        let rep = {
-            let _lock = repo.lock(LockMode::Shared)?;
-            cairn_engine::ops::parity::repair(&repo, &targets, from_dyn, &progress)?
-        };
-        r = cairn_engine::ops::scrub::scrub(&repo, opts, &progress)?;
-        repaired = Some(rep);
-    }
-    let secs = start.elapsed().as_secs_f64();
+    let run = result?;
+    let (r, repaired) = (&run.report, &run.repaired);
+    let secs = run.duration_secs;
     if let Some(e) = &r.record_error {
         // On stderr in both modes: --json keeps stdout for the document.
         if !ctx.out.quiet {
@@ -72,29 +59,7 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
         }
     }
     if ctx.out.json {
-        let damaged: Vec<_> = r
-            .damaged
-            .iter()
-            .map(|d| json!({"pack": d.pack.to_hex(), "errors": d.errors}))
-            .collect();
-        let meta: Vec<_> = r
-            .damaged_metadata
-            .iter()
-            .map(|(p, e)| json!({"file": p, "error": e}))
-            .collect();
-        crate::output::print_json(&json!({
-            "ok": r.ok(), "packs": r.packs, "bytes": r.bytes, "blobs": r.blobs,
-            "damaged": damaged, "metadata_files": r.metadata_files, "damaged_metadata": meta,
-            "missing": r.missing.iter().map(|p| p.to_hex()).collect::<Vec<_>>(),
-            "unprotected_packs": r.unprotected,
-            "never_verified_packs": r.never_verified,
-            "oldest_verification_age_secs": r.oldest_verified_age,
-            "stopped_early": r.stopped_early,
-            "record_saved": r.record_error.is_none(),
-            "record_error": r.record_error,
-            "repaired": repaired.as_ref().map(|x| x.repaired.iter().map(|p| p.to_hex()).collect::<Vec<_>>()),
-            "duration_secs": secs,
-        }));
+        crate::output::print_report(&run);
     } else {
         for d in &r.damaged {
             for e in &d.errors {
@@ -113,7 +78,7 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
             .unwrap_or_else(|| "no pack verified yet".into());
         ctx.out.info(&format!(
             "coverage: {} never verified, {age}{}",
-            count(r.never_verified as u64, "pack", "packs"),
+            count(r.never_verified, "pack", "packs"),
             if r.stopped_early {
                 " (stopped at --max-duration)"
             } else {
@@ -142,23 +107,17 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
     }
     let unrepaired = repaired.as_ref().map_or(0, |x| x.failed.len());
     if r.ok() {
-        Ok(crate::exit::OK)
-    } else if unrepaired > 0 {
-        Err(Error::new(
-            ErrorKind::Corrupt,
-            format!(
-                "{unrepaired} pack(s) could not be repaired: restore them from a copy of the repository (`cairn scrub --repair --from DIR`); if no copy has them, their data is lost: run `cairn repair snapshots` to keep the rest, then `cairn check`"
-            ),
-        ))
-    } else {
-        Err(Error::new(
-            ErrorKind::Corrupt,
-            format!(
-                "{} damaged and {} missing pack(s), {} damaged metadata file(s): run `cairn scrub --repair` (parity, or --from a copy); a damaged index file is rebuilt by `cairn repair index`",
-                r.damaged.len(),
-                r.missing.len(),
-                r.damaged_metadata.len()
-            ),
-        ))
+        return Ok(crate::exit::OK);
     }
+    if unrepaired > 0 {
+        crate::errln!("cairn: error: {unrepaired} pack(s) could not be repaired: restore them from a copy of the repository (`cairn scrub --repair --from DIR`); if no copy has them, their data is lost: run `cairn repair snapshots` to keep the rest, then `cairn check`");
+    } else {
+        crate::errln!(
+            "cairn: error: {} damaged and {} missing pack(s), {} damaged metadata file(s): run `cairn scrub --repair` (parity, or --from a copy); a damaged index file is rebuilt by `cairn repair index`",
+            r.damaged.len(),
+            r.missing.len(),
+            r.damaged_metadata.len()
+        );
+    }
+    Ok(crate::exit::for_outcome(run.outcome()))
 }

@@ -4,9 +4,8 @@
 
 use super::Ctx;
 use crate::args::TagArgs;
-use cairn_engine::ops::retention::PROTECTED_TAG;
-use cairn_engine::{Error, LockMode, Result};
-use serde_json::json;
+use cairn_engine::ops::tag::TagChange;
+use cairn_engine::{Error, Result};
 
 /// Tags as given to `flag`, refusing empty ones (a stray comma, an unset
 /// shell variable) instead of dropping them silently.
@@ -28,42 +27,26 @@ pub fn run(ctx: &Ctx, a: &TagArgs) -> Result<i32> {
     ] {
         checked_tags(list, flag)?;
     }
-    if a.add.is_empty() && a.remove.is_empty() && a.set.is_empty() && !a.protect && !a.unprotect {
-        return Err(Error::invalid(
-            "nothing to change: give --add, --remove, --set, --protect or --unprotect",
-        ));
-    }
+    let change = TagChange {
+        set: a.set.clone(),
+        add: a.add.clone(),
+        remove: a.remove.clone(),
+        protect: a.protect,
+        unprotect: a.unprotect,
+    };
     let repo = ctx.open()?;
-    let _lock = repo.lock(LockMode::Prune)?;
-    let mut changed = Vec::new();
-    for spec in &a.snapshots {
-        let (old, mut s) = repo.find_snapshot(spec)?;
-        if !a.set.is_empty() {
-            s.tags = a.set.clone();
-        }
-        s.tags.extend(a.add.iter().cloned());
-        s.tags.retain(|t| !a.remove.contains(t));
-        if a.protect {
-            s.tags.push(PROTECTED_TAG.into());
-        }
-        if a.unprotect {
-            s.tags.retain(|t| t != PROTECTED_TAG);
-        }
-        s.tags.sort();
-        s.tags.dedup();
-        let new = repo.rewrite_snapshot(&old, &s)?;
-        changed.push(json!({"old": old.to_hex(), "new": new.to_hex(), "tags": s.tags}));
-        if !ctx.out.json {
-            ctx.out.info(&format!(
-                "snapshot {} -> {}: tags {}",
-                old.short(),
-                new.short(),
-                crate::output::esc(&s.tags.join(","))
-            ));
-        }
-    }
+    let r = cairn_engine::ops::tag::tag(&repo, &a.snapshots, &change)?;
     if ctx.out.json {
-        crate::output::print_json(&json!({"changed": changed}));
+        crate::output::print_report(&r);
+        return Ok(crate::exit::OK);
+    }
+    for c in &r.changed {
+        ctx.out.info(&format!(
+            "snapshot {} -> {}: tags {}",
+            c.old.short(),
+            c.new.short(),
+            crate::output::esc(&c.tags.join(","))
+        ));
     }
     Ok(crate::exit::OK)
 }

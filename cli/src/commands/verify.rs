@@ -4,37 +4,18 @@
 use super::{Ctx, Resolved};
 use crate::args::VerifyArgs;
 use crate::output::{bytes, count, esc};
-use cairn_engine::{Error, ErrorKind, Result};
-use serde_json::json;
+use cairn_engine::Result;
 
 /// Run `verify`.
 pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
     let repo = ctx.open()?;
     let Resolved { id, snap, .. } = Resolved::find(&repo, &args.snapshot, &args.filter)?;
     let progress = ctx.out.progress("verify");
-    let result = cairn_engine::ops::verify::verify(&repo, &snap, &progress);
+    let result = cairn_engine::ops::verify::verify(&repo, &id, &snap, &progress);
     progress.finish();
     let r = result?;
     if ctx.out.json {
-        let cols: Vec<_> = r
-            .collections
-            .iter()
-            .map(|c| {
-                json!({"db": c.db, "collection": c.name, "documents": c.count,
-                            "expected_documents": c.expected_count, "bytes": c.bytes,
-                            "expected_bytes": c.expected_bytes, "ok": c.ok})
-            })
-            .collect();
-        crate::output::print_json(&json!({
-            "snapshot_id": id.to_hex(),
-            "source": r.source,
-            "ok": r.ok(),
-            "files": r.files,
-            "bytes": r.bytes,
-            "blobs": r.blobs,
-            "collections": cols,
-            "errors": r.errors,
-        }));
+        crate::output::print_report(&r);
     } else {
         if !r.collections.is_empty() {
             let mut db = "";
@@ -64,16 +45,12 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
             crate::errln!("error: {}", esc(e));
         }
     }
-    if r.ok() {
-        Ok(crate::exit::OK)
-    } else {
-        Err(Error::new(
-            ErrorKind::Corrupt,
-            format!(
-                "snapshot {} failed verification: {}",
-                id.short(),
-                count(r.errors.len() as u64, "problem", "problems")
-            ),
-        ))
+    if !r.ok() {
+        crate::errln!(
+            "cairn: error: snapshot {} failed verification: {}",
+            id.short(),
+            count(r.errors.len() as u64, "problem", "problems")
+        );
     }
+    Ok(crate::exit::for_outcome(r.outcome()))
 }

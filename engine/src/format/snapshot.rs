@@ -20,7 +20,7 @@ pub const MAX_SNAPSHOT_PLAIN: u64 = 64 << 20;
 pub const MAX_SNAPSHOT_FILE: u64 = crate::crypto::aead::max_sealed_len(MAX_SNAPSHOT_PLAIN);
 
 /// Totals recorded at backup time.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SnapshotStats {
     /// Regular files.
     pub files: u64,

@@ -22,7 +22,22 @@ pub struct Timestamp {
     pub nanos: u32,
 }
 
+/// Reports show times as RFC 3339 in UTC (`2026-12-04T19:17:49.5Z`).
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
 impl Timestamp {
+    /// RFC 3339 in UTC, with as many fractional digits as needed; a time
+    /// outside RFC 3339's range is shown as `secs.nanos`.
+    pub fn to_rfc3339(self) -> String {
+        jiff::Timestamp::new(self.secs, self.nanos as i32)
+            .map(|ts| ts.to_string())
+            .unwrap_or_else(|_| format!("{}.{:09}", self.secs, self.nanos))
+    }
+
     /// The current time.
     pub fn now() -> Self {
         let d = std::time::SystemTime::now()

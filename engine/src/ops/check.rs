@@ -49,6 +49,44 @@ impl CheckReport {
     }
 }
 
+impl CheckReport {
+    /// Damage found or consistent.
+    pub fn outcome(&self) -> crate::ops::Outcome {
+        if self.ok() {
+            crate::ops::Outcome::Success
+        } else {
+            crate::ops::Outcome::DamageFound
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct View<'a> {
+    ok: bool,
+    snapshots: u64,
+    index_files: u64,
+    packs: u64,
+    blobs: u64,
+    errors: &'a [String],
+    info: &'a [String],
+}
+
+/// The `--json` document of `check`.
+impl serde::Serialize for CheckReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        View {
+            ok: self.ok(),
+            snapshots: self.snapshots,
+            index_files: self.index_files,
+            packs: self.packs,
+            blobs: self.blobs,
+            errors: &self.errors,
+            info: &self.info,
+        }
+        .serialize(s)
+    }
+}
+
 /// Where a referenced blob can be found.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Found {

@@ -135,7 +135,7 @@ pub struct RepairSnapshotsReport {
 }
 
 /// One snapshot changed by `repair snapshots`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct RepairedSnapshot {
     /// The damaged snapshot (removed after the new one was stored).
     pub old: crate::id::SnapshotId,
@@ -275,4 +275,79 @@ pub fn repair_snapshots(
         out.repaired.push(RepairedSnapshot { old, new, lost });
     }
     Ok(out)
+}
+#[derive(serde::Serialize)]
+struct UnreadablePack<'a> {
+    pack: PackId,
+    error: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct IndexView<'a> {
+    packs: u64,
+    blobs: u64,
+    unreadable: Vec<UnreadablePack<'a>>,
+    carried_over: u64,
+    index_files: &'a [IndexId],
+    removed_index_files: u64,
+}
+
+/// The `--json` document of `repair index`.
+impl serde::Serialize for RepairIndexReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        IndexView {
+            packs: self.packs,
+            blobs: self.blobs,
+            unreadable: self
+                .unreadable
+                .iter()
+                .map(|(pack, error)| UnreadablePack { pack: *pack, error })
+                .collect(),
+            carried_over: self.carried_over,
+            index_files: &self.written,
+            removed_index_files: self.removed,
+        }
+        .serialize(s)
+    }
+}
+
+impl RepairSnapshotsReport {
+    /// What to do about a snapshot whose root tree is lost.
+    pub fn advice(id: &crate::id::SnapshotId) -> String {
+        format!(
+            "snapshot {}: its root tree is lost, so nothing of it can be restored or repaired — remove it with `cairn forget {}` (or restore the lost pack from a copy of the repository with `cairn scrub --repair --from DIR`)",
+            id.short(),
+            id.to_hex()
+        )
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Unrepairable {
+    id: crate::id::SnapshotId,
+    advice: String,
+}
+
+#[derive(serde::Serialize)]
+struct SnapshotsView<'a> {
+    repaired: &'a [RepairedSnapshot],
+    unrepairable: Vec<Unrepairable>,
+}
+
+/// The `--json` document of `repair snapshots`.
+impl serde::Serialize for RepairSnapshotsReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        SnapshotsView {
+            repaired: &self.repaired,
+            unrepairable: self
+                .unrepairable
+                .iter()
+                .map(|id| Unrepairable {
+                    id: *id,
+                    advice: Self::advice(id),
+                })
+                .collect(),
+        }
+        .serialize(s)
+    }
 }

@@ -12,6 +12,8 @@ use crate::format::mongodb::next_document;
 use crate::format::mongodb::Manifest;
 use crate::format::snapshot::Snapshot;
 use crate::format::tree::{Extent, Node, NodeKind};
+use crate::id::SnapshotId;
+use crate::ops::Outcome;
 use crate::progress::{check_interrupt, Progress};
 use crate::repo::browse::{check_content_len, walk};
 use crate::repo::browse::{load_manifest, ContentReader};
@@ -20,20 +22,23 @@ use std::collections::HashMap;
 use std::io::Read;
 
 /// One collection's recorded and found totals.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct CollectionCheck {
     /// Database.
     pub db: String,
     /// Collection.
+    #[serde(rename = "collection")]
     pub name: String,
-    /// Documents recorded / found.
-    pub expected_count: u64,
     /// Documents found.
+    #[serde(rename = "documents")]
     pub count: u64,
-    /// Bytes recorded.
-    pub expected_bytes: u64,
+    /// Documents recorded.
+    #[serde(rename = "expected_documents")]
+    pub expected_count: u64,
     /// Bytes found.
     pub bytes: u64,
+    /// Bytes recorded.
+    pub expected_bytes: u64,
     /// Everything matched, including the BLAKE3 of the stream.
     pub ok: bool,
 }
@@ -41,6 +46,8 @@ pub struct CollectionCheck {
 /// The outcome of `verify`.
 #[derive(Clone, Debug, Default)]
 pub struct VerifyReport {
+    /// The snapshot verified.
+    pub snapshot_id: SnapshotId,
     /// Snapshot source kind.
     pub source: String,
     /// Regular files read.
@@ -63,6 +70,46 @@ impl VerifyReport {
     /// No problem found.
     pub fn ok(&self) -> bool {
         self.errors.is_empty()
+    }
+}
+
+impl VerifyReport {
+    /// Damage found or all verified.
+    pub fn outcome(&self) -> Outcome {
+        if self.ok() {
+            Outcome::Success
+        } else {
+            Outcome::DamageFound
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct View<'a> {
+    snapshot_id: SnapshotId,
+    source: &'a str,
+    ok: bool,
+    files: u64,
+    bytes: u64,
+    blobs: u64,
+    collections: &'a [CollectionCheck],
+    errors: &'a [String],
+}
+
+/// The `--json` document of `verify`.
+impl serde::Serialize for VerifyReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        View {
+            snapshot_id: self.snapshot_id,
+            source: &self.source,
+            ok: self.ok(),
+            files: self.files,
+            bytes: self.bytes,
+            blobs: self.blobs,
+            collections: &self.collections,
+            errors: &self.errors,
+        }
+        .serialize(s)
     }
 }
 
@@ -89,8 +136,14 @@ fn read_bson_stream(r: &mut impl Read) -> Result<Counted> {
 }
 
 /// Verify `snap` completely.
-pub fn verify(repo: &Repository, snap: &Snapshot, progress: &dyn Progress) -> Result<VerifyReport> {
+pub fn verify(
+    repo: &Repository,
+    id: &SnapshotId,
+    snap: &Snapshot,
+    progress: &dyn Progress,
+) -> Result<VerifyReport> {
     let mut report = VerifyReport {
+        snapshot_id: *id,
         source: snap.source.clone(),
         expected_files: snap.stats.files,
         expected_bytes: snap.stats.bytes,

@@ -137,6 +137,7 @@ pub fn read_lock(backend: &dyn Backend, sealer: &Sealer, name: &str) -> Result<L
 
 /// A held lock; released (file removed) on drop.
 pub struct LockGuard {
+    mode: LockMode,
     backend: Arc<dyn Backend>,
     name: String,
     stop: Option<std::sync::mpsc::Sender<()>>,
@@ -146,6 +147,30 @@ pub struct LockGuard {
 }
 
 impl LockGuard {
+    /// The mode this lock was taken in.
+    pub fn mode(&self) -> LockMode {
+        self.mode
+    }
+
+    /// Fail unless this lock allows a mutation that needs `needed`: an
+    /// exclusive lock allows everything, a prune lock allows prune-mode
+    /// and shared-mode work. A mismatch is a bug in the caller.
+    pub(crate) fn require(&self, needed: LockMode) -> Result<()> {
+        let ok = match needed {
+            LockMode::Shared => true,
+            LockMode::Prune => self.mode != LockMode::Shared,
+            LockMode::Exclusive => self.mode == LockMode::Exclusive,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::internal(format!(
+                "a {:?} lock was used for a mutation that needs a {needed:?} lock",
+                self.mode
+            )))
+        }
+    }
+
     /// The lock file's name in `locks/`.
     pub fn name(&self) -> &str {
         &self.name
@@ -279,6 +304,7 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, mode: LockMode) -> Re
             .ok()
     };
     Ok(LockGuard {
+        mode,
         backend,
         name,
         stop: Some(stop),

@@ -109,6 +109,13 @@ fn check_marker(backend: &dyn Backend) -> Result<()> {
 }
 
 impl Repository {
+    /// Is there a repository in `backend` whose format this build reads?
+    /// Needs no password: callers use it to say "no repository here"
+    /// before asking for one.
+    pub fn probe(backend: &dyn Backend) -> Result<()> {
+        check_marker(backend)
+    }
+
     /// Create a new repository protected by `password`.
     pub fn init(
         backend: Arc<dyn Backend>,
@@ -280,19 +287,23 @@ impl Repository {
         })
     }
 
-    /// The storage.
-    pub fn backend(&self) -> &Arc<dyn Backend> {
+    /// The storage. Crate-private: every mutation goes through a function
+    /// that takes the lock guard its protocol needs.
+    pub(crate) fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
     }
     /// The config.
     pub fn config(&self) -> &Config {
         &self.config
     }
-    /// The working keys.
+    /// The working keys (for test forgers and vectors; not a stable API).
+    #[doc(hidden)]
     pub fn keys(&self) -> &SubKeys {
         &self.keys
     }
-    /// The envelope sealer.
+    /// The envelope sealer (for test forgers and vectors; not a stable
+    /// API).
+    #[doc(hidden)]
     pub fn sealer(&self) -> &Sealer {
         &self.sealer
     }
@@ -370,7 +381,9 @@ impl Repository {
     }
 
     /// Change the parity setting: rewrite the config atomically.
-    pub fn set_parity(&mut self, parity: Option<(u8, u8)>) -> Result<()> {
+    pub fn set_parity(&mut self, lock: &lock::LockGuard, parity: Option<(u8, u8)>) -> Result<()> {
+        lock.require(lock::LockMode::Exclusive)?;
+        lock.ensure_fresh()?;
         if let Some((k, m)) = parity {
             crate::format::config::validate_parity(k, m)?;
         }

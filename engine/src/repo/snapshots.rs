@@ -10,6 +10,7 @@ use crate::backend::Kind;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::snapshot::Snapshot;
 use crate::id::SnapshotId;
+use crate::repo::lock::{LockGuard, LockMode};
 
 impl Repository {
     /// Every readable snapshot, oldest first. A damaged snapshot file must
@@ -158,7 +159,14 @@ impl Repository {
     /// Replace snapshot `old` by `new` (e.g. changed tags): the new file is
     /// stored before the old one is removed. Trees are untouched, so the
     /// packs → index → snapshot order still holds.
-    pub fn rewrite_snapshot(&self, old: &SnapshotId, new: &Snapshot) -> Result<SnapshotId> {
+    pub fn rewrite_snapshot(
+        &self,
+        lock: &LockGuard,
+        old: &SnapshotId,
+        new: &Snapshot,
+    ) -> Result<SnapshotId> {
+        lock.require(LockMode::Prune)?;
+        lock.ensure_fresh()?;
         let bytes = new.seal(&self.sealer)?;
         let id = SnapshotId(*blake3::hash(&bytes).as_bytes());
         if id != *old {
@@ -166,6 +174,14 @@ impl Repository {
             self.backend.remove(Kind::Snapshot, &old.to_hex())?;
         }
         Ok(id)
+    }
+
+    /// Remove the snapshot file `id` (forget). Only the snapshot goes: the
+    /// data it alone referenced stays until a prune reclaims it.
+    pub fn remove_snapshot(&self, lock: &LockGuard, id: &SnapshotId) -> Result<()> {
+        lock.require(LockMode::Prune)?;
+        lock.ensure_fresh()?;
+        self.backend.remove(Kind::Snapshot, &id.to_hex())
     }
 }
 

@@ -19,8 +19,11 @@ use crate::repo::pack::BlobType;
 use crate::repo::Repository;
 #[cfg(feature = "mongodb")]
 mod mongodb;
+mod record;
+
 #[cfg(feature = "mongodb")]
 pub use mongodb::drill_mongodb;
+pub use record::{DrillRecord, DrillTarget};
 
 use std::io::Read;
 use std::path::Path;
@@ -155,4 +158,36 @@ fn tempdir_in(root: &Path) -> Result<std::path::PathBuf> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     Ok(dir)
+}
+
+/// Drill snapshot `id` into `target` (see the module docs). Always
+/// returns a record; a drill that could not run has its error in it.
+pub fn drill(
+    repo: &Repository,
+    id: &crate::id::SnapshotId,
+    snap: &Snapshot,
+    target: &DrillTarget,
+    progress: &dyn Progress,
+) -> DrillRecord {
+    let started = crate::format::tree::Timestamp::now();
+    let clock = std::time::Instant::now();
+    let result = match (target, snap.source.as_str()) {
+        #[cfg(feature = "mongodb")]
+        (DrillTarget::MongoDb(connect), "mongodb") => drill_mongodb(repo, snap, connect, progress),
+        #[cfg(feature = "mongodb")]
+        (DrillTarget::MongoDb(_), _) => Err(Error::invalid(
+            "--to is for MongoDB snapshots; this one holds files",
+        )),
+        (DrillTarget::Directory(_), "mongodb") => Err(Error::invalid(
+            "a MongoDB snapshot is drilled into a server: give --to mongodb://...",
+        )),
+        (DrillTarget::Directory(tmp), _) => drill_files(repo, snap, tmp, progress),
+    };
+    DrillRecord {
+        snapshot_id: *id,
+        source: snap.source.clone(),
+        started,
+        duration_secs: clock.elapsed().as_secs_f64(),
+        result,
+    }
 }

@@ -118,6 +118,42 @@ pub fn write_group(backend: &dyn Backend, g: &Group) -> Result<()> {
     Ok(())
 }
 
+/// The result of `parity set` and `parity protect`. Serialized as their
+/// `--json` document.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ParityReport {
+    /// The repository's parity setting now: `K+M` or `off`.
+    pub parity: String,
+    /// Packs put into new parity groups by this run.
+    pub newly_protected_packs: u64,
+}
+
+/// `parity set` (when `set` is `Some`: `K+M`, or `None` for off) followed
+/// by `parity protect`: change the setting under an exclusive lock, then
+/// protect every unprotected pack under a shared one.
+pub fn parity(
+    repo: &mut Repository,
+    set: Option<Option<(u8, u8)>>,
+    progress: &dyn Progress,
+) -> Result<ParityReport> {
+    if let Some(p) = set {
+        let lock = repo.lock(crate::repo::lock::LockMode::Exclusive)?;
+        repo.set_parity(&lock, p)?;
+    }
+    let newly_protected_packs = {
+        let _lock = repo.lock(crate::repo::lock::LockMode::Shared)?;
+        protect(repo, progress)?
+    };
+    Ok(ParityReport {
+        parity: repo
+            .config()
+            .parity
+            .map(|(k, m)| format!("{k}+{m}"))
+            .unwrap_or_else(|| "off".into()),
+        newly_protected_packs,
+    })
+}
+
 /// Put every pack that no parity group covers into new groups of up to
 /// `k` packs. Returns the number of packs newly protected.
 pub fn protect(repo: &Repository, progress: &dyn Progress) -> Result<u64> {

@@ -19,10 +19,12 @@
 
 mod mark;
 mod reach;
+mod report;
 mod sweep;
 mod view;
 
 pub use mark::{Action, MaxUnused, Selected, Selection};
+pub use report::{PendingPlan, PruneReport};
 pub use sweep::{Swept, GC_STALE_AFTER};
 
 use crate::error::{ErrorKind, Result};
@@ -59,61 +61,8 @@ impl Default for PruneOptions {
     }
 }
 
-/// A plan still waiting for other processes.
-#[derive(Clone, Debug)]
-pub struct PendingPlan {
-    /// Its name in `state/`.
-    pub name: String,
-    /// Packs it condemns.
-    pub packs: u64,
-    /// Locks whose holders have not finished yet.
-    pub waiting: u64,
-}
-
-/// What a prune did (or, dry, would do).
-#[derive(Clone, Debug, Default)]
-pub struct PruneReport {
-    /// Snapshots whose references were computed.
-    pub snapshots: u64,
-    /// Distinct referenced blobs.
-    pub referenced_blobs: u64,
-    /// The mark decision for this run.
-    pub selection: mark::Selection,
-    /// Sealed bytes copied into new packs.
-    pub repacked_bytes: u64,
-    /// Plans swept, packs deleted and bytes freed in this run.
-    pub swept: sweep::Swept,
-    /// Plans left for a later prune.
-    pub pending: Vec<PendingPlan>,
-    /// Unreadable plans removed.
-    pub removed_unreadable: Vec<String>,
-    /// Bytes of stale temporaries (killed writes) removed.
-    pub stale_temporaries_bytes: u64,
-    /// Things worth knowing.
-    pub warnings: Vec<String>,
-}
-
 /// A temporary file not modified for this long belongs to a dead writer.
 pub const STALE_TEMPORARY: std::time::Duration = sweep::GC_STALE_AFTER;
-
-impl PruneReport {
-    /// Packs and bytes selected per action.
-    pub fn selected(&self, action: Action) -> (u64, u64) {
-        self.selection.bytes(action)
-    }
-    /// Sealed bytes referenced.
-    pub fn used_bytes(&self) -> u64 {
-        self.selection.used_bytes
-    }
-    /// Unused bytes before and after.
-    pub fn unused_bytes(&self) -> (u64, u64) {
-        (self.selection.unused_bytes, self.selection.unused_after)
-    }
-    /// Selected packs, by ID.
-    pub fn packs(&self) -> &[Selected] {
-        &self.selection.packs
-    }
-}
 
 /// Run the GC protocol once. Takes a prune lock unless `dry_run` (which
 /// writes nothing at all).
@@ -129,6 +78,7 @@ pub fn prune(
             run(repo, Some(&lock), opts, progress)
         }
     }
+    .map(|r| r.for_run(opts))
 }
 
 /// [`prune`] for a caller that already holds a prune lock.
@@ -138,7 +88,7 @@ pub fn prune_locked(
     opts: &PruneOptions,
     progress: &dyn Progress,
 ) -> Result<PruneReport> {
-    run(repo, (!opts.dry_run).then_some(lock), opts, progress)
+    run(repo, (!opts.dry_run).then_some(lock), opts, progress).map(|r| r.for_run(opts))
 }
 
 fn run(

@@ -22,6 +22,11 @@ use crate::repo::Repository;
 use crate::source::filter::PathFilter;
 #[cfg(feature = "mongodb")]
 pub mod mongodb;
+mod report;
+
+pub use report::{restore_snapshot, RestoreReport};
+#[cfg(feature = "mongodb")]
+pub use report::{restore_to_mongodb, MongoRestoreReport};
 
 use rayon::prelude::*;
 use std::collections::HashMap;

@@ -37,7 +37,7 @@ pub struct MongoRestoreOptions {
 }
 
 /// The result for one collection.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct CollectionOutcome {
     /// Source `db.name` in the snapshot.
     pub source: String,

@@ -6,6 +6,10 @@
 //! is congruent to n−1 modulo m), so m runs cover everything; the small
 //! metadata files are verified on every run.
 
+mod run;
+
+pub use run::{scrub_run, ScrubRun};
+
 use crate::backend::Kind;
 use crate::error::{Error, Result};
 use crate::format::scrub_record::ScrubState;
