@@ -8,11 +8,13 @@
 //! * `roundtrip`: backup → restore, backup → forget → prune → restore;
 //! * `damage`: check and scrub name the damage done through the backend;
 //! * `crash`: a backend wrapper that fails every mutation after the Nth;
+//! * `gc_race`: a backup running across a prune's sweep;
 //! * `model`: random operation sequences with crashes and reboots, checked
 //!   against a model of which snapshots exist and what each holds.
 
 mod common;
 mod crash;
 mod damage;
+mod gc_race;
 mod model;
 mod roundtrip;
