@@ -53,7 +53,7 @@ pub struct MemRepo {
 impl MemRepo {
     pub fn new() -> Self {
         let storage = Arc::new(MemoryBackend::new());
-        let cache = tempfile::tempdir().expect("cache dir");
+        let cache = scratch_dir();
         let repo = Repository::init(
             storage.clone(),
             PASSWORD,
@@ -89,15 +89,20 @@ impl MemRepo {
 }
 
 /// Create a repository in `disk` as `Repository::init` does, but with the
-/// given master key instead of a random one. The keyed chunker then cuts
+/// given master key instead of a random one, and Reed-Solomon parity
+/// `(k, m)` if asked. The keyed chunker then cuts
 /// the same data at the same places in every run, so a randomized case
 /// replays with the same chunks, packs and storage mutations (pack and
 /// lock names, which hash random nonces, still differ).
-pub fn init_with_key(disk: &Arc<MemoryBackend>, master: [u8; 32]) -> Result<()> {
+pub fn init_with_key(
+    disk: &Arc<MemoryBackend>,
+    master: [u8; 32],
+    parity: Option<(u8, u8)>,
+) -> Result<()> {
     use cairn_engine::codec::config::{Config, CONFIG_NAME};
     use cairn_engine::codec::crypto::{MasterKey, Sealer};
     use cairn_engine::codec::keyfile::KeyFile;
-    let scratch = tempfile::tempdir().expect("cache dir");
+    let scratch = scratch_dir();
     let opts = init_options();
     drop(Repository::init(
         disk.clone(),
@@ -118,10 +123,19 @@ pub fn init_with_key(disk: &Arc<MemoryBackend>, master: [u8; 32]) -> Result<()> 
         zstd_level: opts.zstd_level,
         pack_size: opts.pack_size,
         created: 0,
-        parity: None,
+        parity,
     };
     let sealer = Sealer::new(&master.subkeys().seal);
     disk.write(Kind::Root, CONFIG_NAME, &config.seal(&sealer)?)
+}
+
+/// A temporary directory in memory where the machine has `/dev/shm`:
+/// restore ends with a `syncfs`, and RocksDB syncs its files, which on a
+/// busy disk cost far more than the tests' own work.
+pub fn scratch_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::tempdir())
+        .expect("temporary directory")
 }
 
 /// Open the repository in `storage` with the test password.
@@ -184,7 +198,7 @@ pub fn backup(repo: &Repository, files: &Files, secs: i64) -> Result<BackupSumma
 /// express (an empty directory, a link, a deeper path).
 pub fn restore(repo: &Repository, id: &SnapshotId) -> Result<Files> {
     let snap = repo.load_snapshot(id)?;
-    let target = tempfile::tempdir().expect("restore dir");
+    let target = scratch_dir();
     let opts = RestoreOptions {
         target: target.path().to_path_buf(),
         ..RestoreOptions::default()

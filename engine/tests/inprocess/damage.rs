@@ -184,7 +184,7 @@ fn a_truncated_index_file_is_named_and_its_data_stays_readable() {
         c.errors
     );
 
-    let fresh_cache = tempfile::tempdir().expect("cache");
+    let fresh_cache = common::scratch_dir();
     let repo = open(d.m.storage.clone(), fresh_cache.path()).expect("open");
     let clean = restore(&repo, &d.clean.0).expect("restore clean");
     assert_eq!(clean, d.clean.1);

@@ -9,9 +9,16 @@ use crate::crash::{CrashBackend, Fatal};
 use cairn_engine::backend::{Backend, Kind, MemoryBackend};
 use cairn_engine::ops::check::check;
 use cairn_engine::ops::prune::{prune, MaxUnused, PruneOptions};
+use cairn_engine::ops::scrub::{scrub, ScrubOptions, Subset};
 use cairn_engine::{NoProgress, Repository, Result, SnapshotId};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
+const SCRUB_ALL: ScrubOptions = ScrubOptions {
+    subset: Subset::ALL,
+    stale: None,
+    max_duration: None,
+};
 
 /// The repository under test, and what it must hold.
 pub struct World<'l> {
@@ -38,7 +45,8 @@ impl<'l> World<'l> {
         let mut rng = Rng::new(seed);
         let disk = Arc::new(MemoryBackend::new());
         let master: [u8; 32] = rng.bytes(32).try_into().expect("32 bytes");
-        common::init_with_key(&disk, master)?;
+        let parity = rng.chance(50).then_some((2, 1));
+        common::init_with_key(&disk, master, parity)?;
         let pool = (0..6)
             .map(|_| {
                 let len = 1000 + rng.below(7000) as usize;
@@ -48,7 +56,7 @@ impl<'l> World<'l> {
         let mut w = World {
             backend: Arc::new(CrashBackend::new(disk.clone())),
             disk,
-            cache: tempfile::tempdir().expect("cache dir"),
+            cache: common::scratch_dir(),
             repo: None,
             model: BTreeMap::new(),
             rng,
@@ -57,6 +65,9 @@ impl<'l> World<'l> {
             log,
             seen: BTreeMap::new(),
         };
+        if parity.is_some() {
+            w.saw("case with parity");
+        }
         w.reboot(false, false);
         Ok(w)
     }
@@ -141,7 +152,7 @@ impl<'l> World<'l> {
             "reboot, cache kept"
         });
         if wipe_cache {
-            self.cache = tempfile::tempdir().expect("cache dir");
+            self.cache = common::scratch_dir();
         }
         self.backend = Arc::new(CrashBackend::new(self.disk.clone()));
         self.repo = Some(open(self.backend.clone(), self.cache.path()).expect("reopen"));
@@ -314,6 +325,8 @@ impl<'l> World<'l> {
         }
         let report = check(repo, &NoProgress).expect("check runs");
         assert!(report.ok(), "check: {:?}", report.errors);
+        let scrubbed = scrub(repo, SCRUB_ALL, &NoProgress).expect("scrub runs");
+        assert!(scrubbed.ok(), "scrub: {scrubbed:?}");
     }
 
     /// The final sweep: with no crash pending, a full prune leaves nothing
@@ -329,5 +342,9 @@ impl<'l> World<'l> {
         let again = prune(self.repo(), &opts, &NoProgress).expect("second prune");
         assert!(again.packs().is_empty(), "left over: {:?}", again.packs());
         assert_eq!(again.unused_bytes(), (0, 0));
+        // Prune protects what it writes: with parity on, every pack is in
+        // a group again, whatever crashes left unprotected.
+        let scrubbed = scrub(self.repo(), SCRUB_ALL, &NoProgress).expect("scrub");
+        assert_eq!(scrubbed.unprotected, 0, "{scrubbed:?}");
     }
 }
