@@ -23,12 +23,14 @@
 //!
 //! Reproducible: case `i` uses seed `i` for its operations, its file
 //! contents, its crash points and its repository key (so chunk boundaries
-//! and pack counts replay too). Pack and lock names hash random nonces, so
-//! where a step sorts by name (which pack a prune deletes first) a rerun
-//! may differ in detail. A failure prints the seed and the steps;
-//! `CAIRN_MODEL_SEED=S` reruns that case alone, `CAIRN_MODEL_CASES=N` runs
-//! more cases than the default. The test also asserts that the default
-//! cases reach every situation in [`EVENTS`], so it cannot pass vacuously.
+//! and pack counts mostly replay too). Not everything can: pack and lock
+//! names hash random nonces (a prune deletes packs in name order), and the
+//! backup pipeline's worker threads fill packs in whatever order they run,
+//! so a rerun may crash at a slightly different point. A failure prints
+//! the seed and the steps; `CAIRN_MODEL_SEED=S` reruns that case alone,
+//! `CAIRN_MODEL_CASES=N` runs more cases than the default. The test also
+//! asserts that the default cases reach every situation in [`EVENTS`], so
+//! it cannot pass vacuously.
 
 mod world;
 

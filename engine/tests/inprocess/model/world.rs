@@ -11,7 +11,7 @@ use cairn_engine::ops::check::check;
 use cairn_engine::ops::prune::{prune, MaxUnused, PruneOptions};
 use cairn_engine::ops::scrub::{scrub, ScrubOptions, Subset};
 use cairn_engine::{NoProgress, Repository, Result, SnapshotId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 const SCRUB_ALL: ScrubOptions = ScrubOptions {
@@ -26,8 +26,10 @@ pub struct World<'l> {
     backend: Arc<CrashBackend>,
     cache: tempfile::TempDir,
     repo: Option<Repository>,
-    /// The model: every snapshot that must exist, with its files.
-    model: BTreeMap<SnapshotId, Files>,
+    /// The model: every snapshot that must exist, with its files, in the
+    /// order they were made (not by ID: IDs hash random nonces, and random
+    /// picks must not depend on them).
+    model: Vec<(SnapshotId, Files)>,
     rng: Rng,
     /// Shared blocks, so files share chunks across snapshots.
     pool: Vec<Vec<u8>>,
@@ -58,7 +60,7 @@ impl<'l> World<'l> {
             disk,
             cache: common::scratch_dir(),
             repo: None,
-            model: BTreeMap::new(),
+            model: Vec::new(),
             rng,
             pool,
             clock: 0,
@@ -183,9 +185,10 @@ impl<'l> World<'l> {
                 }
                 _ => match self.pick_snapshots(1).first() {
                     Some(id) => {
-                        let old = &self.model[id];
-                        let k = self.rng.below(old.len() as u64) as usize;
-                        old.values().nth(k).cloned().unwrap_or_default()
+                        let n = self.files_of(id).len() as u64;
+                        let k = self.rng.below(n) as usize;
+                        let old = self.files_of(id).values().nth(k);
+                        old.cloned().unwrap_or_default()
                     }
                     None => self.rng.bytes(5000),
                 },
@@ -195,9 +198,22 @@ impl<'l> World<'l> {
         files
     }
 
+    fn has(&self, id: &SnapshotId) -> bool {
+        self.model.iter().any(|(m, _)| m == id)
+    }
+
+    fn files_of(&self, id: &SnapshotId) -> &Files {
+        &self
+            .model
+            .iter()
+            .find(|(m, _)| m == id)
+            .expect("in the model")
+            .1
+    }
+
     /// Up to `n` distinct snapshots of the model, in random order.
     fn pick_snapshots(&mut self, n: usize) -> Vec<SnapshotId> {
-        let mut ids: Vec<SnapshotId> = self.model.keys().copied().collect();
+        let mut ids: Vec<SnapshotId> = self.model.iter().map(|(id, _)| *id).collect();
         let mut out = Vec::new();
         while out.len() < n && !ids.is_empty() {
             out.push(ids.swap_remove(self.rng.below(ids.len() as u64) as usize));
@@ -219,8 +235,8 @@ impl<'l> World<'l> {
             Ok(s) => {
                 self.note(format!("  -> {}", s.snapshot_id.short()));
                 self.saw("backup");
-                assert!(!self.model.contains_key(&s.snapshot_id));
-                self.model.insert(s.snapshot_id, files);
+                assert!(!self.has(&s.snapshot_id));
+                self.model.push((s.snapshot_id, files));
             }
             Err(e) => {
                 assert!(crashed, "backup failed without a crash: {e}");
@@ -228,7 +244,7 @@ impl<'l> World<'l> {
                 let new: Vec<SnapshotId> = listed(self.repo())
                     .expect("list")
                     .into_iter()
-                    .filter(|id| !self.model.contains_key(id))
+                    .filter(|id| !self.has(id))
                     .collect();
                 if let Some(id) = new.first() {
                     assert_eq!(new.len(), 1, "a failed backup wrote {new:?}");
@@ -239,7 +255,7 @@ impl<'l> World<'l> {
                     );
                     self.note(format!("  snapshot {} stored as it died", id.short()));
                     self.saw("backup crashed after storing its snapshot");
-                    self.model.insert(*id, files);
+                    self.model.push((*id, files));
                 }
             }
         }
@@ -269,9 +285,7 @@ impl<'l> World<'l> {
         if result.is_err() && gone > 0 {
             self.saw("forget crashed after removing some");
         }
-        for id in &ids[..gone] {
-            self.model.remove(id);
-        }
+        self.model.retain(|(id, _)| !ids[..gone].contains(id));
     }
 
     fn step_prune(&mut self) {
@@ -313,8 +327,8 @@ impl<'l> World<'l> {
     pub fn verify(&self) {
         let repo = self.repo();
         let listed = listed(repo).expect("list snapshots");
-        let want: Vec<&SnapshotId> = self.model.keys().collect();
-        assert_eq!(listed.iter().collect::<Vec<_>>(), want, "snapshots listed");
+        let want: BTreeSet<SnapshotId> = self.model.iter().map(|(id, _)| *id).collect();
+        assert_eq!(listed, want, "snapshots listed");
         for (id, files) in &self.model {
             let got = restore(repo, id).unwrap_or_else(|e| panic!("restore {id:?}: {e}"));
             assert!(
