@@ -10,8 +10,8 @@
 //! exactly its files, and neither `check` nor `scrub` reports damage. What a crashed step may leave is spelled out
 //! per operation: a failed backup leaves no snapshot (unless the snapshot
 //! write itself took effect as the process died, and then it restores
-//! exactly); a failed forget removed a prefix of the snapshots it was
-//! given and nothing else; a failed prune removed no snapshot and nothing
+//! exactly); a failed forget removed some of the snapshots it was given
+//! and nothing else; a failed prune removed no snapshot and nothing
 //! a snapshot needs. At the end a full prune must leave no unused byte
 //! and, with parity on, no unprotected pack.
 //!
