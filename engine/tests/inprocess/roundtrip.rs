@@ -284,3 +284,53 @@ fn forget_then_prune_keeps_the_remaining_snapshot_whole() {
     assert!(again.packs().is_empty(), "{:?}", again.packs());
     assert_eq!(again.unused_bytes(), (0, 0));
 }
+
+/// A stream that fails after `ok` bytes, as a dump cut short would.
+struct FailingStream {
+    data: Vec<u8>,
+    ok: usize,
+    pos: usize,
+}
+
+impl std::io::Read for FailingStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.ok {
+            return Err(std::io::Error::other("the dump broke off"));
+        }
+        let n = buf.len().min(self.ok - self.pos).min(1000);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// A stream that cannot be read to its end makes no snapshot, but what was
+/// stored before the failure is indexed and reused by the next backup.
+#[test]
+fn a_broken_stream_makes_no_snapshot_and_its_chunks_are_reused() {
+    let m = MemRepo::new();
+    let data = common::Rng::new(13).bytes(60_000);
+    let broken = FailingStream {
+        data: data.clone(),
+        ok: 50_000,
+        pos: 0,
+    };
+    let opts = BackupOptions::default();
+    let err = cairn_engine::backup_stdin(&m.repo, "dump", broken, &opts, &NoProgress)
+        .expect_err("a broken stream must fail the backup");
+    assert!(err.to_string().contains("broke off"), "{err}");
+    assert!(listed(&m.repo).expect("list").is_empty());
+    assert!(!m.files(Kind::Index).is_empty(), "stored packs are indexed");
+
+    let whole = std::io::Cursor::new(data.clone());
+    let s = cairn_engine::backup_stdin(&m.repo, "dump", whole, &opts, &NoProgress).expect("backup");
+    // Without reuse all 60 KB would be new. Most of the 50 KB read before
+    // the failure was stored (not what the chunker still buffered).
+    assert!(
+        s.new_bytes < 40_000,
+        "the chunks stored before the failure must be reused; stored {} new bytes",
+        s.new_bytes
+    );
+    let restored = restore(&m.repo, &s.snapshot_id).expect("restore");
+    assert_eq!(restored, Files::from([("dump".to_owned(), data)]));
+}
