@@ -13,8 +13,8 @@ use cairn_engine::ops::backup::backup_source;
 use cairn_engine::source::stream::StreamNodes;
 use cairn_engine::source::{BuildContext, Sink, Source};
 use cairn_engine::{
-    BackupOptions, BackupSummary, ChunkerParams, InitOptions, KdfParams, LockMode, NoProgress,
-    Node, Repository, RestoreOptions, Result, SnapshotId, Timestamp, Tree,
+    BackupOptions, BackupSummary, ChunkerParams, InitOptions, KdfParams, NoProgress, Node,
+    Repository, RestoreOptions, Result, SnapshotId, Timestamp, Tree,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -251,14 +251,17 @@ pub fn listed(repo: &Repository) -> Result<BTreeSet<SnapshotId>> {
     Ok(repo.snapshots()?.into_iter().map(|(id, _)| id).collect())
 }
 
-/// Remove snapshots as `cairn forget ID...` does: under a prune lock,
-/// snapshot file by snapshot file. (Until the engine has `ops::forget`.)
+/// Remove snapshots as `cairn forget ID...` does (the forget operation,
+/// with the full IDs given explicitly).
 pub fn forget(repo: &Repository, ids: &[SnapshotId]) -> Result<()> {
-    let _lock = repo.lock(LockMode::Prune)?;
-    for id in ids {
-        repo.backend().remove(Kind::Snapshot, &id.to_hex())?;
+    if ids.is_empty() {
+        return Ok(()); // `cairn forget` with nothing to forget is refused
     }
-    Ok(())
+    let opts = cairn_engine::ops::forget::ForgetOptions {
+        snapshots: ids.iter().map(|id| id.to_hex()).collect(),
+        ..Default::default()
+    };
+    cairn_engine::ops::forget::forget(repo, &opts, &cairn_engine::NoProgress).map(|_| ())
 }
 
 /// SplitMix64: a tiny, well-mixed, reproducible generator.
