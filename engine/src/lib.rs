@@ -3,11 +3,20 @@
 //! A content-addressed, deduplicating, encrypted archive engine built to
 //! keep backups restorable for decades.
 //!
-//! Data flows: files → keyed FastCDC chunks ([`chunking`]) → keyed BLAKE3
-//! IDs → zstd ([`compression`]) → XChaCha20-Poly1305 envelopes
-//! ([`crypto`]) → immutable packs ([`pack`]) → index files ([`index`]) →
-//! trees and a snapshot ([`tree`], [`snapshot`]). Storage is abstracted by
-//! [`backend::Backend`]. The byte formats are normative in `format-spec/`.
+//! Data flows from a [`source`] (files, stdin, MongoDB) through keyed
+//! FastCDC chunks, keyed BLAKE3 IDs, zstd and XChaCha20-Poly1305 envelopes
+//! into immutable packs, index files, trees and a snapshot, in storage
+//! behind [`backend::Backend`]. The byte formats are normative in
+//! `format-spec/`; the codecs that implement them are internal.
+//!
+//! The public API is small: [`Repository`] (open, init, find snapshots),
+//! [`ops`] (one function per user operation, options in, a typed report
+//! out that serializes as the CLI's `--json`), [`backend`] (storage, with
+//! a written contract and a conformance suite) and [`source`] (the traits
+//! a new kind of backup source implements). Layers, lowest first:
+//! primitives (`crypto`, `chunking`, `compression`), `format`, `backend`,
+//! `repo`, `source`, `ops`; each uses only the ones below it (checked by the
+//! test `engine/tests/layers.rs`).
 //!
 //! ```no_run
 //! use cairn_engine::{backend::LocalBackend, Repository, InitOptions, BackupOptions, NoProgress};
@@ -26,28 +35,28 @@
 #![warn(missing_docs)]
 
 pub mod backend;
-pub mod chunking;
-pub mod compression;
-pub mod crypto;
-pub mod error;
-pub mod format;
-pub mod id;
+mod chunking;
+mod compression;
+mod crypto;
+mod error;
+mod format;
+mod id;
 pub mod ops;
 mod progress;
-pub mod repo;
+mod repo;
 pub mod source;
 
 pub use chunking::ChunkerParams;
+pub use crypto::KdfParams;
 pub use error::{Error, ErrorKind, Result};
 pub use format::snapshot::{Snapshot, SnapshotStats};
-pub use format::tree::{Node, NodeKind, Timestamp, Tree};
-pub use id::{ChunkId, IndexId, KeyId, PackId, SnapshotId, TreeId};
+pub use format::tree::{Extent, Node, NodeKind, Timestamp, Tree};
+pub use id::{hex_encode, BlobId, ChunkId, IndexId, KeyId, PackId, SnapshotId, TreeId};
 pub use ops::backup::{backup, backup_stdin, BackupOptions, BackupSummary};
 pub use ops::restore::{restore, RestoreOptions, RestorePatterns, RestoreSummary};
 pub use progress::{check_interrupt, request_interrupt, NoProgress, Progress};
-pub use repo::lock::{list_locks, remove_locks, LockGuard, LockInfo, LockMode};
-pub use repo::SnapshotFilter;
-pub use repo::{default_cache_root, InitOptions, Repository};
+pub use repo::lock::{LockGuard, LockInfo, LockMode};
+pub use repo::{default_cache_root, InitOptions, Repository, SnapshotFilter};
 
 /// Codecs and primitives for test vectors, repository forging in tests,
 /// benchmarks and fuzz targets. Not a stable API: use [`ops`] and
@@ -60,6 +69,17 @@ pub mod codec {
     };
     pub use crate::ops::parity::write_group;
     pub use crate::repo::pack::PackBuilder;
-    pub use crate::{chunking, compression, crypto};
+
+    /// The keyed FastCDC chunker.
+    pub mod chunking {
+        pub use crate::chunking::*;
+    }
+    /// The compression tag and zstd.
+    pub mod compression {
+        pub use crate::compression::*;
+    }
+    /// The KDF, the envelope and the key hierarchy.
+    pub mod crypto {
+        pub use crate::crypto::*;
+    }
 }
-pub use crypto::KdfParams;

@@ -5,8 +5,8 @@
 //! `CAIRN_BLESS=1 cargo test -p cairn-engine --test retention_golden` and
 //! review the diff: every changed line is a changed keep/remove decision.
 
-use cairn_engine::id::SnapshotId;
 use cairn_engine::ops::retention::{apply, CalendarDuration, Candidate, Period, Policy};
+use cairn_engine::SnapshotId;
 use cairn_engine::Timestamp;
 use jiff::tz::TimeZone;
 

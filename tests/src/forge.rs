@@ -10,7 +10,7 @@ use cairn_engine::backend::{Backend, Kind, LocalBackend};
 use cairn_engine::codec::index::{IndexFile, PackEntries};
 use cairn_engine::codec::pack::{BlobEntry, BlobType};
 use cairn_engine::codec::PackBuilder;
-use cairn_engine::id::BlobId;
+use cairn_engine::BlobId;
 use cairn_engine::{
     ChunkId, Node, NodeKind, Repository, Snapshot, SnapshotId, SnapshotStats, Timestamp, Tree,
     TreeId,

@@ -14,7 +14,7 @@ use cairn_engine::codec::pack::{BlobEntry, BlobType};
 use cairn_engine::codec::snapshot::{Snapshot, SnapshotStats};
 use cairn_engine::codec::tree::{Extent, Node, NodeKind, Timestamp, Tree};
 use cairn_engine::codec::PackBuilder;
-use cairn_engine::id::{hex_encode, BlobId};
+use cairn_engine::{hex_encode, BlobId};
 use cairn_engine::{ChunkId, TreeId};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -135,5 +135,5 @@ fn valid_samples_decode() {
     assert!(Config::decode_plain(&s[4]).is_ok());
     assert!(KeyFile::decode(&s[5]).is_ok());
     assert!(crate::format::gc_plan::Plan::decode("gc-x", &s[6]).is_ok());
-    assert!(crate::repo::lock::LockInfo::decode_plain(&s[7]).is_ok_and(|l| l.prune));
+    assert!(crate::format::lock::LockInfo::decode_plain(&s[7]).is_ok_and(|l| l.prune));
 }

@@ -84,10 +84,10 @@ impl Decoder {
             Decoder::Config => crate::format::config::Config::decode_plain(data).is_ok(),
             Decoder::Marker => crate::format::config::parse_marker(data).is_ok(),
             Decoder::Decompress => crate::compression::decompress(data, 1 << 20).is_ok(),
-            Decoder::ParityHeader => crate::ops::parity::Group::parse(data).is_ok(),
+            Decoder::ParityHeader => crate::format::parity::Group::parse(data).is_ok(),
             Decoder::ScrubState => crate::format::scrub_record::ScrubState::decode(data).is_ok(),
             Decoder::GcPlan => crate::format::gc_plan::Plan::decode("gc-x", data).is_ok(),
-            Decoder::Lock => crate::repo::lock::LockInfo::decode_plain(data).is_ok(),
+            Decoder::Lock => crate::format::lock::LockInfo::decode_plain(data).is_ok(),
             Decoder::MongoManifest => crate::format::mongodb::Manifest::from_json(data).is_ok(),
             Decoder::BsonDocument => crate::format::mongodb::next_document(&mut &data[..]).is_ok(),
         }

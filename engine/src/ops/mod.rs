@@ -9,6 +9,7 @@
 pub mod backup;
 pub mod check;
 pub mod drill;
+pub mod dump;
 pub mod forget;
 pub mod init;
 pub mod ls;

@@ -5,9 +5,6 @@
 mod reader;
 mod writer;
 
-pub use crate::format::pack::{
-    decode_entries, decode_trailer, decode_trailer_payload, encode_entries, BlobEntry, BlobType,
-    ENTRY_LEN, FOOTER_LEN, HEADER_LEN, PACK_ALIGN, PACK_MAGIC, PACK_VERSION,
-};
+pub use crate::format::pack::{BlobEntry, BlobType};
 pub use reader::{open_blob, read_trailer};
-pub use writer::{FinishedPack, PackBuilder};
+pub use writer::PackBuilder;
