@@ -1,6 +1,7 @@
 //! The `cairn` binary: parse flags, run one command, map the outcome to
 //! the exit-code table in [`exit`].
 
+mod advice;
 mod args;
 mod commands;
 mod exit;
@@ -81,12 +82,13 @@ fn main() {
             let code = exit::code_for(e.kind());
             if ctx.out.json {
                 output::print_report(&output::ErrorDoc {
-                    error: e.to_string(),
+                    error: advice::message(&e),
                     kind: e.kind().as_str(),
+                    remedy: e.remedy().map(|r| r.as_str()),
                     exit_code: code,
                 });
             }
-            crate::errln!("cairn: error: {}", output::esc(&e.to_string()));
+            crate::errln!("cairn: error: {}", output::esc(&advice::message(&e)));
             code
         }
     };

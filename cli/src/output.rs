@@ -415,6 +415,9 @@ pub struct ErrorDoc {
     pub error: String,
     /// The error kind's stable name.
     pub kind: &'static str,
+    /// The remedy's stable name, when a command helps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<&'static str>,
     /// The exit code that follows.
     pub exit_code: i32,
 }

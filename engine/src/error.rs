@@ -63,10 +63,55 @@ impl ErrorKind {
     }
 }
 
+/// What the user can do about an error, named rather than worded: the
+/// engine's message says what is wrong, the CLI words the command that
+/// helps (so the engine holds no command-line syntax). New remedies may be
+/// added.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// Create a repository here (`init`).
+    Init,
+    /// Wait for the other process, or remove its lock if it is gone.
+    WaitOrUnlock,
+    /// Remove lock files once no other process is running.
+    Unlock,
+    /// Run the same command again.
+    Retry,
+    /// Run `check` to see what is damaged.
+    Check,
+    /// Rebuild the index from the pack trailers (`repair index`).
+    RepairIndex,
+    /// Restore the damaged snapshot file from a copy, or `repair snapshots`.
+    RepairSnapshots,
+    /// Run `prune`, which removes unreadable GC plans, then retry.
+    PruneThenRetry,
+    /// List the snapshots to choose one (`snapshots`).
+    ListSnapshots,
+}
+
+impl Remedy {
+    /// A short, stable, machine-readable name (used in `--json` output).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Remedy::Init => "init",
+            Remedy::WaitOrUnlock => "wait_or_unlock",
+            Remedy::Unlock => "unlock",
+            Remedy::Retry => "retry",
+            Remedy::Check => "check",
+            Remedy::RepairIndex => "repair_index",
+            Remedy::RepairSnapshots => "repair_snapshots",
+            Remedy::PruneThenRetry => "prune_then_retry",
+            Remedy::ListSnapshots => "list_snapshots",
+        }
+    }
+}
+
 /// The engine's error: a kind, a human message, and an optional cause.
 #[derive(Debug)]
 pub struct Error {
     kind: ErrorKind,
+    remedy: Option<Remedy>,
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -79,6 +124,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
+            remedy: None,
             message: message.into(),
             source: None,
         }
@@ -118,6 +164,7 @@ impl Error {
         }
         Error {
             kind,
+            remedy: None,
             message,
             source: Some(Box::new(err)),
         }
@@ -128,10 +175,12 @@ impl Error {
     /// `std::io::Error::other`) comes back out with its own kind.
     pub fn from_io(context: impl Into<String>, err: std::io::Error) -> Self {
         match err.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
-            Some(inner) => Error::new(
-                inner.kind(),
-                format!("{}: {}", context.into(), inner.message()),
-            ),
+            Some(inner) => Error {
+                kind: inner.kind(),
+                remedy: inner.remedy(),
+                message: format!("{}: {}", context.into(), inner.message()),
+                source: None,
+            },
             None => Error::io(context, err),
         }
     }
@@ -139,6 +188,17 @@ impl Error {
     /// The kind, for exit codes and programmatic handling.
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// What the user can do about it, if a command helps.
+    pub fn remedy(&self) -> Option<Remedy> {
+        self.remedy
+    }
+
+    /// Name what the user can do about it.
+    pub fn with_remedy(mut self, remedy: Remedy) -> Self {
+        self.remedy = Some(remedy);
+        self
     }
 
     /// The message without the cause chain.

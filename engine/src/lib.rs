@@ -48,7 +48,7 @@ pub mod source;
 
 pub use chunking::ChunkerParams;
 pub use crypto::KdfParams;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Remedy, Result};
 pub use format::snapshot::{Snapshot, SnapshotStats};
 pub use format::tree::{Extent, Node, NodeKind, Timestamp, Tree};
 pub use id::{hex_encode, BlobId, ChunkId, IndexId, KeyId, PackId, SnapshotId, TreeId};

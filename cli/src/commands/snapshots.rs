@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
             crate::errln!(
                 "error: snapshots/{} is unreadable: {}",
                 esc(name),
-                esc(&e.to_string())
+                esc(&crate::advice::message(e))
             );
         }
         Err(cairn_engine::Error::new(

@@ -15,7 +15,7 @@
 
 use crate::compression;
 use crate::crypto::{ObjectType, Sealer};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::format::pack::Reader;
 use crate::format::pack::{decode_entries, encode_entries, BlobEntry};
 use crate::id::{IndexId, PackId};
@@ -101,8 +101,9 @@ impl IndexFile {
         let ctx = |e: Error| e.context(format!("index file {id}"));
         if blake3::hash(bytes).as_bytes() != &id.0 {
             return Err(ctx(Error::corrupt(
-                "content does not match its name (damaged); run `cairn repair index`",
-            )));
+                "content does not match its name (damaged)",
+            )
+            .with_remedy(Remedy::RepairIndex)));
         }
         let payload = sealer
             .open(ObjectType::Index, &[0; 32], bytes)

@@ -8,7 +8,7 @@
 
 use super::Repository;
 use crate::backend::Kind;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::format::tree::Tree;
 use crate::id::{BlobId, TreeId};
 use crate::repo::index_cache::Location;
@@ -34,17 +34,22 @@ impl Repository {
             None => {
                 return Err(Error::new(
                     ErrorKind::NotFound,
-                    format!("blob {} is not in the index; the repository is missing data (run `cairn check`)", id.to_hex()),
-                ))
+                    format!(
+                        "blob {} is not in the index; the repository is missing data",
+                        id.to_hex()
+                    ),
+                )
+                .with_remedy(Remedy::Check))
             }
         };
         if loc.entry.blob_type != want {
             return Err(Error::corrupt(format!(
-                "blob {} is stored as a {}, but is referenced as a {} (a forged or damaged tree; run `cairn check`)",
+                "blob {} is stored as a {}, but is referenced as a {} (a forged or damaged tree)",
                 id.to_hex(),
                 type_name(loc.entry.blob_type),
                 type_name(want)
-            )));
+            ))
+            .with_remedy(Remedy::Check));
         }
         Ok(loc)
     }

@@ -8,7 +8,7 @@
 //! [`WalkGuard`]: a hostile repository cannot make one loop forever, blow
 //! the stack or grow memory without limit (`format-spec/v1/threat-model.md`).
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::format::mongodb::{Manifest, MANIFEST_NAME};
 use crate::format::snapshot::Snapshot;
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
@@ -102,8 +102,9 @@ impl WalkGuard {
         if *left == 0 {
             return Err(Error::corrupt(format!(
                 "the snapshot's trees hold more {what} than the snapshot records \
-                 (a forged or damaged directory graph); run `cairn check`"
-            )));
+                 (a forged or damaged directory graph)"
+            ))
+            .with_remedy(Remedy::Check));
         }
         *left -= 1;
         Ok(())
@@ -113,9 +114,10 @@ impl WalkGuard {
     pub fn enter(&mut self, id: &TreeId) -> Result<()> {
         if self.path.contains(id) {
             return Err(Error::corrupt(format!(
-                "tree {} contains itself (a forged directory graph); run `cairn check`",
+                "tree {} contains itself (a forged directory graph)",
                 id.short()
-            )));
+            ))
+            .with_remedy(Remedy::Check));
         }
         if self.path.len() >= MAX_DEPTH {
             return Err(Error::corrupt(format!(

@@ -9,7 +9,7 @@
 
 use crate::backend::{Backend, Kind};
 use crate::crypto::Sealer;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::format::gc_plan::{Plan, MAX_FILE, PREFIX};
 use crate::id::PackId;
 use crate::repo::Repository;
@@ -28,8 +28,9 @@ pub fn load_all(backend: &dyn Backend, sealer: &Sealer) -> Result<Vec<Plan>> {
         None => Ok(plans),
         Some((name, e)) => Err(Error::new(
             e.kind(),
-            format!("garbage-collection plan state/{name} cannot be read ({e}); run `cairn prune`, which removes unreadable plans, then retry"),
-        )),
+            format!("garbage-collection plan state/{name} cannot be read ({e})"),
+        )
+        .with_remedy(Remedy::PruneThenRetry)),
     }
 }
 

@@ -17,7 +17,7 @@
 
 use crate::backend::{Backend, Kind};
 use crate::crypto::Sealer;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 pub use crate::format::lock::{LockInfo, MAX_LOCK_FILE};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
@@ -185,8 +185,9 @@ impl LockGuard {
             if e.kind() == ErrorKind::NotFound {
                 return Err(Error::new(
                     ErrorKind::Locked,
-                    "this process's repository lock was removed by someone else (`cairn unlock`?); nothing was committed, run the command again",
-                ));
+                    "this process's repository lock was removed by someone else (an unlock?); nothing was committed",
+                )
+                .with_remedy(Remedy::Retry));
             }
         }
         if age < FRESH_FOR.as_secs() as i64 {
@@ -211,10 +212,11 @@ fn conflict(info: &LockInfo) -> Error {
     Error::new(
         ErrorKind::Locked,
         format!(
-            "repository is locked {how}by pid {} on host '{}'; wait for it to finish, or run `cairn unlock` if that process is gone",
+            "repository is locked {how}by pid {} on host '{}'",
             info.pid, info.host
         ),
     )
+    .with_remedy(Remedy::WaitOrUnlock)
 }
 
 /// Take a lock in `mode` (see [`LockMode`] for what conflicts).
@@ -232,8 +234,9 @@ pub fn acquire(backend: Arc<dyn Backend>, sealer: &Sealer, mode: LockMode) -> Re
                 Err(_) if exclusive => {
                     return Err(Error::new(
                         ErrorKind::Locked,
-                        format!("repository has an unreadable lock file locks/{name}; run `cairn unlock` after checking no cairn process is running"),
-                    ))
+                        format!("repository has an unreadable lock file locks/{name}"),
+                    )
+                    .with_remedy(Remedy::Unlock))
                 }
                 _ => {}
             }

@@ -22,7 +22,7 @@ pub use snapshots::SnapshotFilter;
 use crate::backend::{Backend, Kind};
 use crate::chunking::{Chunker, ChunkerParams};
 use crate::crypto::{KdfParams, MasterKey, Sealer, SubKeys};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 pub use crate::format::config::Config;
 use crate::format::keyfile::KeyFile;
 use crate::format::tree::Timestamp;
@@ -99,11 +99,9 @@ fn check_marker(backend: &dyn Backend) -> Result<()> {
         Ok(bytes) => crate::format::config::parse_marker(&bytes).map(|_| ()),
         Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::new(
             ErrorKind::RepositoryNotFound,
-            format!(
-                "no Cairn repository at {} (run `cairn init` to create one)",
-                backend.location()
-            ),
-        )),
+            format!("no Cairn repository at {}", backend.location()),
+        )
+        .with_remedy(Remedy::Init)),
         Err(e) => Err(e),
     }
 }

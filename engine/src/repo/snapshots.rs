@@ -7,7 +7,7 @@
 
 use super::Repository;
 use crate::backend::Kind;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::format::snapshot::Snapshot;
 use crate::id::SnapshotId;
 use crate::repo::lock::{LockGuard, LockMode};
@@ -142,10 +142,10 @@ impl Repository {
                 let id = SnapshotId::from_hex(one)?;
                 Ok((id, self.load_snapshot(&id)?))
             }
-            [] => Err(Error::new(
-                ErrorKind::NotFound,
-                format!("no snapshot matches '{spec}' (see `cairn snapshots`)"),
-            )),
+            [] => Err(
+                Error::new(ErrorKind::NotFound, format!("no snapshot matches '{spec}'"))
+                    .with_remedy(Remedy::ListSnapshots),
+            ),
             _ => Err(Error::new(
                 ErrorKind::Ambiguous,
                 format!(

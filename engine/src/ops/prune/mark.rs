@@ -9,7 +9,7 @@
 
 use super::reach::Reachable;
 use super::view::View;
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::id::{BlobId, PackId};
 use crate::progress::{check_interrupt, Progress};
 use crate::repo::commit::BlobWriter;
@@ -125,8 +125,9 @@ pub fn select(
         .count();
     if missing > 0 {
         return Err(Error::corrupt(format!(
-            "{missing} blobs that snapshots reference are in no stored pack; prune deletes nothing in a repository with missing data — run `cairn check` and repair it first"
-        )));
+            "{missing} blobs that snapshots reference are in no stored pack; prune deletes nothing in a repository with missing data until it is repaired"
+        ))
+        .with_remedy(Remedy::Check));
     }
     let mut sel = Selection::default();
     let mut candidates = Vec::new();

@@ -5,7 +5,7 @@
 //! cannot be read makes the scan fail: prune must never decide that a
 //! blob is unreferenced while part of the graph is unknown.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::format::tree::{Extent, NodeKind};
 use crate::id::{BlobId, SnapshotId, TreeId};
 use crate::progress::check_interrupt;
@@ -35,8 +35,9 @@ impl Reachable {
         if let Some((name, e)) = bad.into_iter().next() {
             return Err(Error::new(
                 e.kind(),
-                format!("snapshot {name} cannot be read ({e}); prune deletes nothing while it cannot know what every snapshot references — restore the file from a copy or run `cairn repair snapshots`"),
-            ));
+                format!("snapshot {name} cannot be read ({e}); prune deletes nothing while it cannot know what every snapshot references"),
+            )
+            .with_remedy(Remedy::RepairSnapshots));
         }
         let mut added = 0;
         for (id, snap) in snaps {
@@ -64,9 +65,8 @@ impl Reachable {
                 .par_iter()
                 .map(|id| {
                     repo.read_tree(id).map_err(|e| {
-                        e.context(
-                            "prune deletes nothing while a tree cannot be read; run `cairn check`",
-                        )
+                        e.context("prune deletes nothing while a tree cannot be read")
+                            .with_remedy(Remedy::Check)
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;

@@ -6,7 +6,7 @@
 //! entries.
 
 use crate::backend::Kind;
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::format::index::{IndexFile, PackEntries};
 use crate::id::{IndexId, PackId};
 use crate::progress::check_interrupt;
@@ -43,8 +43,9 @@ impl View {
                 .map_err(|e| {
                     Error::new(
                         e.kind(),
-                        format!("{e}; prune deletes nothing while an index file cannot be read — run `cairn repair index` first"),
+                        format!("{e}; prune deletes nothing while an index file cannot be read"),
                     )
+                    .with_remedy(Remedy::RepairIndex)
                 })?;
             for p in file.packs {
                 v.packs.entry(p.pack).or_insert(p.blobs);

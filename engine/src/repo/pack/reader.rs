@@ -5,7 +5,7 @@
 use crate::backend::{Backend, Kind};
 use crate::compression;
 use crate::crypto::{ObjectType, Sealer, SubKeys};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::format::pack::{decode_trailer, BlobEntry};
 use crate::format::pack::{FOOTER_LEN, HEADER_LEN, PACK_ALIGN, PACK_MAGIC, PACK_VERSION};
 use crate::id::PackId;
@@ -17,8 +17,9 @@ pub fn read_trailer(backend: &dyn Backend, sealer: &Sealer, id: &PackId) -> Resu
     let size = backend.size(Kind::Data, &name).map_err(ctx)?;
     if size < (HEADER_LEN + FOOTER_LEN) as u64 || size % PACK_ALIGN as u64 != 0 {
         return Err(ctx(Error::corrupt(
-            "file size is not that of a pack (truncated?); run `cairn check`",
-        )));
+            "file size is not that of a pack (truncated?)",
+        )
+        .with_remedy(Remedy::Check)));
     }
     let head = backend
         .read_range(Kind::Data, &name, 0, HEADER_LEN as u64)

@@ -1,0 +1,59 @@
+//! How the CLI words an engine [`Remedy`]: the engine names what helps,
+//! this table says it in the commands of this binary. One place, so the
+//! advice stays in step with the command names.
+
+use cairn_engine::{Error, Remedy};
+
+/// The advice for `remedy`, as the end of an error sentence.
+pub fn wording(remedy: Remedy) -> &'static str {
+    match remedy {
+        Remedy::Init => "run `cairn init` to create one",
+        Remedy::WaitOrUnlock => {
+            "wait for it to finish, or run `cairn unlock` if that process is gone"
+        }
+        Remedy::Unlock => "run `cairn unlock` after checking no cairn process is running",
+        Remedy::Retry => "run the command again",
+        Remedy::Check => "run `cairn check`",
+        Remedy::RepairIndex => {
+            "run `cairn repair index`, which rebuilds the index from the pack trailers"
+        }
+        Remedy::RepairSnapshots => {
+            "restore the file from a copy of the repository, or run `cairn repair snapshots`"
+        }
+        Remedy::PruneThenRetry => "run `cairn prune`, which removes unreadable plans, then retry",
+        Remedy::ListSnapshots => "see `cairn snapshots`",
+        _ => "",
+    }
+}
+
+/// The error as the user reads it: the engine's message, then the advice.
+pub fn message(e: &Error) -> String {
+    match e.remedy().map(wording) {
+        Some(w) if !w.is_empty() => format!("{e}; {w}"),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_remedy_is_worded_with_a_command_or_an_instruction() {
+        for r in [
+            Remedy::Init,
+            Remedy::WaitOrUnlock,
+            Remedy::Unlock,
+            Remedy::Retry,
+            Remedy::Check,
+            Remedy::RepairIndex,
+            Remedy::RepairSnapshots,
+            Remedy::PruneThenRetry,
+            Remedy::ListSnapshots,
+        ] {
+            assert!(!wording(r).is_empty(), "{r:?}");
+        }
+        let e = Error::new(cairn_engine::ErrorKind::Locked, "locked").with_remedy(Remedy::Retry);
+        assert_eq!(message(&e), "locked; run the command again");
+    }
+}
