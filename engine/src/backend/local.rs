@@ -133,7 +133,7 @@ impl Backend for LocalBackend {
     fn read_range(&self, kind: Kind, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         let (f, _) = self.open_file(kind, name)?;
         let p = self.show(&kind.path_of(name));
-        let len = usize::try_from(len).map_err(|_| Error::invalid("range too large"))?;
+        let len = usize::try_from(len).map_err(|_| Error::internal("range too large"))?;
         let mut buf = vec![0u8; len];
         f.read_exact_at(&mut buf, offset).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {

@@ -58,8 +58,8 @@ impl Backend for MemoryBackend {
         let data = files
             .get(&(kind, name.to_owned()))
             .ok_or_else(|| Self::missing(kind, name))?;
-        let start = usize::try_from(offset).map_err(|_| Error::invalid("offset too large"))?;
-        let len = usize::try_from(len).map_err(|_| Error::invalid("length too large"))?;
+        let start = usize::try_from(offset).map_err(|_| Error::internal("offset too large"))?;
+        let len = usize::try_from(len).map_err(|_| Error::internal("length too large"))?;
         start
             .checked_add(len)
             .and_then(|end| data.get(start..end))

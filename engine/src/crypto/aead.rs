@@ -146,7 +146,7 @@ impl Sealer {
                 &aad(ty, bind),
                 &mut out[NONCE_LEN..],
             )
-            .map_err(|_| Error::invalid("object too large to seal"))?;
+            .map_err(|_| Error::internal("object too large to seal"))?;
         out.extend_from_slice(&tag);
         Ok(out)
     }
@@ -162,12 +162,12 @@ impl Sealer {
     ) -> Result<()> {
         let (nonce, body) = buf
             .split_at_mut_checked(NONCE_LEN)
-            .ok_or_else(|| Error::invalid("no room for the nonce"))?;
+            .ok_or_else(|| Error::internal("no room for the nonce"))?;
         crate::crypto::random_bytes(nonce)?;
         let tag = self
             .cipher
             .encrypt_in_place_detached(XNonce::from_slice(nonce), &aad(ty, bind), body)
-            .map_err(|_| Error::invalid("object too large to seal"))?;
+            .map_err(|_| Error::internal("object too large to seal"))?;
         buf.extend_from_slice(&tag);
         Ok(())
     }

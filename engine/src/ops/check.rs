@@ -52,11 +52,7 @@ impl CheckReport {
 impl CheckReport {
     /// Damage found or consistent.
     pub fn outcome(&self) -> crate::ops::Outcome {
-        if self.ok() {
-            crate::ops::Outcome::Success
-        } else {
-            crate::ops::Outcome::DamageFound
-        }
+        crate::ops::Outcome::of_audit(self.ok())
     }
 }
 

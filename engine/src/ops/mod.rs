@@ -37,3 +37,14 @@ pub enum Outcome {
     /// An audit (check, scrub, verify, drill) ran and found damage.
     DamageFound,
 }
+
+impl Outcome {
+    /// The outcome of an audit that ran to the end: damage found or not.
+    pub fn of_audit(intact: bool) -> Self {
+        if intact {
+            Outcome::Success
+        } else {
+            Outcome::DamageFound
+        }
+    }
+}

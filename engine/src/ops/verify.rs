@@ -76,11 +76,7 @@ impl VerifyReport {
 impl VerifyReport {
     /// Damage found or all verified.
     pub fn outcome(&self) -> Outcome {
-        if self.ok() {
-            Outcome::Success
-        } else {
-            Outcome::DamageFound
-        }
+        crate::ops::Outcome::of_audit(self.ok())
     }
 }
 

@@ -144,7 +144,7 @@ impl<'r> BlobWriter<'r> {
         self.new_bytes
             .fetch_add(plain.len() as u64, Ordering::Relaxed);
         let plain_len = u32::try_from(plain.len())
-            .map_err(|_| crate::Error::invalid("blob larger than 4 GiB"))?;
+            .map_err(|_| crate::Error::internal("blob larger than 4 GiB"))?;
         self.store_sealed(blob_type, id, plain_len, sealed)
     }
 

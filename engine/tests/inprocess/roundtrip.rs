@@ -215,13 +215,13 @@ fn synthetic_backups_deduplicate_and_restore_exactly() {
     second.insert("d/b".into(), rng.bytes(700));
     let s1 = backup(&m.repo, &first, 1).expect("backup 1");
     let s2 = backup(&m.repo, &second, 2).expect("backup 2");
-    assert_eq!(s1.bytes, 35_000);
+    assert_eq!(s1.stats.bytes, 35_000);
     // New: 700 bytes of content and the two trees, which list the IDs of
     // about 60 chunks (some 2 KB); not the 30 KB shared by `a` and its copy.
     assert!(
-        s2.new_bytes < 5000,
+        s2.stats.new_bytes < 5000,
         "the shared 30 KB must be deduplicated, stored {} new bytes",
-        s2.new_bytes
+        s2.stats.new_bytes
     );
     assert_eq!(restore(&m.repo, &s1.snapshot_id).expect("restore 1"), first);
     assert_eq!(
@@ -327,9 +327,9 @@ fn a_broken_stream_makes_no_snapshot_and_its_chunks_are_reused() {
     // Without reuse all 60 KB would be new. Most of the 50 KB read before
     // the failure was stored (not what the chunker still buffered).
     assert!(
-        s.new_bytes < 40_000,
+        s.stats.new_bytes < 40_000,
         "the chunks stored before the failure must be reused; stored {} new bytes",
-        s.new_bytes
+        s.stats.new_bytes
     );
     let restored = restore(&m.repo, &s.snapshot_id).expect("restore");
     assert_eq!(restored, Files::from([("dump".to_owned(), data)]));

@@ -25,7 +25,7 @@ impl PendingWrite for LocalPending {
         let f = self
             .file
             .as_mut()
-            .ok_or_else(|| Error::invalid("write after commit"))?;
+            .ok_or_else(|| Error::internal("write after commit"))?;
         f.write_all(data).map_err(|e| {
             Error::io(
                 format!(
@@ -41,7 +41,7 @@ impl PendingWrite for LocalPending {
         let f = self
             .file
             .take()
-            .ok_or_else(|| Error::invalid("commit twice"))?;
+            .ok_or_else(|| Error::internal("commit twice"))?;
         let result = (|| {
             self.kind.check_name(name)?;
             let rel = self.kind.path_of(name);

@@ -63,18 +63,9 @@ pub struct BackupSummary {
     pub snapshot_id: SnapshotId,
     /// Its parent, if one was used for change detection.
     pub parent: Option<SnapshotId>,
-    /// Regular files in the snapshot.
-    pub files: u64,
-    /// Directories in the snapshot.
-    pub dirs: u64,
-    /// Bytes of file content.
-    pub bytes: u64,
-    /// Files whose content was reused from the parent without reading.
-    pub unchanged_files: u64,
-    /// Plaintext bytes of new blobs.
-    pub new_bytes: u64,
-    /// Bytes of new packs written.
-    pub stored_bytes: u64,
+    /// The snapshot's totals (shown flat in the report).
+    #[serde(flatten)]
+    pub stats: SnapshotStats,
     /// Wall-clock time of the backup, seconds.
     pub duration_secs: f64,
     /// Some entries could not be read (the snapshot is tagged `partial`).
@@ -211,16 +202,10 @@ pub fn backup_source(
     // Still under the backup's lock, as `parity protect` would be.
     let parity = protect_new_packs(repo);
     drop(lock);
-    let st = &snapshot.stats;
     Ok(BackupSummary {
         snapshot_id: id,
         parent: snapshot.parent,
-        files: st.files,
-        dirs: st.dirs,
-        bytes: st.bytes,
-        unchanged_files: st.unchanged_files,
-        new_bytes: st.new_bytes,
-        stored_bytes: st.stored_bytes,
+        stats: snapshot.stats.clone(),
         duration_secs: start.elapsed().as_secs_f64(),
         partial: !warnings.is_empty(),
         warnings,

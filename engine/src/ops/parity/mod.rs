@@ -77,7 +77,7 @@ pub(crate) fn pack_stripe(
 }
 
 pub(crate) fn rs(k: usize, m: usize) -> Result<ReedSolomon> {
-    ReedSolomon::new(k, m).map_err(|e| Error::invalid(format!("Reed-Solomon {k}+{m}: {e:?}")))
+    ReedSolomon::new(k, m).map_err(|e| Error::internal(format!("Reed-Solomon {k}+{m}: {e:?}")))
 }
 
 /// Write the `m` parity files of `g` from its (intact) packs.
@@ -104,7 +104,7 @@ pub fn write_group(backend: &dyn Backend, g: &Group) -> Result<()> {
             .collect::<Result<_>>()?;
         let mut parity = vec![vec![0u8; len as usize]; m];
         code.encode_sep(&data, &mut parity)
-            .map_err(|e| Error::invalid(format!("Reed-Solomon: {e:?}")))?;
+            .map_err(|e| Error::internal(format!("Reed-Solomon: {e:?}")))?;
         for ((w, h), p) in outs.iter_mut().zip(&parity) {
             w.write_all(p)?;
             h.update(p);

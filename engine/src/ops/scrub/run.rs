@@ -30,11 +30,7 @@ pub struct ScrubRun {
 impl ScrubRun {
     /// Damage found (and, after a repair, still there) or all intact.
     pub fn outcome(&self) -> Outcome {
-        if self.report.ok() {
-            Outcome::Success
-        } else {
-            Outcome::DamageFound
-        }
+        crate::ops::Outcome::of_audit(self.report.ok())
     }
 }
 
