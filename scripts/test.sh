@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit tests, end-to-end tests of
-# the real binary, format test vectors, golden repositories.
+# The whole test suite: formatting, lints (with and without the mongodb
+# feature), unit and in-process tests, the layering check, end-to-end tests
+# of the real binary, golden output, format test vectors, golden
+# repositories.
 set -euo pipefail
 export HOME="${HOME:-/root}"
 cd "$(dirname "$0")/.."
@@ -9,6 +11,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
 export CARGO_TERM_COLOR=never
 echo "== fmt"; cargo fmt --all -- --check
 echo "== clippy"; cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The engine without the MongoDB driver (cargo feature `mongodb`) must build.
+cargo clippy -p cairn-engine --no-default-features --quiet -- -D warnings
 echo "== build"; cargo build --workspace --all-targets --quiet
 export CAIRN_BIN="$CARGO_TARGET_DIR/debug/cairn"
 export CAIRN_SECANTUSD="${CAIRN_VENV:-$HOME/.cache/cairn-venv}/bin/secantusd-py"

@@ -2,7 +2,6 @@
 //! marker that names the format version for anyone who finds the files.
 
 use crate::chunking::ChunkerParams;
-use crate::compression;
 use crate::crypto::{ObjectType, Sealer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::cbor::{Fields, Value};
@@ -166,22 +165,14 @@ impl Config {
 
     /// Sealed file bytes.
     pub fn seal(&self, sealer: &Sealer) -> Result<Vec<u8>> {
-        sealer.seal(
-            ObjectType::Config,
-            &[0; 32],
-            &compression::compress(&self.encode_plain(), 0),
-        )
+        super::object::seal(sealer, ObjectType::Config, &self.encode_plain(), 0)
     }
 
     /// Open the sealed config.
     pub fn open(sealer: &Sealer, bytes: &[u8]) -> Result<Self> {
-        let payload = sealer
-            .open(ObjectType::Config, &[0; 32], bytes)
+        let plain = super::object::open(sealer, ObjectType::Config, bytes, MAX_CONFIG_PLAIN)
             .map_err(|e| e.context("config"))?;
-        Self::decode_plain(&compression::decompress(
-            &payload,
-            MAX_CONFIG_PLAIN as usize,
-        )?)
+        Self::decode_plain(&plain)
     }
 
     /// Hex of the repository ID.

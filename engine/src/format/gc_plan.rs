@@ -115,8 +115,7 @@ impl Plan {
 
     /// The sealed file bytes: compressed plaintext in a full envelope.
     pub fn seal(&self, sealer: &Sealer) -> Result<Vec<u8>> {
-        let payload = compression::compress(&self.encode(), 3);
-        sealer.seal(ObjectType::GcPlan, &[0; 32], &payload)
+        super::object::seal(sealer, ObjectType::GcPlan, &self.encode(), 3)
     }
 
     /// Open a stored plan. Only a failed envelope is `Corrupt`: content

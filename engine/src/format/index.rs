@@ -13,7 +13,6 @@
 //! Invariant: an index file only names packs that were completely stored
 //! before it was written.
 
-use crate::compression;
 use crate::crypto::{ObjectType, Sealer};
 use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::format::pack::Reader;
@@ -64,8 +63,7 @@ impl IndexFile {
 
     /// Compress and seal; returns the file bytes.
     pub fn seal(&self, sealer: &Sealer, level: i32) -> Result<Vec<u8>> {
-        let payload = compression::compress(&self.encode_plain(), level);
-        sealer.seal(ObjectType::Index, &[0; 32], &payload)
+        super::object::seal(sealer, ObjectType::Index, &self.encode_plain(), level)
     }
 
     /// Decode a plaintext; never panics.
@@ -105,10 +103,8 @@ impl IndexFile {
             )
             .with_remedy(Remedy::RepairIndex)));
         }
-        let payload = sealer
-            .open(ObjectType::Index, &[0; 32], bytes)
+        let plain = super::object::open(sealer, ObjectType::Index, bytes, MAX_INDEX_PLAIN as u64)
             .map_err(ctx)?;
-        let plain = compression::decompress(&payload, MAX_INDEX_PLAIN).map_err(ctx)?;
         Self::decode_plain(&plain).map_err(ctx)
     }
 }

@@ -144,10 +144,11 @@ impl Snapshot {
 
     /// File bytes: compressed, sealed.
     pub fn seal(&self, sealer: &Sealer) -> Result<Vec<u8>> {
-        sealer.seal(
+        super::object::seal(
+            sealer,
             ObjectType::Snapshot,
-            &[0; 32],
-            &compression::compress(&self.encode_plain(), compression::DEFAULT_LEVEL),
+            &self.encode_plain(),
+            compression::DEFAULT_LEVEL,
         )
     }
 
@@ -159,10 +160,8 @@ impl Snapshot {
                 "content does not match its name (damaged)",
             )));
         }
-        let payload = sealer
-            .open(ObjectType::Snapshot, &[0; 32], bytes)
+        let plain = super::object::open(sealer, ObjectType::Snapshot, bytes, MAX_SNAPSHOT_PLAIN)
             .map_err(ctx)?;
-        let plain = compression::decompress(&payload, MAX_SNAPSHOT_PLAIN as usize).map_err(ctx)?;
         Self::decode_plain(&plain).map_err(ctx)
     }
 }
