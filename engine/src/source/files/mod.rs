@@ -6,6 +6,7 @@
 //! and sorted by name; a file whose allocated blocks cover its size is
 //! treated as dense (one region), so ordinary files cost no extra syscalls.
 
+mod paths;
 mod walk;
 
 pub use walk::FilesSource;

@@ -8,13 +8,13 @@
 //! an entry that cannot be read is a warning, never an abort; a backup in
 //! which no given path could be read fails, so it writes no snapshot.
 
+use super::paths::{absolute_paths, build_trie, Trie};
 use super::{data_regions, node_from, open_noatime, prefetch, ts, NameCache};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::tree::{Extent, Node, NodeKind, Timestamp, Tree};
 use crate::progress::{check_interrupt, Progress};
 use crate::source::filter::PathFilter;
 use crate::source::{dir_node, BuildContext, Sink, Source};
-use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -399,70 +399,3 @@ fn unchanged(p: &Node, size: u64, mtime: Timestamp, ctime: Timestamp, inode: u64
 
 /// How many entries ahead of the current one are examined and prefetched.
 const PREFETCH_FILES: usize = 32;
-
-#[derive(Default)]
-struct Trie {
-    target: bool,
-    children: BTreeMap<Vec<u8>, Trie>,
-}
-
-fn build_trie(paths: &[PathBuf]) -> Trie {
-    let mut root = Trie::default();
-    for p in paths {
-        let mut t = &mut root;
-        for c in p.components() {
-            if let std::path::Component::Normal(n) = c {
-                t = t.children.entry(n.as_bytes().to_vec()).or_default();
-            }
-        }
-        t.target = true;
-    }
-    root
-}
-
-/// Make `paths` absolute (resolving `..` against the real directories but
-/// keeping the last component, so a symlink given as a path is not
-/// followed), sorted and deduplicated. As restic: a missing path is a
-/// warning of the walk; only when none of them exists is it an error.
-fn absolute_paths(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    if given.is_empty() {
-        return Err(Error::invalid(
-            "nothing to back up: give at least one path (or --stdin)",
-        ));
-    }
-    let mut paths = Vec::new();
-    for p in given {
-        let resolving = |e| Error::io(format!("resolving {}", p.display()), e);
-        let mut abs = std::path::absolute(p).map_err(resolving)?;
-        if abs
-            .components()
-            .any(|c| c == std::path::Component::ParentDir)
-        {
-            let name = abs.file_name().map(|n| n.to_owned());
-            let parent = abs
-                .parent()
-                .map(std::fs::canonicalize)
-                .transpose()
-                .map_err(resolving)?;
-            abs = match (parent, name) {
-                (Some(dir), Some(name)) => dir.join(name),
-                _ => std::fs::canonicalize(&abs).map_err(resolving)?,
-            };
-        }
-        paths.push(abs);
-    }
-    if paths.iter().all(|p| std::fs::symlink_metadata(p).is_err()) {
-        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "nothing to back up: {} {} not exist; no snapshot was written",
-                names.join(", "),
-                if names.len() == 1 { "does" } else { "do" }
-            ),
-        ));
-    }
-    paths.sort();
-    paths.dedup();
-    Ok(paths)
-}
