@@ -2,11 +2,37 @@
 //! this table says it in the commands of this binary. One place, so the
 //! advice stays in step with the command names.
 
+use cairn_engine::ops::Finding;
 use cairn_engine::{Error, Remedy};
+use std::borrow::Cow;
 
 /// The advice for `remedy`, as the end of an error sentence.
-pub fn wording(remedy: Remedy) -> &'static str {
-    match remedy {
+pub fn wording(remedy: Remedy) -> Cow<'static, str> {
+    Cow::Borrowed(match remedy {
+        Remedy::RestoreOrForget(id) => {
+            return Cow::Owned(format!(
+                "restore the file from a copy of the repository, or remove the snapshot: `cairn forget {}`",
+                id.to_hex()
+            ))
+        }
+        Remedy::RestorePackOrForget(id) => {
+            return Cow::Owned(format!(
+                "restore the lost pack from a copy of the repository (`cairn scrub --repair --from DIR`), or remove the snapshot: `cairn forget {}`",
+                id.to_hex()
+            ))
+        }
+        Remedy::ScrubRepair => {
+            "run `cairn scrub --repair` (it rebuilds the pack from parity, or with --from DIR from a copy of the repository)"
+        }
+        Remedy::ScrubRepairThenRepairSnapshots => {
+            "run `cairn scrub --repair` (parity, or --from a copy of the repository); if that cannot help, `cairn repair snapshots` keeps the rest"
+        }
+        Remedy::RestorePackFromCopy => {
+            "restore it from a copy of the repository (`cairn scrub --repair --from DIR` copies it); without a copy its data is lost: follow the advice given for each snapshot"
+        }
+        Remedy::RestorePacksOrRepairSnapshots => {
+            "restore the missing packs from a copy of the repository (`cairn scrub --repair --from DIR`), or run `cairn repair snapshots` to make it restorable minus the lost files"
+        }
         Remedy::Init => "run `cairn init` to create one",
         Remedy::WaitOrUnlock => {
             "wait for it to finish, or run `cairn unlock` if that process is gone"
@@ -23,6 +49,14 @@ pub fn wording(remedy: Remedy) -> &'static str {
         Remedy::PruneThenRetry => "run `cairn prune`, which removes unreadable plans, then retry",
         Remedy::ListSnapshots => "see `cairn snapshots`",
         _ => "",
+    })
+}
+
+/// A finding as the user reads it: the problem, then the advice.
+pub fn finding(f: &Finding) -> String {
+    match f.remedy.map(wording) {
+        Some(w) if !w.is_empty() => format!("{}; {w}", f.problem),
+        _ => f.problem.clone(),
     }
 }
 
@@ -50,6 +84,12 @@ mod tests {
             Remedy::RepairSnapshots,
             Remedy::PruneThenRetry,
             Remedy::ListSnapshots,
+            Remedy::ScrubRepair,
+            Remedy::ScrubRepairThenRepairSnapshots,
+            Remedy::RestorePackFromCopy,
+            Remedy::RestorePacksOrRepairSnapshots,
+            Remedy::RestoreOrForget(cairn_engine::SnapshotId([7; 32])),
+            Remedy::RestorePackOrForget(cairn_engine::SnapshotId([7; 32])),
         ] {
             assert!(!wording(r).is_empty(), "{r:?}");
         }

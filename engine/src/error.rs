@@ -88,6 +88,20 @@ pub enum Remedy {
     PruneThenRetry,
     /// List the snapshots to choose one (`snapshots`).
     ListSnapshots,
+    /// Rebuild damaged packs from parity or a copy (`scrub --repair`).
+    ScrubRepair,
+    /// `scrub --repair`; if that cannot help, `repair snapshots`.
+    ScrubRepairThenRepairSnapshots,
+    /// Restore a missing pack from a copy of the repository; without one
+    /// its data is lost, and the snapshots' own remedies apply.
+    RestorePackFromCopy,
+    /// Restore the missing packs from a copy, or `repair snapshots`.
+    RestorePacksOrRepairSnapshots,
+    /// Restore this unreadable snapshot file from a copy, or forget it.
+    RestoreOrForget(crate::id::SnapshotId),
+    /// Restore the lost pack holding this snapshot's root tree from a
+    /// copy, or forget the snapshot.
+    RestorePackOrForget(crate::id::SnapshotId),
 }
 
 impl Remedy {
@@ -103,6 +117,12 @@ impl Remedy {
             Remedy::RepairSnapshots => "repair_snapshots",
             Remedy::PruneThenRetry => "prune_then_retry",
             Remedy::ListSnapshots => "list_snapshots",
+            Remedy::ScrubRepair => "scrub_repair",
+            Remedy::ScrubRepairThenRepairSnapshots => "scrub_repair_then_repair_snapshots",
+            Remedy::RestorePackFromCopy => "restore_pack_from_copy",
+            Remedy::RestorePacksOrRepairSnapshots => "restore_packs_or_repair_snapshots",
+            Remedy::RestoreOrForget(_) => "restore_or_forget",
+            Remedy::RestorePackOrForget(_) => "restore_pack_or_forget",
         }
     }
 }

@@ -101,19 +101,18 @@ fn losing_a_pack_leads_through_advice_to_a_clean_repository() {
     // Then: run check, do the first thing it advises, until it is clean.
     let mut done = Vec::new();
     for _ in 0..8 {
-        let out = env.run(&["--json", "check"]);
-        let report: serde_json::Value =
-            serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap())
-                .unwrap();
-        if report["ok"] == true {
+        // The findings as the user reads them: "error: PROBLEM; ADVICE".
+        let out = env.run(&["check"]);
+        if out.status.code() == Some(0) {
             break;
         }
-        let errors: Vec<String> = report["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e.as_str().unwrap().to_owned())
+        assert_code(&out, 4);
+        let errors: Vec<String> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter_map(|l| l.strip_prefix("error: "))
+            .map(str::to_owned)
             .collect();
+        assert!(!errors.is_empty(), "check failed without findings");
         for e in &errors {
             assert!(
                 !advice(e).is_empty() || e.contains("follow the advice given for each snapshot"),

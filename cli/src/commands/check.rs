@@ -19,7 +19,7 @@ pub fn run(ctx: &Ctx, _args: &CheckArgs) -> Result<i32> {
             ctx.out.info(&format!("info: {}", esc(i)));
         }
         for e in &r.errors {
-            crate::errln!("error: {}", esc(e));
+            crate::errln!("error: {}", esc(&crate::advice::finding(e)));
         }
         ctx.out.info(&format!(
             "checked {}, {}, {}, {}: {}",

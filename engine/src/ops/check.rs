@@ -7,19 +7,19 @@
 //! trailer. Packs that no index names, blobs stored twice and files Cairn
 //! did not write are reported as information. It never writes.
 //!
-//! Every error ends in advice that works, so that following it leads to a
-//! clean check: a blob that no index file records but a pack trailer holds
-//! needs `cairn repair index`; a blob in no pack is lost (restore the pack
-//! from a copy, or `cairn repair snapshots` to keep the rest); a snapshot
-//! whose root tree is lost cannot be repaired (`cairn forget ID`); a
-//! missing pack that no snapshot needs only has to leave the index
-//! (`cairn repair index`).
+//! Every error is a [`Finding`] with a remedy that works, so that following
+//! the remedies leads to a clean check: a blob that no index file records
+//! but a pack trailer holds needs the index repaired; a blob in no pack is
+//! lost (restore the pack from a copy, or repair the snapshots to keep the
+//! rest); a snapshot whose root tree is lost cannot be repaired (forget
+//! it); a missing pack that no snapshot needs only has to leave the index.
 
 use crate::backend::Kind;
-use crate::error::Result;
+use crate::error::{Remedy, Result};
 use crate::format::index::IndexFile;
 use crate::format::tree::{Extent, NodeKind};
 use crate::id::{BlobId, IndexId, PackId, SnapshotId};
+use crate::ops::Finding;
 use crate::progress::{check_interrupt, Progress};
 use crate::repo::pack::{read_trailer, BlobEntry};
 use crate::repo::Repository;
@@ -36,8 +36,8 @@ pub struct CheckReport {
     pub packs: u64,
     /// Distinct blobs indexed.
     pub blobs: u64,
-    /// Real problems (the command fails).
-    pub errors: Vec<String>,
+    /// Real problems (the command fails), each with its remedy.
+    pub errors: Vec<Finding>,
     /// Worth knowing, not wrong (unreferenced packs, duplicate blobs).
     pub info: Vec<String>,
 }
@@ -63,7 +63,7 @@ struct View<'a> {
     index_files: u64,
     packs: u64,
     blobs: u64,
-    errors: &'a [String],
+    errors: &'a [Finding],
     info: &'a [String],
 }
 
@@ -140,8 +140,9 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
     let (plans, bad_plans) = crate::repo::gc::load_all_lenient(&**backend, repo.sealer())?;
     let condemned = crate::repo::gc::condemned(&plans);
     for (name, e) in bad_plans {
-        r.errors.push(format!(
-            "garbage-collection plan state/{name}: {e} — backups refuse to run until `cairn prune` removes it"
+        r.errors.push(Finding::new(
+            format!("garbage-collection plan state/{name}: {e}; backups refuse to run until it is removed"),
+            Remedy::PruneThenRetry,
         ));
     }
     for kind in Kind::ALL {
@@ -170,8 +171,9 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
             None => {
                 return Err(crate::Error::new(
                     crate::ErrorKind::Io,
-                    "index files kept changing while being read; run `cairn check` again",
-                ))
+                    "index files kept changing while being read",
+                )
+                .with_remedy(Remedy::Retry))
             }
         }
     };
@@ -198,8 +200,9 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
             Ok(t) => t,
             Err(e) if e.kind() == crate::ErrorKind::NotFound && condemned.contains(id) => continue,
             Err(e) => {
-                r.errors.push(format!(
-                    "{e} — the pack is damaged: run `cairn scrub --repair` (rebuilds it from parity, or with --from DIR from a copy of the repository)"
+                r.errors.push(Finding::new(
+                    format!("{e}; the pack is damaged"),
+                    Remedy::ScrubRepair,
                 ));
                 continue;
             }
@@ -214,9 +217,12 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
                     trailer.iter().map(|e| (e.id, e)).collect();
                 for e in listed {
                     if in_trailer.get(&e.id) != Some(&e) {
-                        r.errors.push(format!(
-                            "pack {id}: the index entry for blob {} does not match the pack trailer — run `cairn repair index`",
-                            e.id.to_hex()
+                        r.errors.push(Finding::new(
+                            format!(
+                                "pack {id}: the index entry for blob {} does not match the pack trailer",
+                                e.id.to_hex()
+                            ),
+                            Remedy::RepairIndex,
                         ));
                     }
                 }
@@ -251,8 +257,9 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
                 continue;
             }
             Err(e) => {
-                r.errors.push(format!(
-                    "{e} — restore snapshots/{name} from a copy of the repository, or remove it: `cairn forget {name}`"
+                r.errors.push(Finding::new(
+                    format!("{e} (snapshots/{name})"),
+                    Remedy::RestoreOrForget(id),
                 ));
                 continue;
             }
@@ -272,12 +279,14 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
                 "pack {id} is being deleted by a prune (a garbage-collection plan names it)"
             ));
         } else if walk.needed_missing.contains(id) || walk.unreadable_trees {
-            r.errors.push(format!(
-                "pack {id} is named by the index but missing — restore {path} from a copy of the repository (`cairn scrub --repair --from DIR` copies it); without a copy its data is lost: follow the advice given for each snapshot"
+            r.errors.push(Finding::new(
+                format!("pack {id} is named by the index but missing ({path})"),
+                Remedy::RestorePackFromCopy,
             ));
         } else {
-            r.errors.push(format!(
-                "pack {id} is named by the index but missing, and no snapshot needs it — run `cairn repair index` to drop it from the index"
+            r.errors.push(Finding::new(
+                format!("pack {id} is named by the index but missing, and no snapshot needs it"),
+                Remedy::RepairIndex,
             ));
         }
     }
@@ -305,16 +314,16 @@ impl Walk<'_> {
 
     /// Read tree `id` once; `None` (with an error recorded) if it cannot
     /// be read although it is indexed in a stored pack.
-    fn info(&mut self, id: BlobId, snap: &SnapshotId, errors: &mut Vec<String>) {
+    fn info(&mut self, id: BlobId, snap: &SnapshotId, errors: &mut Vec<Finding>) {
         if self.trees.contains_key(&id) {
             return;
         }
         let tree = match self.repo.read_tree(&crate::TreeId(id.0)) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(format!(
-                    "snapshot {}: {e} — run `cairn scrub --repair` (parity, or --from a copy of the repository); if that cannot help, `cairn repair snapshots` keeps the rest",
-                    snap.short()
+                errors.push(Finding::new(
+                    format!("snapshot {}: {e}", snap.short()),
+                    Remedy::ScrubRepairThenRepairSnapshots,
                 ));
                 self.unreadable_trees = true;
                 self.trees.insert(id, None);
@@ -347,22 +356,27 @@ impl Walk<'_> {
     }
 
     /// Walk one snapshot and report what it needs.
-    fn snapshot(&mut self, snap: &SnapshotId, root: BlobId, errors: &mut Vec<String>) {
-        let name = snap.to_hex();
+    fn snapshot(&mut self, snap: &SnapshotId, root: BlobId, errors: &mut Vec<Finding>) {
         match self.known.find(&root) {
             Found::Indexed => {}
             Found::TrailerOnly => {
-                errors.push(format!(
-                    "snapshot {} references blobs that no index file records (its root tree among them) but pack trailers hold — run `cairn repair index`",
-                    snap.short()
+                errors.push(Finding::new(
+                    format!(
+                        "snapshot {} references blobs that no index file records (its root tree among them) but pack trailers hold",
+                        snap.short()
+                    ),
+                    Remedy::RepairIndex,
                 ));
                 return;
             }
             Found::Lost => {
                 self.lost(&root);
-                errors.push(format!(
-                    "snapshot {}: its root tree is in no pack, so nothing of it can be restored or repaired — restore the lost pack from a copy of the repository (`cairn scrub --repair --from DIR`), or remove the snapshot: `cairn forget {name}`",
-                    snap.short()
+                errors.push(Finding::new(
+                    format!(
+                        "snapshot {}: its root tree is in no pack, so nothing of it can be restored or repaired",
+                        snap.short()
+                    ),
+                    Remedy::RestorePackOrForget(*snap),
                 ));
                 return;
             }
@@ -382,15 +396,21 @@ impl Walk<'_> {
             }
         }
         if trailer_only > 0 {
-            errors.push(format!(
-                "snapshot {} references {trailer_only} blobs that no index file records but pack trailers hold — run `cairn repair index`",
-                snap.short()
+            errors.push(Finding::new(
+                format!(
+                    "snapshot {} references {trailer_only} blobs that no index file records but pack trailers hold",
+                    snap.short()
+                ),
+                Remedy::RepairIndex,
             ));
         }
         if lost > 0 {
-            errors.push(format!(
-                "snapshot {} references {lost} blobs that are in no pack (their data is lost) — restore the missing packs from a copy of the repository (`cairn scrub --repair --from DIR`), or run `cairn repair snapshots` to make it restorable minus the lost files",
-                snap.short()
+            errors.push(Finding::new(
+                format!(
+                    "snapshot {} references {lost} blobs that are in no pack (their data is lost)",
+                    snap.short()
+                ),
+                Remedy::RestorePacksOrRepairSnapshots,
             ));
         }
     }
@@ -422,8 +442,9 @@ fn read_index(repo: &Repository, r: &mut CheckReport) -> Result<Option<IndexMaps
             Ok(f) => f,
             Err(e) if e.kind() == crate::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                r.errors.push(format!(
-                    "{e} — run `cairn repair index`, which rebuilds the index from the pack trailers (readers use the trailers meanwhile)"
+                r.errors.push(Finding::new(
+                    format!("{e} (readers use the pack trailers meanwhile)"),
+                    Remedy::RepairIndex,
                 ));
                 continue;
             }

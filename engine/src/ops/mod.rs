@@ -48,3 +48,39 @@ impl Outcome {
         }
     }
 }
+
+/// One problem an audit found, and what helps (the CLI words the remedy).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// What is wrong, naming the objects involved.
+    pub problem: String,
+    /// What the user can do about it.
+    pub remedy: Option<crate::error::Remedy>,
+}
+
+impl Finding {
+    /// A finding with a remedy.
+    pub fn new(problem: impl Into<String>, remedy: crate::error::Remedy) -> Self {
+        Finding {
+            problem: problem.into(),
+            remedy: Some(remedy),
+        }
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.problem)
+    }
+}
+
+/// In `--json`: `{"problem": text, "remedy": stable name or null}`.
+impl serde::Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("problem", &self.problem)?;
+        m.serialize_entry("remedy", &self.remedy.map(|r| r.as_str()))?;
+        m.end()
+    }
+}

@@ -113,14 +113,16 @@ fn a_flipped_byte_in_a_pack_is_named_by_scrub_and_check() {
     // either way every error names a damaged pack.
     let c = check_all(&d.m);
     assert!(
-        c.errors.iter().any(|e| e.contains(in_footer.as_str())),
+        c.errors
+            .iter()
+            .any(|e| e.problem.contains(in_footer.as_str())),
         "{:?}",
         c.errors
     );
     assert!(
         c.errors
             .iter()
-            .all(|e| e.contains(in_footer.as_str()) || e.contains(in_blob.as_str())),
+            .all(|e| e.problem.contains(in_footer.as_str()) || e.problem.contains(in_blob.as_str())),
         "{:?}",
         c.errors
     );
@@ -147,7 +149,7 @@ fn a_deleted_pack_is_named_missing() {
     assert!(
         c.errors
             .iter()
-            .any(|e| e.contains(gone.as_str()) && e.contains("missing")),
+            .any(|e| e.problem.contains(gone.as_str()) && e.problem.contains("missing")),
         "{:?}",
         c.errors
     );
@@ -179,7 +181,9 @@ fn a_truncated_index_file_is_named_and_its_data_stays_readable() {
         "the truncated file is not counted as read"
     );
     assert!(
-        c.errors.iter().any(|e| e.contains("repair index")),
+        c.errors
+            .iter()
+            .any(|e| e.remedy == Some(cairn_engine::Remedy::RepairIndex)),
         "{:?}",
         c.errors
     );
