@@ -48,6 +48,7 @@ pub fn wording(remedy: Remedy) -> Cow<'static, str> {
         }
         Remedy::PruneThenRetry => "run `cairn prune`, which removes unreadable plans, then retry",
         Remedy::ListSnapshots => "see `cairn snapshots`",
+        Remedy::Unprotect => "`cairn tag --unprotect` it first",
         _ => "",
     })
 }
@@ -90,6 +91,7 @@ mod tests {
             Remedy::RestorePacksOrRepairSnapshots,
             Remedy::RestoreOrForget(cairn_engine::SnapshotId([7; 32])),
             Remedy::RestorePackOrForget(cairn_engine::SnapshotId([7; 32])),
+            Remedy::Unprotect,
         ] {
             assert!(!wording(r).is_empty(), "{r:?}");
         }

@@ -102,6 +102,8 @@ pub enum Remedy {
     /// Restore the lost pack holding this snapshot's root tree from a
     /// copy, or forget the snapshot.
     RestorePackOrForget(crate::id::SnapshotId),
+    /// Remove the `protected` tag first (`tag --unprotect`).
+    Unprotect,
 }
 
 impl Remedy {
@@ -123,6 +125,7 @@ impl Remedy {
             Remedy::RestorePacksOrRepairSnapshots => "restore_packs_or_repair_snapshots",
             Remedy::RestoreOrForget(_) => "restore_or_forget",
             Remedy::RestorePackOrForget(_) => "restore_pack_or_forget",
+            Remedy::Unprotect => "unprotect",
         }
     }
 }

@@ -279,16 +279,23 @@ impl Backend for LocalBackend {
 
 /// The error for a missing directory that every repository has.
 fn missing_dir(path: &str, kind: Kind) -> Error {
-    let advice = match kind {
-        Kind::Index => "run `cairn repair index`, which recreates it from the packs",
-        Kind::Snapshot => "restore it from a copy of the repository; until then nothing can be restored, and prune deletes nothing",
-        Kind::Data => "restore it from a copy of the repository",
-        _ => "restore it from a copy of the repository",
-    };
-    Error::new(
-        ErrorKind::NotFound,
-        format!("directory {path} is missing: every repository has it, so this one is damaged or was tampered with — {advice}"),
-    )
+    let what = "every repository has it, so this one is damaged or was tampered with";
+    match kind {
+        // The index is derived from the packs: rebuilding it is the remedy.
+        Kind::Index => Error::new(
+            ErrorKind::NotFound,
+            format!("directory {path} is missing: {what}"),
+        )
+        .with_remedy(crate::error::Remedy::RepairIndex),
+        Kind::Snapshot => Error::new(
+            ErrorKind::NotFound,
+            format!("directory {path} is missing: {what} — restore it from a copy of the repository; until then nothing can be restored, and prune deletes nothing"),
+        ),
+        _ => Error::new(
+            ErrorKind::NotFound,
+            format!("directory {path} is missing: {what} — restore it from a copy of the repository"),
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! a prune-mode lock, and `--prune` runs under that same lock, so no other
 //! prune can interleave.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Remedy, Result};
 use crate::format::snapshot::Snapshot;
 use crate::format::tree::Timestamp;
 use crate::id::SnapshotId;
@@ -196,10 +196,10 @@ fn given(repo: &Repository, specs: &[String]) -> Result<Vec<Removed>> {
             Err(e) => return Err(e),
         };
         if s.tags.iter().any(|t| t == PROTECTED_TAG) {
-            return Err(Error::invalid(format!(
-                "snapshot {} is protected; `cairn tag --unprotect` it first",
-                id.short()
-            )));
+            return Err(
+                Error::invalid(format!("snapshot {} is protected", id.short()))
+                    .with_remedy(Remedy::Unprotect),
+            );
         }
         out.push(Removed {
             id,
