@@ -97,14 +97,18 @@ impl IndexFile {
     /// Verify the name, open, decompress and decode an index file.
     pub fn open(sealer: &Sealer, id: &IndexId, bytes: &[u8]) -> Result<Self> {
         let ctx = |e: Error| e.context(format!("index file {id}"));
-        if blake3::hash(bytes).as_bytes() != &id.0 {
-            return Err(ctx(Error::corrupt(
-                "content does not match its name (damaged)",
-            )
-            .with_remedy(Remedy::RepairIndex)));
-        }
-        let plain = super::object::open(sealer, ObjectType::Index, bytes, MAX_INDEX_PLAIN as u64)
-            .map_err(ctx)?;
+        let plain = super::object::open_named(
+            sealer,
+            ObjectType::Index,
+            &id.0,
+            bytes,
+            MAX_INDEX_PLAIN as u64,
+        )
+        .map_err(|e| match e.kind() {
+            ErrorKind::Corrupt => e.with_remedy(Remedy::RepairIndex),
+            _ => e,
+        })
+        .map_err(ctx)?;
         Self::decode_plain(&plain).map_err(ctx)
     }
 }

@@ -155,13 +155,14 @@ impl Snapshot {
     /// Verify name, open and decode a snapshot file.
     pub fn open(sealer: &Sealer, id: &SnapshotId, bytes: &[u8]) -> Result<Self> {
         let ctx = |e: Error| e.context(format!("snapshot {id}"));
-        if blake3::hash(bytes).as_bytes() != &id.0 {
-            return Err(ctx(Error::corrupt(
-                "content does not match its name (damaged)",
-            )));
-        }
-        let plain = super::object::open(sealer, ObjectType::Snapshot, bytes, MAX_SNAPSHOT_PLAIN)
-            .map_err(ctx)?;
+        let plain = super::object::open_named(
+            sealer,
+            ObjectType::Snapshot,
+            &id.0,
+            bytes,
+            MAX_SNAPSHOT_PLAIN,
+        )
+        .map_err(ctx)?;
         Self::decode_plain(&plain).map_err(ctx)
     }
 }
