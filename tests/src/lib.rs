@@ -29,7 +29,41 @@ pub fn cairn_bin() -> PathBuf {
         "{} not found: build it first (`cargo build -p cairn-cli`) or set CAIRN_BIN",
         bin.display()
     );
+    assert_fresh(&bin);
     bin
+}
+
+/// `cargo nextest run` builds test binaries, not the `cairn` binary: after
+/// an edit, tests would silently run the old one. Refuse a binary older
+/// than any engine or CLI source file (`scripts/test.sh` builds first).
+fn assert_fresh(bin: &Path) {
+    static CHECKED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    CHECKED.get_or_init(|| {
+        fn newest(dir: &Path, out: &mut std::time::SystemTime) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    newest(&p, out);
+                } else if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
+                    *out = (*out).max(t);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut sources = std::time::SystemTime::UNIX_EPOCH;
+        for d in ["engine/src", "cli/src"] {
+            newest(&root.join(d), &mut sources);
+        }
+        let built = std::fs::metadata(bin)
+            .and_then(|m| m.modified())
+            .expect("binary mtime");
+        assert!(
+            built >= sources,
+            "{} is older than the engine or CLI sources: run `cargo build --workspace` first \
+             (scripts/test.sh does), or set CAIRN_BIN",
+            bin.display()
+        );
+    });
 }
 
 /// A scratch area with a repository path, a cache and a password file.
