@@ -200,7 +200,7 @@ pub fn backup_source(
     }
     let id = writer.commit(&snapshot)?;
     // Still under the backup's lock, as `parity protect` would be.
-    let parity = protect_new_packs(repo);
+    let parity = protect_new_packs(repo, &lock);
     drop(lock);
     Ok(BackupSummary {
         snapshot_id: id,
@@ -216,11 +216,11 @@ pub fn backup_source(
 
 /// The maintenance step after a commit: protect the new packs with parity
 /// if the repository asks for it.
-fn protect_new_packs(repo: &Repository) -> ParityStep {
+fn protect_new_packs(repo: &Repository, lock: &crate::repo::lock::LockGuard) -> ParityStep {
     if repo.config().parity.is_none() {
         return ParityStep::NotConfigured;
     }
-    match crate::ops::parity::protect(repo, &NoProgress) {
+    match crate::ops::parity::protect(repo, lock, &NoProgress) {
         Ok(n) => ParityStep::Protected(n),
         Err(e) if e.kind() == ErrorKind::Interrupted => ParityStep::Interrupted,
         Err(e) => ParityStep::Failed(e.to_string()),

@@ -23,6 +23,7 @@ use crate::backend::{Backend, Kind};
 use crate::error::{Error, Result};
 use crate::id::PackId;
 use crate::progress::{check_interrupt, Progress};
+use crate::repo::lock::{LockGuard, LockMode};
 use crate::repo::Repository;
 use reed_solomon_erasure::galois_8::ReedSolomon;
 use std::collections::{BTreeMap, HashSet};
@@ -137,12 +138,12 @@ pub fn parity(
     progress: &dyn Progress,
 ) -> Result<ParityReport> {
     if let Some(p) = set {
-        let lock = repo.lock(crate::repo::lock::LockMode::Exclusive)?;
+        let lock = repo.lock(LockMode::Exclusive)?;
         repo.set_parity(&lock, p)?;
     }
     let newly_protected_packs = {
-        let _lock = repo.lock(crate::repo::lock::LockMode::Shared)?;
-        protect(repo, progress)?
+        let lock = repo.lock(LockMode::Shared)?;
+        protect(repo, &lock, progress)?
     };
     Ok(ParityReport {
         parity: repo
@@ -156,8 +157,8 @@ pub fn parity(
 
 /// Put every pack that no parity group covers into new groups of up to
 /// `k` packs. Returns the number of packs newly protected.
-pub fn protect(repo: &Repository, progress: &dyn Progress) -> Result<u64> {
-    Ok(protect_except(repo, &HashSet::new(), progress)?.0)
+pub fn protect(repo: &Repository, lock: &LockGuard, progress: &dyn Progress) -> Result<u64> {
+    Ok(protect_except(repo, lock, &HashSet::new(), progress)?.0)
 }
 
 /// Protect before deleting: treat the groups with a member in `gone` as
@@ -167,9 +168,13 @@ pub fn protect(repo: &Repository, progress: &dyn Progress) -> Result<u64> {
 /// which the caller deletes once the packs in `gone` are deleted.
 pub fn protect_except(
     repo: &Repository,
+    lock: &LockGuard,
     gone: &HashSet<PackId>,
     progress: &dyn Progress,
 ) -> Result<(u64, Vec<String>)> {
+    // Parity files are only ever added beside the packs they protect:
+    // any live lock allows it, as it allows storing packs.
+    lock.require(LockMode::Shared)?;
     let backend = repo.backend();
     let all = groups(&**backend)?;
     let mut dissolved = Vec::new();

@@ -91,10 +91,12 @@ pub struct RepairReport {
 /// the groups touched are regenerated afterwards.
 pub fn repair(
     repo: &Repository,
+    lock: &crate::repo::lock::LockGuard,
     targets: &[PackId],
     from: Option<&dyn Backend>,
     progress: &dyn Progress,
 ) -> Result<RepairReport> {
+    lock.require(crate::repo::lock::LockMode::Shared)?;
     let backend = repo.backend();
     let mut report = RepairReport::default();
     let mut left: Vec<PackId> = Vec::new();

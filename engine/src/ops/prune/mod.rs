@@ -145,12 +145,11 @@ fn run(
         return Ok(report);
     }
     let Some(lock) = lock else {
-        return Err(crate::Error::invalid(
+        return Err(crate::Error::internal(
             "prune needs a lock unless it is a dry run",
         ));
     };
-    let fresh = || lock.ensure_fresh();
-    report.swept = sweep::sweep(repo, ready, &pending, &reach, &fresh, progress)?;
+    report.swept = sweep::sweep(repo, lock, ready, &pending, &reach, progress)?;
     // Mark.
     let view = view::View::load(repo)?;
     report.selection = mark::select(&view, &reach, &pending, opts.max_unused, opts.max_repack)?;
@@ -163,14 +162,14 @@ fn run(
         .filter(|s| s.action == Action::Repack && condemn.contains(&s.pack))
         .map(|s| s.used)
         .sum();
-    if let Err(e) = crate::ops::parity::protect(repo, progress) {
+    if let Err(e) = crate::ops::parity::protect(repo, lock, progress) {
         report
             .warnings
             .push(format!("parity for repacked packs: {e}"));
     }
     let mut waiting = waiting;
     if !condemn.is_empty() {
-        fresh()?;
+        lock.ensure_fresh()?;
         let mut p = Plan::new(
             condemn,
             crate::format::tree::Timestamp::now().secs,
@@ -180,8 +179,8 @@ fn run(
         sweep::arm(repo, &mut p, &own)?;
         if sweep::still_waiting(repo, &p) == Some(0) {
             reach.scan(repo)?;
-            fresh()?;
-            let s = sweep::sweep(repo, vec![p], &pending, &reach, &fresh, progress)?;
+            lock.ensure_fresh()?;
+            let s = sweep::sweep(repo, lock, vec![p], &pending, &reach, progress)?;
             report.swept.plans += s.plans;
             report.swept.packs += s.packs;
             report.swept.bytes += s.bytes;

@@ -19,7 +19,7 @@ use crate::error::{ErrorKind, Result};
 use crate::format::gc_plan::Plan;
 use crate::id::{BlobId, IndexId, PackId};
 use crate::progress::{check_interrupt, Progress};
-use crate::repo::lock::{read_lock, STALE_AFTER};
+use crate::repo::lock::{read_lock, LockGuard, STALE_AFTER};
 use crate::repo::Repository;
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
@@ -87,15 +87,15 @@ pub struct Swept {
 
 /// Sweep `plans` (all ready). `pending` are the packs of plans not swept
 /// now; `reach` must cover every snapshot listed after the plans became
-/// ready. `fresh` fails when this pruner's lock may have been taken over
-/// (another pruner may be at work): it is checked before every step that
-/// deletes or replaces files.
+/// ready. The pruner's `lock` is checked for freshness before every step
+/// that deletes or replaces files: a lock that may have been taken over
+/// (another pruner may be at work) stops the sweep.
 pub fn sweep(
     repo: &Repository,
+    lock: &LockGuard,
     mut plans: Vec<Plan>,
     pending: &HashSet<PackId>,
     reach: &Reachable,
-    fresh: &dyn Fn() -> Result<()>,
     progress: &dyn Progress,
 ) -> Result<Swept> {
     let mut out = Swept::default();
@@ -139,9 +139,9 @@ pub fn sweep(
     }
     let gone: HashSet<PackId> = plans.iter().flat_map(|p| p.packs.iter().copied()).collect();
     // 2. Parity for the survivors.
-    let (_, dissolved) = crate::ops::parity::protect_except(repo, &gone, progress)?;
+    let (_, dissolved) = crate::ops::parity::protect_except(repo, lock, &gone, progress)?;
     // 3. Index files.
-    fresh()?;
+    lock.ensure_fresh()?;
     if view.packs.keys().any(|p| gone.contains(p)) {
         for file in view.rewritten(&|p| gone.contains(p), ENTRIES_PER_INDEX) {
             if file.packs.is_empty() {
@@ -151,7 +151,7 @@ pub fn sweep(
             let id = IndexId(*blake3::hash(&bytes).as_bytes());
             backend.write(Kind::Index, &id.to_hex(), &bytes)?;
         }
-        fresh()?;
+        lock.ensure_fresh()?;
         for old in &view.files {
             backend.remove(Kind::Index, &old.to_hex())?;
         }
@@ -161,7 +161,7 @@ pub fn sweep(
     doomed_list.sort();
     for p in doomed_list {
         check_interrupt()?;
-        fresh()?;
+        lock.ensure_fresh()?;
         if let Some(size) = view.stored.get(p) {
             progress.file(std::path::Path::new(&p.to_hex()));
             backend.remove(Kind::Data, &p.to_hex())?;

@@ -54,8 +54,8 @@ pub fn scrub_run(
             .chain(report.missing.iter().copied())
             .collect();
         let rep = {
-            let _lock = repo.lock(LockMode::Shared)?;
-            crate::ops::parity::repair(repo, &targets, from, progress)?
+            let lock = repo.lock(LockMode::Shared)?;
+            crate::ops::parity::repair(repo, &lock, &targets, from, progress)?
         };
         report = scrub(repo, opts, progress)?;
         repaired = Some(rep);
