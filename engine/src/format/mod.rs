@@ -1,6 +1,20 @@
 //! The on-disk format, one module per structure of `format-spec/v1/`:
 //! pure encode and decode, no I/O. A reader can hold the spec and this
-//! folder side by side.
+//! folder side by side:
+//!
+//! | module | structure | spec |
+//! |---|---|---|
+//! | [`config`] | `CAIRN` marker, `config` | `v1/overview.md` |
+//! | [`keyfile`] | key files | `v1/crypto.md` |
+//! | [`object`] | the envelope steps shared by sealed files | `v1/crypto.md`, `v1/packs-and-index.md` |
+//! | [`pack`] | packs, blob entries, trailers | `v1/packs-and-index.md` |
+//! | [`index`] | index files | `v1/packs-and-index.md` |
+//! | [`cbor`], [`tree`], [`snapshot`] | canonical CBOR, trees, snapshots | `v1/trees-and-snapshots.md` |
+//! | [`lock`] | lock files | `v1/overview.md` |
+//! | [`gc_plan`] | GC plans | `v1/gc.md` |
+//! | [`scrub_record`] | `state/scrub` | `v1/overview.md` |
+//! | [`parity`] | parity file headers | `v1/parity.md` |
+//! | [`mongodb`] | MongoDB snapshot layout | `v1/mongodb.md` |
 //!
 //! Invariants: every structure starts with a magic or carries a version
 //! field, and an unknown version is `UnsupportedVersion`, never `Corrupt`;
