@@ -87,7 +87,7 @@ impl LockInfo {
     }
 
     /// Stale with a custom age limit (the GC protocol waits longer than
-    /// [`STALE_AFTER`] for other hosts, to absorb clock differences).
+    /// `STALE_AFTER` for other hosts, to absorb clock differences).
     pub fn is_stale_after(&self, limit: Duration) -> bool {
         if now_secs().saturating_sub(self.time) > limit.as_secs() as i64 {
             return true;

@@ -8,9 +8,9 @@
 //! snapshot. [`InterruptibleReader`] moves the blocking reads to a helper
 //! thread and waits for their results in short slices, checking the
 //! interrupt flag in between: an interrupt ends the read with
-//! [`ErrorKind::Interrupted`] within [`POLL`], whatever the source does.
+//! [`ErrorKind::Interrupted`] within `POLL`, whatever the source does.
 //!
-//! Invariants: memory is bounded by [`DEPTH`] blocks of [`BLOCK`] bytes;
+//! Invariants: memory is bounded by `DEPTH` blocks of `BLOCK` bytes;
 //! every byte the source yields is delivered in order, exactly once; end
 //! of file is reported only when the source reported it.
 

@@ -11,7 +11,7 @@
 //! the packs do not. Work is done in 1 MiB stripes: memory is
 //! `(k + m)` MiB whatever the pack sizes. Layout: `format-spec/v1/parity.md`.
 //!
-//! Modules: [`format`] (the header codec), [`repair`] (healing packs and
+//! Modules: [`crate::format::parity`] (the header codec), [`mod@repair`] (healing packs and
 //! parity files); this module groups packs and writes parity.
 
 pub mod repair;
