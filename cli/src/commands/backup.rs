@@ -95,14 +95,15 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
     progress.finish();
     let summary = result?;
     report(ctx, &summary);
-    match &summary.parity {
-        ParityStep::Failed(e) => crate::errln!(
-            "warning: the snapshot is stored but parity was not updated ({e}); run `cairn parity protect`"
-        ),
-        ParityStep::Interrupted => crate::errln!(
-            "warning: the snapshot is stored but parity was not updated (interrupted); run `cairn parity protect`"
-        ),
-        ParityStep::NotConfigured | ParityStep::Protected(_) => {}
+    let parity_failure = match &summary.parity {
+        ParityStep::Failed(e) => Some(e.as_str()),
+        ParityStep::Interrupted => Some("interrupted"),
+        ParityStep::NotConfigured | ParityStep::Protected(_) => None,
+    };
+    if let Some(why) = parity_failure {
+        crate::errln!(
+            "warning: the snapshot is stored but parity was not updated ({why}); run `cairn parity protect`"
+        );
     }
     Ok(if summary.partial {
         crate::exit::PARTIAL
@@ -112,7 +113,7 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
 }
 
 fn report(ctx: &Ctx, s: &BackupSummary) {
-    let st = &s.snapshot.stats;
+    let st = &s.stats;
     let secs = s.duration_secs;
     if ctx.out.json {
         crate::output::print_report(s);

@@ -72,9 +72,6 @@ pub struct BackupSummary {
     pub partial: bool,
     /// Problems that made the backup partial.
     pub warnings: Vec<String>,
-    /// The snapshot record.
-    #[serde(skip)]
-    pub snapshot: Snapshot,
     /// The maintenance step after the commit.
     #[serde(skip)]
     pub parity: ParityStep,
@@ -205,12 +202,11 @@ pub fn backup_source(
     Ok(BackupSummary {
         snapshot_id: id,
         parent: snapshot.parent,
-        stats: snapshot.stats.clone(),
+        stats: snapshot.stats,
         duration_secs: start.elapsed().as_secs_f64(),
         partial: !warnings.is_empty(),
         warnings,
         parity,
-        snapshot,
     })
 }
 

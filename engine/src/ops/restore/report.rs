@@ -17,7 +17,9 @@ use std::time::Instant;
 pub struct RestoreReport {
     /// The snapshot restored.
     pub snapshot_id: SnapshotId,
-    /// The directory restored into.
+    /// The directory restored into (shown lossily if not UTF-8: a report
+    /// must never fail to serialize).
+    #[serde(serialize_with = "lossy_path")]
     pub target: PathBuf,
     /// Regular files written.
     pub files: u64,
@@ -31,6 +33,13 @@ pub struct RestoreReport {
     pub duration_secs: f64,
     /// Non-fatal problems (e.g. devices when not root).
     pub warnings: Vec<String>,
+}
+
+fn lossy_path<S: serde::Serializer>(
+    p: &std::path::Path,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
 }
 
 /// Restore snapshot `id` (record `snap`) as `opts` says, and report.
