@@ -40,3 +40,20 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('Se
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "SecantusDB==$SECANTUS_VERSION"
 fi
+
+# The S3 test servers, built once per machine into a cache outside the
+# clone and rebuilt only when the exact binary at the pinned version is
+# missing: s3s-fs (a filesystem-backed S3 server) and Garage (a
+# geo-distributed store; the tests run a 3-node cluster on loopback).
+TOOLS="${CAIRN_TOOLS:-$HOME/.cache/cairn-tools}"
+# install_tool NAME VERSION CARGO-ARGS...: cargo install unless
+# $TOOLS/NAME/bin/NAME reports VERSION.
+install_tool() {
+  local name=$1 version=$2; shift 2
+  local bin="$TOOLS/$name/bin/$name"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qF "$version"; then return; fi
+  echo "setup: building $name $version into $TOOLS/$name (once per machine)"
+  env -u CARGO_TARGET_DIR cargo install --quiet --locked --force --root "$TOOLS/$name" "$name@$version" "$@"
+}
+install_tool s3s-fs 0.14.1 --features binary
+install_tool garage 2.5.0

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "cairn", version, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
-    /// Repository location: a local directory (PATH or local:PATH)
+    /// Repository location: a local directory (PATH or local:PATH) or S3
+    /// (s3://BUCKET/PREFIX with AWS_ENDPOINT_URL, or s3:https://HOST/BUCKET/PREFIX)
     /// [env: CAIRN_REPOSITORY].
     #[arg(short = 'r', long = "repo", global = true, value_name = "REPO")]
     pub repo: Option<std::ffi::OsString>,
@@ -401,9 +402,9 @@ pub struct ScrubArgs {
     /// Rebuild damaged or missing packs (from parity, or from --from), then verify again.
     #[arg(long)]
     pub repair: bool,
-    /// Another repository (directory) holding copies of the same packs.
-    #[arg(long, value_name = "DIR", requires = "repair")]
-    pub from: Option<std::path::PathBuf>,
+    /// Another repository (a directory or an s3: location) holding copies of the same packs.
+    #[arg(long, value_name = "REPO", requires = "repair")]
+    pub from: Option<std::ffi::OsString>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -21,6 +21,9 @@ pub const NO_REPOSITORY: i32 = 10;
 pub const LOCKED: i32 = 11;
 /// Wrong password.
 pub const WRONG_PASSWORD: i32 = 12;
+/// The storage refused the credentials or permission (an S3 store's
+/// "access denied", "invalid access key", "signature does not match").
+pub const ACCESS_DENIED: i32 = 13;
 /// A bug in cairn (an internal invariant failed); please report it.
 pub const INTERNAL: i32 = 70;
 /// Interrupted (SIGINT/SIGTERM).
@@ -41,6 +44,7 @@ pub fn code_for(kind: ErrorKind) -> i32 {
         ErrorKind::RepositoryNotFound => NO_REPOSITORY,
         ErrorKind::Locked => LOCKED,
         ErrorKind::WrongPassword => WRONG_PASSWORD,
+        ErrorKind::AccessDenied => ACCESS_DENIED,
         ErrorKind::Interrupted => INTERRUPTED,
         ErrorKind::InvalidInput => USAGE,
         ErrorKind::Internal => INTERNAL,
@@ -57,6 +61,7 @@ mod tests {
         assert_eq!(code_for(ErrorKind::RepositoryNotFound), 10);
         assert_eq!(code_for(ErrorKind::Locked), 11);
         assert_eq!(code_for(ErrorKind::WrongPassword), 12);
+        assert_eq!(code_for(ErrorKind::AccessDenied), 13);
         assert_eq!(code_for(ErrorKind::Interrupted), 130);
         assert_eq!(code_for(ErrorKind::Corrupt), 1);
         assert_eq!(code_for(ErrorKind::NoSpace), 1);

@@ -35,6 +35,9 @@ pub enum ErrorKind {
     NoSpace,
     /// The operation was interrupted by a signal.
     Interrupted,
+    /// The storage refused the credentials or the permission (an S3
+    /// store's 403).
+    AccessDenied,
     /// Any other I/O failure.
     Io,
     /// A bug in Cairn: an invariant of the engine itself did not hold.
@@ -57,6 +60,7 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::NoSpace => "no_space",
             ErrorKind::Interrupted => "interrupted",
+            ErrorKind::AccessDenied => "access_denied",
             ErrorKind::Io => "io",
             ErrorKind::Internal => "internal",
         }

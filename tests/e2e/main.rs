@@ -21,6 +21,7 @@ mod repair_path;
 mod repository;
 mod retention;
 mod roundtrip;
+mod s3;
 mod stdin_dump;
 mod traps;
 mod vectors;

@@ -4,6 +4,7 @@
 pub mod forge;
 pub mod golden;
 pub mod mongo;
+pub mod s3;
 mod tree;
 pub mod vectors;
 
@@ -76,6 +77,12 @@ pub struct Env {
     pub cache: PathBuf,
     /// A file holding the password.
     pub pwfile: PathBuf,
+    /// The repository location when it is not the directory `repo` (an
+    /// `s3://` URL; `repo` is then where the store keeps its objects as
+    /// files, if it does).
+    pub location: Option<String>,
+    /// More environment for `cairn` (a store's endpoint and keys).
+    pub extra_env: Vec<(&'static str, String)>,
 }
 
 /// The password every test repository uses.
@@ -97,6 +104,36 @@ impl Env {
             repo,
             cache,
             pwfile,
+            location: None,
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// A fresh scratch area whose repository (not yet created) is a new
+    /// prefix of the test bucket in `store`.
+    pub fn on_store(store: &dyn s3::Store) -> Env {
+        let mut e = Env::new();
+        let prefix = s3::unique_prefix("repo");
+        e.location = Some(format!("s3://{}/{prefix}", s3::BUCKET));
+        e.extra_env = store.env();
+        e.repo = store
+            .object_dir(&prefix)
+            .unwrap_or_else(|| e.dir.path().join("objects-not-on-disk"));
+        e
+    }
+
+    /// As [`Env::on_store`], with the repository initialised (cheap KDF).
+    pub fn init_on(store: &dyn s3::Store) -> Env {
+        let e = Env::on_store(store);
+        e.ok(&["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"]);
+        e
+    }
+
+    /// The repository as `cairn -r` takes it.
+    pub fn repo_arg(&self) -> std::ffi::OsString {
+        match &self.location {
+            Some(l) => l.into(),
+            None => self.repo.clone().into(),
         }
     }
 
@@ -156,9 +193,10 @@ impl Env {
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
-            .env("CAIRN_REPOSITORY", &self.repo)
+            .env("CAIRN_REPOSITORY", self.repo_arg())
             .env("CAIRN_CACHE_DIR", &self.cache)
             .env("CAIRN_PASSWORD_FILE", &self.pwfile)
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         c
     }

@@ -21,7 +21,7 @@ pub mod verify;
 
 use crate::location::Location;
 use crate::output::Output;
-use cairn_engine::backend::LocalBackend;
+use cairn_engine::backend::Backend;
 use cairn_engine::{Error, ErrorKind, Repository, Result, Snapshot, SnapshotId};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -50,8 +50,8 @@ impl Ctx {
     }
 
     /// The backend for the repository location.
-    pub fn backend(&self) -> Result<Arc<LocalBackend>> {
-        Ok(Arc::new(self.location()?.backend()))
+    pub fn backend(&self) -> Result<Arc<dyn Backend>> {
+        self.location()?.backend()
     }
 
     /// The cache root.
@@ -64,19 +64,20 @@ impl Ctx {
     /// Open the repository, asking for the password.
     pub fn open(&self) -> Result<Repository> {
         let location = self.location()?;
-        let backend = Arc::new(location.backend());
+        let backend = location.backend()?;
         // Fail fast with "no repository" before asking for a password.
         // A file where the directory should be is "no repository here",
         // like a missing directory.
-        let Location::Local(dir) = &location;
-        if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
-            return Err(Error::new(
-                ErrorKind::RepositoryNotFound,
-                format!(
-                    "{} is a file, not a Cairn repository (a repository is a directory)",
-                    dir.display()
-                ),
-            ));
+        if let Location::Local(dir) = &location {
+            if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+                return Err(Error::new(
+                    ErrorKind::RepositoryNotFound,
+                    format!(
+                        "{} is a file, not a Cairn repository (a repository is a directory)",
+                        dir.display()
+                    ),
+                ));
+            }
         }
         Repository::probe(&*backend)?;
         let pw = crate::password::get(self.password_file.as_deref(), false)?;

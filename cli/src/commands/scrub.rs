@@ -24,17 +24,12 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
     let from = args
         .from
         .as_ref()
-        .map(cairn_engine::backend::LocalBackend::new);
+        .map(|raw| crate::location::Location::parse(raw)?.backend())
+        .transpose()?;
     let repo = ctx.open()?;
     let progress = ctx.out.progress("scrub");
-    let result = cairn_engine::ops::scrub::scrub_run(
-        &repo,
-        opts,
-        args.repair,
-        from.as_ref()
-            .map(|b| b as &dyn cairn_engine::backend::Backend),
-        &progress,
-    );
+    let result =
+        cairn_engine::ops::scrub::scrub_run(&repo, opts, args.repair, from.as_deref(), &progress);
     progress.finish();
     let run = result?;
     let (r, repaired) = (&run.report, &run.repaired);

@@ -41,9 +41,13 @@
 pub mod conformance;
 mod local;
 mod memory;
+#[cfg(feature = "s3")]
+mod s3;
 
 pub use local::LocalBackend;
 pub use memory::MemoryBackend;
+#[cfg(feature = "s3")]
+pub use s3::{S3Backend, S3Config, S3Credentials};
 
 use crate::error::Result;
 

@@ -136,7 +136,7 @@ impl Repository {
         let foreign_files = backend
             .foreign(Kind::Root)?
             .into_iter()
-            .any(|f| f.ends_with("(a regular file)"));
+            .any(|f| f.ends_with("(a regular file)") || f.ends_with("(an object)"));
         if !backend.list(Kind::Root)?.is_empty() || foreign_files {
             return Err(Error::new(
                 ErrorKind::RepositoryExists,

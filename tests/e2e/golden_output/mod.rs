@@ -65,6 +65,8 @@ impl Case {
             cache: dir.path().join("cache"),
             pwfile,
             dir,
+            location: None,
+            extra_env: Vec::new(),
         };
         let mut norm = Normaliser::new();
         norm.literal(env.dir.path().to_str().expect("utf8 tmp"), "<tmp>");
