@@ -78,6 +78,23 @@ pub enum Command {
     /// Delete data no snapshot references and repack mostly unused packs
     /// (safe while backups run).
     Prune(PruneArgs),
+    /// Copy snapshots to other repositories (other keys, backends or
+    /// parity), deduplicating against what each already holds.
+    Copy(CopyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CopyArgs {
+    /// Snapshots to copy (IDs, prefixes or `latest`) [default: all that match the filters].
+    pub snapshots: Vec<String>,
+    /// Destination repository (repeatable: one report per destination).
+    #[arg(long = "to", value_name = "REPO", required = true)]
+    pub to: Vec<std::ffi::OsString>,
+    /// File holding the destinations' password [env: CAIRN_TO_PASSWORD_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub to_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub filter: SnapshotFilter,
 }
 
 #[derive(Args, Debug)]
@@ -95,6 +112,15 @@ pub struct InitArgs {
     /// Argon2id passes (default 3).
     #[arg(long, hide = true)]
     pub kdf_iterations: Option<u32>,
+    /// Share this repository's keys and chunker parameters, so that
+    /// `copy` between the two deduplicates (its password is asked for
+    /// with --from-password-file).
+    #[arg(long, value_name = "REPO", requires = "from_password_file")]
+    pub copy_chunker_params_from: Option<std::ffi::OsString>,
+    /// File holding the password of --copy-chunker-params-from's repository
+    /// [env: CAIRN_FROM_PASSWORD_FILE].
+    #[arg(long, value_name = "FILE", env = "CAIRN_FROM_PASSWORD_FILE")]
+    pub from_password_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -71,6 +71,7 @@ fn main() {
         Command::Forget(a) => commands::forget::run(&ctx, a),
         Command::Tag(a) => commands::tag::run(&ctx, a),
         Command::Prune(a) => commands::prune::run(&ctx, a),
+        Command::Copy(a) => commands::copy::run(&ctx, a),
     };
     // A failed write to stdout is an error (exit 1; ENOSPC is kind
     // no_space); a closed pipe is not: the reader has what it wanted.

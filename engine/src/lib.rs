@@ -56,7 +56,7 @@ pub use ops::backup::{backup, backup_stdin, BackupOptions, BackupSummary};
 pub use ops::restore::{restore, RestoreOptions, RestorePatterns, RestoreSummary};
 pub use progress::{check_interrupt, request_interrupt, NoProgress, Progress};
 pub use repo::lock::{LockGuard, LockInfo, LockMode};
-pub use repo::{default_cache_root, InitOptions, Repository, SnapshotFilter};
+pub use repo::{default_cache_root, InitOptions, Repository, SharedKeys, SnapshotFilter};
 
 /// Codecs and primitives for test vectors, repository forging in tests,
 /// benchmarks and fuzz targets. Not a stable API: use [`ops`] and

@@ -20,7 +20,17 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
             n as u32
         }
     };
+    let share_keys = match &args.copy_chunker_params_from {
+        None => None,
+        Some(from) => {
+            let file = args.from_password_file.as_deref().ok_or_else(|| {
+                Error::invalid("--copy-chunker-params-from needs --from-password-file")
+            })?;
+            Some(ctx.open_other(from, file)?.shared_keys())
+        }
+    };
     let opts = InitOptions {
+        share_keys,
         pack_size,
         kdf: KdfParams {
             memory_kib: args.kdf_memory_kib.unwrap_or(defaults.memory_kib),

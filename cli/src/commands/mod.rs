@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod check;
+pub mod copy;
 pub mod drill;
 pub mod dump;
 pub mod forget;
@@ -59,6 +60,28 @@ impl Ctx {
         self.cache_dir
             .clone()
             .unwrap_or_else(cairn_engine::default_cache_root)
+    }
+
+    /// Open another repository (a copy's destination or source) at `raw`
+    /// with the password in `password_file`, sharing this command's cache
+    /// root and warning output.
+    pub fn open_other(
+        &self,
+        raw: &std::ffi::OsStr,
+        password_file: &std::path::Path,
+    ) -> Result<Repository> {
+        let location = Location::parse(raw)?;
+        let backend = location.backend()?;
+        Repository::probe(&*backend)?;
+        let pw = crate::password::get(Some(password_file), false)?;
+        let repo = Repository::open(backend, &pw, self.cache_root())?;
+        let out = self.out;
+        repo.set_warning_sink(Box::new(move |w| {
+            if !out.quiet {
+                crate::errln!("warning: {w}");
+            }
+        }));
+        Ok(repo)
     }
 
     /// Open the repository, asking for the password.

@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod check;
+pub mod copy;
 pub mod drill;
 pub mod dump;
 pub mod forget;

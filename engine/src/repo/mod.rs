@@ -44,6 +44,26 @@ pub struct InitOptions {
     pub pack_size: u32,
     /// Reed-Solomon parity `(k, m)`, if wanted.
     pub parity: Option<(u8, u8)>,
+    /// Share another repository's keys and chunker parameters
+    /// (`init --copy-chunker-params-from`), so that `copy` between the two
+    /// deduplicates and moves blobs without re-identifying them.
+    pub share_keys: Option<SharedKeys>,
+}
+
+/// Another repository's master key and chunker parameters, for a new
+/// repository that is to deduplicate with it ([`InitOptions::share_keys`]).
+/// The new repository gets its own ID and its own key file (password); its
+/// chunk boundaries, blob IDs and sealing key are those of the original.
+#[derive(Clone)]
+pub struct SharedKeys {
+    master: MasterKey,
+    chunker: ChunkerParams,
+}
+
+impl std::fmt::Debug for SharedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedKeys(<redacted>)")
+    }
 }
 
 impl Default for InitOptions {
@@ -54,6 +74,7 @@ impl Default for InitOptions {
             zstd_level: crate::compression::DEFAULT_LEVEL,
             pack_size: 16 << 20,
             parity: None,
+            share_keys: None,
         }
     }
 }
@@ -65,6 +86,8 @@ pub type WarningSink = Box<dyn Fn(&str) + Send + Sync>;
 /// An open, unlocked repository.
 pub struct Repository {
     backend: Arc<dyn Backend>,
+    /// Kept only to hand to a repository that shares keys ([`SharedKeys`]).
+    master: MasterKey,
     keys: SubKeys,
     sealer: Sealer,
     config: Config,
@@ -146,7 +169,11 @@ impl Repository {
                 ),
             ));
         }
-        opts.chunker
+        let (master, chunker) = match &opts.share_keys {
+            Some(shared) => (shared.master.clone(), shared.chunker),
+            None => (MasterKey::generate()?, opts.chunker),
+        };
+        chunker
             .validate()
             .map_err(|e| Error::invalid(e.message().to_owned()))?;
         if let Some((k, m)) = opts.parity {
@@ -156,20 +183,18 @@ impl Repository {
             .validate()
             .map_err(|e| Error::invalid(e.message().to_owned()))?;
         backend.create()?;
-        let master = MasterKey::generate()?;
         let mut id = [0u8; 16];
         crate::crypto::random_bytes(&mut id)?;
         let now = Timestamp::now().secs;
         let config = Config {
             id,
-            chunker: opts.chunker,
+            chunker,
             zstd_level: opts.zstd_level,
             pack_size: opts.pack_size,
             created: now,
             parity: opts.parity,
         };
-        let keys = master.subkeys();
-        let sealer = Sealer::new(&keys.seal);
+        let sealer = Sealer::new(&master.subkeys().seal);
         // The spec goes first so even a half-initialised directory explains itself.
         spec_copy::write(&*backend)?;
         let kf = KeyFile::create(&master, password, opts.kdf, now, &lock::hostname())?;
@@ -186,7 +211,22 @@ impl Repository {
             crate::format::config::MARKER_NAME,
             crate::format::config::marker_text().as_bytes(),
         )?;
-        Self::assemble(backend, keys, config, cache_root)
+        Self::assemble(backend, master, config, cache_root)
+    }
+
+    /// This repository's keys and chunker parameters, for a new
+    /// repository that is to share them ([`InitOptions::share_keys`]).
+    pub fn shared_keys(&self) -> SharedKeys {
+        SharedKeys {
+            master: self.master.clone(),
+            chunker: self.config.chunker,
+        }
+    }
+
+    /// Do `self` and `other` identify blobs alike (the same blob-ID key),
+    /// so that an ID in one names the same plaintext in the other?
+    pub fn same_blob_ids(&self, other: &Repository) -> bool {
+        self.keys.blob_id == other.keys.blob_id
     }
 
     /// Open an existing repository with `password`.
@@ -251,8 +291,7 @@ impl Repository {
                     .unwrap_or_else(|| Error::new(ErrorKind::WrongPassword, "wrong password")))
             }
         };
-        let keys = master.subkeys();
-        let sealer = Sealer::new(&keys.seal);
+        let sealer = Sealer::new(&master.subkeys().seal);
         let config = Config::open(
             &sealer,
             &backend.read_max(
@@ -261,17 +300,19 @@ impl Repository {
                 crate::format::config::MAX_CONFIG_FILE,
             )?,
         )?;
-        Self::assemble(backend, keys, config, cache_root)
+        Self::assemble(backend, master, config, cache_root)
     }
 
     fn assemble(
         backend: Arc<dyn Backend>,
-        keys: SubKeys,
+        master: MasterKey,
         config: Config,
         cache_root: PathBuf,
     ) -> Result<Self> {
+        let keys = master.subkeys();
         let chunker = Chunker::new(&keys.gear, config.chunker)?;
         Ok(Repository {
+            master,
             sealer: Sealer::new(&keys.seal),
             backend,
             keys,
@@ -289,6 +330,10 @@ impl Repository {
     /// that takes the lock guard its protocol needs.
     pub(crate) fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
+    }
+    /// Where the repository is (never with credentials).
+    pub fn location(&self) -> String {
+        self.backend.location()
     }
     /// The config.
     pub fn config(&self) -> &Config {

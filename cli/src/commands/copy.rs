@@ -1,0 +1,123 @@
+//! `cairn copy`: snapshots into one or more other repositories (see
+//! `cairn_engine::ops::copy`). Each destination gets its own report; a
+//! failing destination does not stop the others, and makes the exit 1.
+
+use super::Ctx;
+use crate::args::CopyArgs;
+use crate::output::{bytes, count, esc};
+use cairn_engine::ops::copy::CopyReport;
+use cairn_engine::{Error, Result, SnapshotId};
+use serde::Serialize;
+
+/// The `--json` document: one entry per destination, in the order given.
+#[derive(Serialize)]
+struct CopyDoc {
+    targets: Vec<TargetDoc>,
+}
+
+/// One destination's outcome.
+#[derive(Serialize)]
+struct TargetDoc {
+    location: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<CopyReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Run `copy`.
+pub fn run(ctx: &Ctx, a: &CopyArgs) -> Result<i32> {
+    let pwfile = a
+        .to_password_file
+        .clone()
+        .or_else(|| std::env::var_os("CAIRN_TO_PASSWORD_FILE").filter(|v| !v.is_empty()).map(Into::into))
+        .ok_or_else(|| {
+            Error::invalid("copy needs the destinations' password: --to-password-file FILE (or CAIRN_TO_PASSWORD_FILE)")
+        })?;
+    let src = ctx.open()?;
+    let ids = select(&src, a)?;
+    let progress = ctx.out.progress("copy");
+    let mut doc = CopyDoc {
+        targets: Vec::new(),
+    };
+    let mut failed = false;
+    for raw in &a.to {
+        let location = crate::location::Location::parse(raw)
+            .map(|l| l.display())
+            .unwrap_or_else(|_| {
+                crate::output::esc_bytes(std::os::unix::ffi::OsStrExt::as_bytes(raw.as_os_str()))
+            });
+        let result = ctx
+            .open_other(raw, &pwfile)
+            .and_then(|dst| cairn_engine::ops::copy::copy(&src, &dst, &ids, &progress));
+        match result {
+            Ok(r) => doc.targets.push(TargetDoc {
+                location,
+                report: Some(r),
+                error: None,
+            }),
+            Err(e) if e.kind() == cairn_engine::ErrorKind::Interrupted => {
+                progress.finish();
+                return Err(e);
+            }
+            Err(e) => {
+                failed = true;
+                crate::errln!(
+                    "cairn: copy to {location} failed: {}",
+                    esc(&crate::advice::message(&e))
+                );
+                doc.targets.push(TargetDoc {
+                    location,
+                    report: None,
+                    error: Some(crate::advice::message(&e)),
+                });
+            }
+        }
+    }
+    progress.finish();
+    if ctx.out.json {
+        crate::output::print_report(&doc);
+    } else {
+        for t in &doc.targets {
+            if let Some(r) = &t.report {
+                ctx.out.info(&format!(
+                    "{}: copied {}, skipped {} already there; wrote {} ({}), {} already present, verified; {:.1}s",
+                    t.location,
+                    count(r.copied.len() as u64, "snapshot", "snapshots"),
+                    r.skipped.len(),
+                    count(r.blobs_written, "blob", "blobs"),
+                    bytes(r.bytes_written),
+                    r.blobs_deduplicated,
+                    r.duration_secs
+                ));
+            }
+        }
+    }
+    Ok(if failed {
+        crate::exit::ERROR
+    } else {
+        crate::exit::OK
+    })
+}
+
+/// The snapshots to copy: those named, else all that match the filters,
+/// oldest first.
+fn select(src: &cairn_engine::Repository, a: &CopyArgs) -> Result<Vec<SnapshotId>> {
+    let filter = a.filter.to_engine()?;
+    if a.snapshots.is_empty() {
+        return Ok(src
+            .snapshots()?
+            .into_iter()
+            .filter(|(_, s)| filter.matches(s))
+            .map(|(id, _)| id)
+            .collect());
+    }
+    let mut ids = Vec::new();
+    for spec in &a.snapshots {
+        let (id, _) = src.find_snapshot_matching(spec, &filter)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
