@@ -227,6 +227,13 @@ pub trait Backend: Send + Sync {
     fn as_dyn(&self) -> &dyn Backend;
     /// Human-readable location (never contains credentials).
     fn location(&self) -> String;
+    /// How many requests this storage serves well at once. Operations
+    /// bound by its latency (restore, copy) run that many reader threads
+    /// when it exceeds the CPU count. Local storage keeps the default
+    /// (0: no hint, one thread per core).
+    fn io_parallelism(&self) -> usize {
+        0
+    }
     /// Create the empty layout. Idempotent.
     fn create(&self) -> Result<()>;
     /// Atomically and durably store `data` under `kind`/`name`.
@@ -288,6 +295,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     }
     fn location(&self) -> String {
         (**self).location()
+    }
+    fn io_parallelism(&self) -> usize {
+        (**self).io_parallelism()
     }
     fn create(&self) -> Result<()> {
         (**self).create()

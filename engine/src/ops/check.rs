@@ -133,6 +133,7 @@ impl Known {
 
 /// Check `repo`.
 pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> {
+    repo.bypass_tree_cache();
     let mut r = CheckReport::default();
     let backend = repo.backend();
     let _lock = repo.audit_lock()?;

@@ -94,6 +94,12 @@ pub fn copy(
             todo.push((*id, snap));
         }
     }
+    // The repository on the slower storage sets the number of threads.
+    let busier = if dst.backend().io_parallelism() > src.backend().io_parallelism() {
+        dst
+    } else {
+        src
+    };
     for (id, snap) in todo {
         check_interrupt()?;
         let lock = dst.lock(LockMode::Shared)?;
@@ -109,7 +115,7 @@ pub fn copy(
             bytes: Default::default(),
             progress,
         };
-        let tree = match c.tree(&snap.tree) {
+        let tree = match crate::ops::io_bound(busier, || c.tree(&snap.tree)) {
             Ok(t) => t,
             Err(e) => {
                 let _ = writer.abandon();
@@ -126,10 +132,12 @@ pub fn copy(
         let new_id = writer.commit(&copy)?;
         // Read back what this run wrote: the destination verifies each
         // blob's tag and content hash.
-        written
-            .par_iter()
-            .try_for_each(|(id, t)| dst.read_blob(id, *t).map(drop))
-            .map_err(|e| e.context(format!("verifying the copy of snapshot {}", id.short())))?;
+        crate::ops::io_bound(dst, || {
+            written
+                .par_iter()
+                .try_for_each(|(id, t)| dst.read_blob(id, *t).map(drop))
+        })
+        .map_err(|e| e.context(format!("verifying the copy of snapshot {}", id.short())))?;
         if dst.config().parity.is_some() {
             crate::ops::parity::protect(dst, &lock, &crate::progress::NoProgress)?;
         }
@@ -167,29 +175,32 @@ impl Copier<'_, '_> {
     fn tree(&self, id: &TreeId) -> Result<TreeId> {
         check_interrupt()?;
         let mut tree: Tree = self.src.read_tree(id)?;
-        for node in &mut tree.nodes {
-            if let Some(sub) = &node.subtree {
-                node.subtree = Some(self.tree(sub)?);
-            }
-            let chunks: Vec<ChunkId> = node
-                .content
-                .iter()
-                .filter_map(|e| match e {
-                    Extent::Chunk(c) => Some(*c),
-                    Extent::Hole(_) => None,
-                })
-                .collect();
-            let mapped: Vec<ChunkId> = chunks
-                .par_iter()
-                .map(|c| self.chunk(c))
-                .collect::<Result<_>>()?;
-            let mut next = mapped.into_iter();
-            for e in &mut node.content {
-                if let Extent::Chunk(c) = e {
-                    *c = next.next().unwrap_or(*c);
+        tree.nodes
+            .par_iter_mut()
+            .try_for_each(|node| -> Result<()> {
+                if let Some(sub) = &node.subtree {
+                    node.subtree = Some(self.tree(sub)?);
                 }
-            }
-        }
+                let chunks: Vec<ChunkId> = node
+                    .content
+                    .iter()
+                    .filter_map(|e| match e {
+                        Extent::Chunk(c) => Some(*c),
+                        Extent::Hole(_) => None,
+                    })
+                    .collect();
+                let mapped: Vec<ChunkId> = chunks
+                    .par_iter()
+                    .map(|c| self.chunk(c))
+                    .collect::<Result<_>>()?;
+                let mut next = mapped.into_iter();
+                for e in &mut node.content {
+                    if let Extent::Chunk(c) = e {
+                        *c = next.next().unwrap_or(*c);
+                    }
+                }
+                Ok(())
+            })?;
         let bytes = tree.encode();
         let new = BlobId(self.dst.keys().blob_id(&bytes));
         self.put(new, BlobType::Tree, Some(bytes))?;

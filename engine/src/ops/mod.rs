@@ -85,3 +85,23 @@ impl serde::Serialize for Finding {
         m.end()
     }
 }
+
+/// Run `f`, whose parallel iterators read from `repo`, on enough threads
+/// to hide the storage's latency: the backend's
+/// [`io_parallelism`](crate::backend::Backend::io_parallelism) when that is
+/// more than the current pool has (remote storage), else as is.
+pub(crate) fn io_bound<T: Send>(repo: &crate::repo::Repository, f: impl FnOnce() -> T + Send) -> T {
+    let want = repo.backend().io_parallelism();
+    if want <= rayon::current_num_threads() {
+        return f();
+    }
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(want)
+        .thread_name(|i| format!("cairn-io-{i}"))
+        .build()
+    {
+        Ok(pool) => pool.install(f),
+        // Fewer threads are slower, never wrong.
+        Err(_) => f(),
+    }
+}

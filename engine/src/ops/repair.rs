@@ -240,6 +240,7 @@ pub fn repair_snapshots(
     repo: &Repository,
     progress: &dyn Progress,
 ) -> Result<RepairSnapshotsReport> {
+    repo.bypass_tree_cache();
     let lock = repo.lock(LockMode::Exclusive)?;
     let mut out = RepairSnapshotsReport::default();
     let mut readable = HashMap::new();

@@ -138,6 +138,7 @@ pub fn verify(
     snap: &Snapshot,
     progress: &dyn Progress,
 ) -> Result<VerifyReport> {
+    repo.bypass_tree_cache();
     let mut report = VerifyReport {
         snapshot_id: *id,
         source: snap.source.clone(),

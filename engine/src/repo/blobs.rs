@@ -89,18 +89,28 @@ impl Repository {
     /// Read and fully verify the blob at a known location (found by
     /// [`Self::locate`], which checked its type).
     pub fn read_located(&self, loc: &Location) -> Result<Vec<u8>> {
-        let id = &loc.entry.id;
+        let sealed = self.read_sealed(loc)?;
+        self.open_located(loc, &sealed)
+    }
+
+    /// The sealed bytes of the blob at `loc`, unverified.
+    fn read_sealed(&self, loc: &Location) -> Result<Vec<u8>> {
         let pack = loc.pack.to_hex();
-        let sealed = self
-            .backend
+        self.backend
             .read_range(
                 Kind::Data,
                 &pack,
                 loc.entry.offset,
                 u64::from(loc.entry.sealed_len),
             )
-            .map_err(|e| e.context(format!("pack {pack}")))?;
-        open_blob(&self.keys, &self.sealer, &loc.entry, &sealed).map_err(|e| {
+            .map_err(|e| e.context(format!("pack {pack}")))
+    }
+
+    /// Verify and open sealed bytes read for `loc`.
+    fn open_located(&self, loc: &Location, sealed: &[u8]) -> Result<Vec<u8>> {
+        let id = &loc.entry.id;
+        let pack = loc.pack.to_hex();
+        open_blob(&self.keys, &self.sealer, &loc.entry, sealed).map_err(|e| {
             e.context(format!(
                 "pack {pack}, blob {} (the pack is damaged; restore it from another copy)",
                 id.to_hex()
@@ -108,10 +118,39 @@ impl Repository {
         })
     }
 
-    /// Read and decode a tree.
+    /// Read and decode a tree. Unless [`Self::bypass_tree_cache`] was
+    /// called, tree bytes come from the local cache when it has them (see
+    /// `index_cache`): the tree must still be indexed, and the cached
+    /// bytes are verified like bytes from a pack.
     pub fn read_tree(&self, id: &TreeId) -> Result<Tree> {
-        let bytes = self.read_blob(&BlobId(id.0), BlobType::Tree)?;
+        let bid = BlobId(id.0);
+        let bytes = if self.tree_cache.load(std::sync::atomic::Ordering::Relaxed) {
+            self.retry_after_resync(|| {
+                let loc = self.locate_cached(&bid, BlobType::Tree)?;
+                let index = self.index()?;
+                if let Some(sealed) = index.cached_tree(&bid) {
+                    if let Ok(plain) = open_blob(&self.keys, &self.sealer, &loc.entry, &sealed) {
+                        return Ok(plain);
+                    }
+                    index.forget_tree(&bid);
+                }
+                let sealed = self.read_sealed(&loc)?;
+                let plain = self.open_located(&loc, &sealed)?;
+                index.cache_tree(&bid, &sealed);
+                Ok(plain)
+            })?
+        } else {
+            self.read_blob(&bid, BlobType::Tree)?
+        };
         Tree::decode(&bytes).map_err(|e| e.context(format!("tree {id}")))
+    }
+
+    /// Read trees from the storage only, never from the local cache:
+    /// audits (check, verify, drill, repair) must see what the repository
+    /// holds.
+    pub fn bypass_tree_cache(&self) {
+        self.tree_cache
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

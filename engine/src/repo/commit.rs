@@ -141,6 +141,10 @@ impl<'r> BlobWriter<'r> {
             .sealer
             .seal_compact_in_place(blob_type.object_type(), &id.0, scratch)?;
         let sealed: &[u8] = scratch;
+        if blob_type == BlobType::Tree {
+            // The next backup reads this tree as its parent's: keep it.
+            self.repo.index()?.cache_tree(&id, sealed);
+        }
         self.new_bytes
             .fetch_add(plain.len() as u64, Ordering::Relaxed);
         let plain_len = u32::try_from(plain.len())

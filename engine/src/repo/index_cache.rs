@@ -6,6 +6,13 @@
 //! * `p` + pack ID → empty: a loaded index file names this pack
 //! * `f` + index ID → empty: this index file's entries are loaded
 //! * `v` → cache schema version
+//! * `t` + tree ID → the tree blob's sealed bytes, as stored in a pack
+//!
+//! Tree bytes spare remote storage a request per directory on every
+//! backup (the parent snapshot's trees) and restore. They are only ever
+//! used for a tree the index still locates, and opened like bytes read
+//! from a pack (AEAD tag, keyed hash), so a stale or damaged entry is
+//! dropped and read again, never believed.
 //!
 //! Invariants: an entry is inserted only together (one atomic write batch)
 //! with the `f` marker of an index file that lists it, so the cache never
@@ -173,6 +180,22 @@ impl IndexCache {
         }
     }
 
+    /// The sealed bytes of tree `id`, if cached (a failed lookup is a miss).
+    pub fn cached_tree(&self, id: &BlobId) -> Option<Vec<u8>> {
+        self.db.get(key(b't', &id.0)).ok().flatten()
+    }
+
+    /// Keep the sealed bytes of tree `id`. Best effort: the cache is an
+    /// optimisation, a failed write only costs a later read.
+    pub fn cache_tree(&self, id: &BlobId, sealed: &[u8]) {
+        let _ = self.db.put(key(b't', &id.0), sealed);
+    }
+
+    /// Drop a tree entry that did not verify.
+    pub fn forget_tree(&self, id: &BlobId) {
+        let _ = self.db.delete(key(b't', &id.0));
+    }
+
     /// Is the blob known?
     pub fn contains(&self, id: &BlobId) -> Result<bool> {
         Ok(self
@@ -281,7 +304,7 @@ impl IndexCache {
     }
 
     fn wipe(&self) -> Result<()> {
-        // Every key starts with one of b'b', b'f', b'p', b'v': delete the whole
+        // Every key starts with one of b'b', b'f', b'p', b't', b'v': delete the whole
         // key space in one range tombstone (constant memory).
         let mut batch = rocksdb::WriteBatch::default();
         batch.delete_range(&[0u8][..], &[0xffu8; 34][..]);

@@ -89,6 +89,8 @@ pub struct Repository {
     /// Kept only to hand to a repository that shares keys ([`SharedKeys`]).
     master: MasterKey,
     keys: SubKeys,
+    /// Read trees through the local cache (off for audits).
+    tree_cache: std::sync::atomic::AtomicBool,
     sealer: Sealer,
     config: Config,
     chunker: Chunker,
@@ -313,6 +315,7 @@ impl Repository {
         let chunker = Chunker::new(&keys.gear, config.chunker)?;
         Ok(Repository {
             master,
+            tree_cache: std::sync::atomic::AtomicBool::new(true),
             sealer: Sealer::new(&keys.seal),
             backend,
             keys,

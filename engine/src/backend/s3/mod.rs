@@ -233,6 +233,10 @@ impl Backend for S3Backend {
         self
     }
 
+    fn io_parallelism(&self) -> usize {
+        self.config.concurrency
+    }
+
     fn location(&self) -> String {
         let place = if self.config.prefix.is_empty() {
             format!("s3://{}", self.config.bucket)

@@ -115,6 +115,7 @@ pub fn drill_files(
     tmp_root: &Path,
     progress: &dyn Progress,
 ) -> Result<DrillReport> {
+    repo.bypass_tree_cache();
     let dir = tempdir_in(tmp_root)?;
     let result = (|| {
         restore(
@@ -169,6 +170,7 @@ pub fn drill(
     target: &DrillTarget,
     progress: &dyn Progress,
 ) -> DrillRecord {
+    repo.bypass_tree_cache();
     let started = crate::format::tree::Timestamp::now();
     let clock = std::time::Instant::now();
     let result = match (target, snap.source.as_str()) {

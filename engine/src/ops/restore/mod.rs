@@ -390,13 +390,13 @@ pub fn restore(
         }
         writes.push((rel, node));
     }
-    writes
-        .par_iter()
-        .try_for_each(|(rel, node)| -> Result<()> {
+    crate::ops::io_bound(repo, || {
+        writes.par_iter().try_for_each(|(rel, node)| -> Result<()> {
             let p = target.join(rel);
             progress.file(&p);
             write_file(repo, &p, node, progress)
-        })?;
+        })
+    })?;
     for (rel, node) in &writes {
         apply_metadata(&target.join(rel), node, as_root, &warnings);
         summary.files += 1;
