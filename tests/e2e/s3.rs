@@ -66,9 +66,11 @@ fn round_trip(env: &Env) {
     source(&src, 1);
     let first = env.backup(&src, &[]);
     let id1 = first["snapshot_id"].as_str().unwrap().to_owned();
-    // Unchanged: nothing new is stored.
+    // Unchanged: every file is skipped, and only directory metadata that
+    // changed (the scratch directory above the source) is stored again.
     let again = env.backup(&src, &[]);
-    assert_eq!(again["new_bytes"], 0, "{again}");
+    assert_eq!(again["unchanged_files"], again["files"], "{again}");
+    assert!(again["new_bytes"].as_u64().unwrap() < 4096, "{again}");
     // One file changed: only its chunks are new.
     fs::write(src.join("sub/f3"), random_bytes(5000, 777)).unwrap();
     let third = env.backup(&src, &[]);
@@ -280,4 +282,19 @@ fn a_store_answering_503_for_a_while_is_retried() {
     proxy.set_failing(false);
     let t = restored(&env, "latest", "out");
     assert_same_tree(&src, &t.join(src.strip_prefix("/").unwrap()));
+}
+
+#[test]
+fn init_refuses_a_prefix_that_holds_any_repository_object() {
+    let store = S3sFs::start();
+    let env = Env::on_store(&store);
+    // A leftover snapshot object, and nothing at the top of the prefix.
+    let dir = env.repo.join("snapshots");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("ab".repeat(32)), b"old").unwrap();
+    let out = env.run(&["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"]);
+    assert_code(&out, 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    fs::remove_dir_all(&dir).unwrap();
+    env.ok(&["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"]);
 }

@@ -99,12 +99,17 @@ fn repository_urls_are_refused_not_created_as_directories() {
     let env = Env::new();
     let cwd = env.path("cwd");
     fs::create_dir_all(&cwd).unwrap();
-    for url in [
-        "sftp:user@host:/srv/repo",
-        "rest:http://host:8000/",
-        "s3://bucket/prefix",
-        "s3:s3.amazonaws.com/bucket",
-    ] {
+    // S3 locations are a backend now: without credentials they fail with
+    // "access denied" (13) before any request, and create nothing here.
+    for url in ["s3://bucket/prefix", "s3:s3.amazonaws.com/bucket"] {
+        let out = env
+            .cmd(&["-r", url, "snapshots"])
+            .current_dir(&cwd)
+            .output()
+            .unwrap();
+        assert_code(&out, 13);
+    }
+    for url in ["sftp:user@host:/srv/repo", "rest:http://host:8000/"] {
         let out = env
             .cmd(&["-r", url, "init"])
             .current_dir(&cwd)

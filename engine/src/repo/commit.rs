@@ -226,11 +226,29 @@ impl<'r> BlobWriter<'r> {
             supersedes: Vec::new(),
             packs,
         };
-        let bytes = file.seal(&self.repo.sealer, self.repo.config.zstd_level)?;
-        let id = IndexId(*blake3::hash(&bytes).as_bytes());
-        self.lock.ensure_fresh()?;
-        self.repo.backend.write(Kind::Index, &id.to_hex(), &bytes)?;
-        self.repo.index()?.insert_index(&id, &file)
+        let stored = file
+            .seal(&self.repo.sealer, self.repo.config.zstd_level)
+            .and_then(|bytes| {
+                let id = IndexId(*blake3::hash(&bytes).as_bytes());
+                self.lock.ensure_fresh()?;
+                self.repo.backend.write(Kind::Index, &id.to_hex(), &bytes)?;
+                Ok(id)
+            });
+        match stored {
+            Ok(id) => self.repo.index()?.insert_index(&id, &file),
+            Err(e) => {
+                // Keep the entries: a later flush (`abandon`) indexes these
+                // packs after all. On a store where a write reported as
+                // failed may still appear, an index naming them must not
+                // be the only record of packs a prune would take for
+                // unindexed (format-spec/v1/gc.md, "Stores without rename").
+                let mut pending = lock(&self.pending);
+                let later = std::mem::take(&mut *pending);
+                *pending = file.packs;
+                pending.extend(later);
+                Err(e)
+            }
+        }
     }
 
     fn flush(&self) -> Result<()> {

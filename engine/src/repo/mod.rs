@@ -162,7 +162,14 @@ impl Repository {
             .foreign(Kind::Root)?
             .into_iter()
             .any(|f| f.ends_with("(a regular file)") || f.ends_with("(an object)"));
-        if !backend.list(Kind::Root)?.is_empty() || foreign_files {
+        // On object stores there are no directories to find: any object
+        // of any kind under the prefix makes it non-empty (a missing
+        // directory of a local location is simply empty).
+        let mut objects = false;
+        for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::Root) {
+            objects |= backend.list(kind).is_ok_and(|l| !l.is_empty());
+        }
+        if !backend.list(Kind::Root)?.is_empty() || foreign_files || objects {
             return Err(Error::new(
                 ErrorKind::RepositoryExists,
                 format!(
