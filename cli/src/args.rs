@@ -20,6 +20,26 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
 
+    /// Command (run with `sh -c`) whose first line of output is the
+    /// password, as restic's [env: CAIRN_PASSWORD_COMMAND].
+    #[arg(
+        long,
+        global = true,
+        value_name = "CMD",
+        conflicts_with = "password_file"
+    )]
+    pub password_command: Option<std::ffi::OsString>,
+
+    /// Config file with profiles [default: $XDG_CONFIG_HOME/cairn/cairn.toml,
+    /// then /etc/cairn/cairn.toml].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Take the repository, password source, cache directory and S3
+    /// settings from this profile where no flag or variable gives them.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
     /// Directory for the local index cache [env: CAIRN_CACHE_DIR; default:
     /// $XDG_CACHE_HOME/cairn].
     #[arg(long, global = true, value_name = "DIR")]
@@ -78,6 +98,9 @@ pub enum Command {
     /// Delete data no snapshot references and repack mostly unused packs
     /// (safe while backups run).
     Prune(PruneArgs),
+    /// Install, list or remove the systemd timer or cron job of a profile.
+    #[command(subcommand)]
+    Schedule(crate::commands::schedule::ScheduleCommand),
 }
 
 #[derive(Args, Debug)]

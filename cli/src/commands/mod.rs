@@ -13,6 +13,7 @@ pub mod parity;
 pub mod prune;
 pub mod repair;
 pub mod restore;
+pub mod schedule;
 pub mod scrub;
 pub mod snapshots;
 pub mod tag;
@@ -29,12 +30,17 @@ use std::sync::Arc;
 
 /// What every command gets: where the repository is and how to talk.
 pub struct Ctx {
-    /// `-r`, else `CAIRN_REPOSITORY`.
+    /// `-r`, else `CAIRN_REPOSITORY`, else the profile's.
     pub repo: Option<OsString>,
-    /// `--password-file`.
-    pub password_file: Option<PathBuf>,
-    /// `--cache-dir`.
+    /// `--password-file` or `--password-command`, else the profile's
+    /// (`None`: the environment, then the terminal; see `password`).
+    pub password: Option<crate::password::Source>,
+    /// `--cache-dir`, else `CAIRN_CACHE_DIR`, else the profile's.
     pub cache_dir: Option<PathBuf>,
+    /// The profile's `[s3]` settings, which win over the environment.
+    pub s3: crate::location::S3Settings,
+    /// `--config` (commands that read profiles look there first).
+    pub config: Option<PathBuf>,
     /// Output mode.
     pub out: Output,
 }
@@ -46,7 +52,8 @@ impl Ctx {
         let raw = self.repo.as_ref().ok_or_else(|| {
             Error::invalid("no repository given: use -r REPO or set CAIRN_REPOSITORY")
         })?;
-        Location::parse(raw)
+        let s3 = crate::location::S3Settings::from_env()?.overlaid(&self.s3);
+        Location::parse_with(raw, &s3)
     }
 
     /// The backend for the repository location.
@@ -80,7 +87,7 @@ impl Ctx {
             }
         }
         Repository::probe(&*backend)?;
-        let pw = crate::password::get(self.password_file.as_deref(), false)?;
+        let pw = crate::password::get(self.password.as_ref(), false)?;
         let repo = Repository::open(backend, &pw, self.cache_root())?;
         // Readers that work around damage (an unreadable index file) say
         // so on stderr; `-q` silences them like every other warning.
