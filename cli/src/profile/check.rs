@@ -29,7 +29,7 @@ pub type Checked<T> = std::result::Result<T, Bad>;
 pub fn config(doc: &Doc<'_>) -> Result<Config> {
     let file: raw::File =
         toml::from_str(doc.text).map_err(|e| doc.error(e.span(), &unquoted(e.message())))?;
-    let names: BTreeSet<&str> = file.profiles.keys().map(String::as_str).collect();
+    let names: BTreeSet<&str> = BTreeMap::keys(&file.profiles).map(String::as_str).collect();
     let mut profiles = BTreeMap::new();
     for (name, p) in &file.profiles {
         let checked = profile_name(name, p.span())

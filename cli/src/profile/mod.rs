@@ -318,7 +318,7 @@ impl Config {
     /// lists the profiles there are.
     pub fn profile(&self, name: &str) -> Result<&Profile> {
         self.profiles.get(name).ok_or_else(|| {
-            let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+            let known: Vec<&str> = BTreeMap::keys(&self.profiles).map(String::as_str).collect();
             Error::invalid(format!(
                 "no profile '{}' in {} (profiles: {})",
                 crate::output::esc(name),

@@ -237,3 +237,18 @@ fn faults_are_placed() {
         assert!(!msg.contains("s3cr3t"), "{msg}");
     }
 }
+
+/// The README's example config is valid, and its sample error is what
+/// Cairn prints for it with `keep-daily = -7`.
+#[test]
+fn the_readme_example_is_true() {
+    let readme = include_str!("../../../README.md");
+    let start = readme.find("```toml\n# /etc/cairn/cairn.toml\n").unwrap() + "```toml\n".len();
+    let len = readme.get(start..).unwrap().find("```").unwrap();
+    let example = readme.get(start..start + len).unwrap();
+    let c = parse(example).unwrap();
+    assert_eq!(c.profiles.len(), 2);
+    let e = parse(&example.replace("keep-daily = 7", "keep-daily = -7")).unwrap_err();
+    let shown = format!("cairn: error: {e}\n");
+    assert!(readme.contains(&shown), "README does not show: {shown}");
+}
