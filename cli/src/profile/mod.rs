@@ -356,7 +356,7 @@ impl Profile {
 pub fn selected(config: Option<&Path>, profile: Option<&str>) -> Result<Option<Profile>> {
     match (config, profile) {
         (None, None) => Ok(None),
-        (Some(path), None) => Config::load(path).map(|_| None),
+        (Some(path), None) => Config::find_and_load(Some(path)).map(|_| None),
         (_, Some(name)) => {
             let c = Config::find_and_load(config)
                 .map_err(|e| e.context(format!("--profile {}", crate::output::esc(name))))?;

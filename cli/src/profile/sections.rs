@@ -19,78 +19,62 @@ use toml::Spanned;
 pub fn source(s: &Spanned<raw::Source>) -> Checked<Source> {
     let span = s.span();
     let s = s.get_ref();
-    let kinds = [s.paths.is_some(), s.mongodb.is_some(), s.command.is_some()];
-    match kinds.iter().filter(|&&k| k).count() {
-        0 => {
+    let kind = match (&s.paths, &s.mongodb, &s.command) {
+        (Some(_), None, None) => "paths",
+        (None, Some(_), None) => "mongodb",
+        (None, None, Some(_)) => "command",
+        (None, None, None) => {
             return Err((
                 span,
                 "a source needs one of paths, mongodb or command".into(),
             ))
         }
-        1 => {}
         _ => return Err((
             span,
             "a source has one of paths, mongodb or command; write one [[sources]] table for each"
                 .into(),
         )),
-    }
+    };
+    keys_of_the_kind(s, kind)?;
     let tags = match &s.tags {
         Some(t) => strings(t, "tag")?,
         None => Vec::new(),
     };
-    let kind = if let Some(paths) = &s.paths {
-        mongo_options_absent(s, "paths")?;
-        not_for(
-            s.stdin_name.as_ref().map(|e| e.span()),
-            "stdin-name",
-            "command",
-        )?;
-        paths_source(paths, s)?
-    } else if let Some(uri) = &s.mongodb {
-        not_for(s.exclude.as_ref().map(|e| e.span()), "exclude", "paths")?;
-        not_for(
-            s.one_file_system.as_ref().map(|e| e.span()),
-            "one-file-system",
-            "paths",
-        )?;
-        not_for(
-            s.stdin_name.as_ref().map(|e| e.span()),
-            "stdin-name",
-            "command",
-        )?;
-        mongo_source(uri, s)?
-    } else if let Some(cmd) = &s.command {
-        not_for(s.exclude.as_ref().map(|e| e.span()), "exclude", "paths")?;
-        not_for(
-            s.one_file_system.as_ref().map(|e| e.span()),
-            "one-file-system",
-            "paths",
-        )?;
-        mongo_options_absent(s, "command")?;
-        let stdin_name = s
-            .stdin_name
-            .as_ref()
-            .map(text)
-            .transpose()?
-            .unwrap_or_else(|| "stdin".into());
-        if let Some(n) = &s.stdin_name {
-            // The same check `backup --stdin-name` gets.
-            cairn_engine::source::stdin::StdinSource::new(&stdin_name, std::io::empty())
-                .map_err(refused(n.span()))?;
-        }
-        SourceKind::Command {
-            argv: argv(cmd)?,
-            stdin_name,
-        }
-    } else {
-        return Err((
-            span,
-            "a source needs one of paths, mongodb or command".into(),
-        ));
-    };
     crate::commands::tag::checked_tags(&tags, "tags")
-        .map_err(refused(s.tags.as_ref().map_or(span, |t| t.span())))?;
+        .map_err(refused(s.tags.as_ref().map_or(span.clone(), |t| t.span())))?;
+    let kind = match (&s.paths, &s.mongodb, &s.command) {
+        (Some(paths), _, _) => paths_source(paths, s)?,
+        (_, Some(uri), _) => mongo_source(uri, s)?,
+        (_, _, Some(cmd)) => command_source(cmd, s)?,
+        (None, None, None) => return Err((span, "no source".into())),
+    };
     Ok(Source { kind, tags })
+}
+
+/// Every option given belongs to the source's kind (`exclude` on a
+/// MongoDB source is a mistake, not something to ignore).
+fn keys_of_the_kind(s: &raw::Source, kind: &str) -> Checked<()> {
+    fn at<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
+        v.as_ref().map(Spanned::span)
+    }
+    for (span, key, owner) in [
+        (at(&s.exclude), "exclude", "paths"),
+        (at(&s.one_file_system), "one-file-system", "paths"),
+        (at(&s.db), "db", "mongodb"),
+        (at(&s.collection), "collection", "mongodb"),
+        (at(&s.exclude_collection), "exclude-collection", "mongodb"),
+        (at(&s.consistency), "consistency", "mongodb"),
+        (at(&s.mongo_timeout), "mongo-timeout", "mongodb"),
+        (at(&s.stdin_name), "stdin-name", "command"),
+    ] {
+        if let Some(span) = span.filter(|_| owner != kind) {
+            return Err((
+                span,
+                format!("{key} applies to {owner} sources, not to a {kind} source"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn paths_source(paths: &Spanned<Vec<Spanned<String>>>, s: &raw::Source) -> Checked<SourceKind> {
@@ -150,32 +134,21 @@ fn mongo_source(uri: &Spanned<String>, s: &raw::Source) -> Checked<SourceKind> {
     })
 }
 
-fn mongo_options_absent(s: &raw::Source, kind: &str) -> Checked<()> {
-    for (span, key) in [
-        (s.db.as_ref().map(|x| x.span()), "db"),
-        (s.collection.as_ref().map(|x| x.span()), "collection"),
-        (
-            s.exclude_collection.as_ref().map(|x| x.span()),
-            "exclude-collection",
-        ),
-        (s.consistency.as_ref().map(|x| x.span()), "consistency"),
-        (s.mongo_timeout.as_ref().map(|x| x.span()), "mongo-timeout"),
-    ] {
-        if let Some(span) = span {
-            return Err((
-                span,
-                format!("{key} applies to mongodb sources, not to a {kind} source"),
-            ));
+fn command_source(cmd: &Spanned<Vec<Spanned<String>>>, s: &raw::Source) -> Checked<SourceKind> {
+    let stdin_name = match &s.stdin_name {
+        Some(n) => {
+            let name = text(n)?;
+            // The same check `backup --stdin-name` gets.
+            cairn_engine::source::stdin::StdinSource::new(&name, std::io::empty())
+                .map_err(refused(n.span()))?;
+            name
         }
-    }
-    Ok(())
-}
-
-fn not_for(span: Option<Range<usize>>, key: &str, kind: &str) -> Checked<()> {
-    match span {
-        Some(span) => Err((span, format!("{key} applies to {kind} sources only"))),
-        None => Ok(()),
-    }
+        None => "stdin".into(),
+    };
+    Ok(SourceKind::Command {
+        argv: argv(cmd)?,
+        stdin_name,
+    })
 }
 
 /// `[retention]`, through `cairn forget`'s own flags.
