@@ -21,7 +21,7 @@ pub struct Cli {
     pub password_file: Option<PathBuf>,
 
     /// Command (run with `sh -c`) whose first line of output is the
-    /// password, as restic's [env: CAIRN_PASSWORD_COMMAND].
+    /// password, as in restic [env: CAIRN_PASSWORD_COMMAND].
     #[arg(
         long,
         global = true,

@@ -39,8 +39,8 @@ pub enum ScheduleCommand {
 
 #[derive(Args, Debug)]
 pub struct InstallArgs {
-    /// The profile (in --config FILE or the default config). Not called
-    /// `profile`: clap would take it for the global `--profile`.
+    // Not called `profile`: clap would take it for the global `--profile`.
+    /// The profile (in --config FILE or the default config).
     #[arg(value_name = "PROFILE")]
     pub name: String,
     /// Write a cron.d file instead of systemd units.
