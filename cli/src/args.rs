@@ -20,6 +20,26 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
 
+    /// Command (run with `sh -c`) whose first line of output is the
+    /// password, as in restic [env: CAIRN_PASSWORD_COMMAND].
+    #[arg(
+        long,
+        global = true,
+        value_name = "CMD",
+        conflicts_with = "password_file"
+    )]
+    pub password_command: Option<std::ffi::OsString>,
+
+    /// Config file with profiles [default: $XDG_CONFIG_HOME/cairn/cairn.toml,
+    /// then /etc/cairn/cairn.toml].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Take the repository, password source, cache directory and S3
+    /// settings from this profile where no flag or variable gives them.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
     /// Directory for the local index cache [env: CAIRN_CACHE_DIR; default:
     /// $XDG_CACHE_HOME/cairn].
     #[arg(long, global = true, value_name = "DIR")]
@@ -81,6 +101,21 @@ pub enum Command {
     /// Copy snapshots to other repositories (other keys, backends or
     /// parity), deduplicating against what each already holds.
     Copy(CopyArgs),
+    /// Install, list or remove the systemd timer or cron job of a profile.
+    #[command(subcommand)]
+    Schedule(crate::commands::schedule::ScheduleCommand),
+    /// Run a profile's routine: back up every source, forget and prune by
+    /// its policy, copy to every target, scrub, drill; one JSON report.
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The profile (a `[profiles.NAME]` table of the config file).
+    pub profile: String,
+    /// Skip the drill even if the profile enables it.
+    #[arg(long)]
+    pub no_drill: bool,
 }
 
 #[derive(Args, Debug)]

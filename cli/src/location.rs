@@ -60,6 +60,18 @@ impl S3Settings {
             connections: num("CAIRN_S3_CONNECTIONS")?,
         })
     }
+
+    /// These settings with every field that `over` sets taken from it (a
+    /// profile's `[s3]` table over the environment).
+    pub fn overlaid(&self, over: &S3Settings) -> S3Settings {
+        S3Settings {
+            endpoint: over.endpoint.clone().or_else(|| self.endpoint.clone()),
+            region: over.region.clone().or_else(|| self.region.clone()),
+            addressing: over.addressing.clone().or_else(|| self.addressing.clone()),
+            retries: over.retries.or(self.retries),
+            connections: over.connections.or(self.connections),
+        }
+    }
 }
 
 impl Location {

@@ -8,6 +8,7 @@ mod exit;
 mod location;
 mod output;
 mod password;
+mod profile;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -35,24 +36,14 @@ fn main() {
         }
         cairn_engine::request_interrupt();
     });
-    // Options that may come from the environment are read here, not by
-    // clap: an empty variable counts as unset, and usage messages never
-    // show environment-supplied values as if they were required flags.
-    let ctx = Ctx {
-        repo: location::from_flag_or_env(cli.repo.as_ref()),
-        password_file: cli
-            .password_file
-            .clone()
-            .or_else(|| env_path("CAIRN_PASSWORD_FILE")),
-        cache_dir: cli
-            .cache_dir
-            .clone()
-            .or_else(|| env_path("CAIRN_CACHE_DIR")),
-        out: Output {
-            json: cli.json,
-            quiet: cli.quiet,
-            verbose: cli.verbose,
-        },
+    let out = Output {
+        json: cli.json,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
+    let ctx = match context(&cli, out) {
+        Ok(ctx) => ctx,
+        Err(e) => std::process::exit(fail(out, &e)),
     };
     let result = match &cli.command {
         Command::Init(a) => commands::init::run(&ctx, a),
@@ -72,6 +63,8 @@ fn main() {
         Command::Tag(a) => commands::tag::run(&ctx, a),
         Command::Prune(a) => commands::prune::run(&ctx, a),
         Command::Copy(a) => commands::copy::run(&ctx, a),
+        Command::Run(a) => commands::run::run(&ctx, a),
+        Command::Schedule(a) => commands::schedule::run(&ctx, a),
     };
     // A failed write to stdout is an error (exit 1; ENOSPC is kind
     // no_space); a closed pipe is not: the reader has what it wanted.
@@ -79,21 +72,54 @@ fn main() {
     let code = match result {
         Ok(code) => code,
         Err(e) if output::is_closed_stdout(&e) => exit::OK,
-        Err(e) => {
-            let code = exit::code_for(e.kind());
-            if ctx.out.json {
-                output::print_report(&output::ErrorDoc {
-                    error: advice::message(&e),
-                    kind: e.kind().as_str(),
-                    remedy: e.remedy().map(|r| r.as_str()),
-                    exit_code: code,
-                });
-            }
-            crate::errln!("cairn: error: {}", output::esc(&advice::message(&e)));
-            code
-        }
+        Err(e) => fail(ctx.out, &e),
     };
     std::process::exit(code);
+}
+
+/// What every command gets. Options that may come from the environment
+/// are read here, not by clap: an empty variable counts as unset, and
+/// usage messages never show environment-supplied values as if they were
+/// required flags. A `--profile` fills in what neither gives.
+fn context(cli: &Cli, out: Output) -> cairn_engine::Result<Ctx> {
+    let profile = profile::selected(cli.config.as_deref(), cli.profile.as_deref())?;
+    let p = profile.as_ref();
+    let flags = password::Source::from_flags(
+        cli.password_file.as_deref(),
+        cli.password_command.as_deref(),
+    );
+    Ok(Ctx {
+        repo: location::from_flag_or_env(cli.repo.as_ref())
+            .or_else(|| p.map(|p| p.repository.clone())),
+        password: flags.or_else(|| match password::in_env() {
+            true => None,
+            false => p.and_then(|p| p.password.clone()),
+        }),
+        cache_dir: cli
+            .cache_dir
+            .clone()
+            .or_else(|| env_path("CAIRN_CACHE_DIR"))
+            .or_else(|| p.and_then(|p| p.cache_dir.clone())),
+        s3: p.map(|p| p.s3.clone()).unwrap_or_default(),
+        config: cli.config.clone(),
+        out,
+    })
+}
+
+/// Report `e` (on stderr; with `--json` also as a document on stdout)
+/// and return its exit code.
+fn fail(out: Output, e: &cairn_engine::Error) -> i32 {
+    let code = exit::code_for(e.kind());
+    if out.json {
+        output::print_report(&output::ErrorDoc {
+            error: advice::message(e),
+            kind: e.kind().as_str(),
+            remedy: e.remedy().map(|r| r.as_str()),
+            exit_code: code,
+        });
+    }
+    crate::errln!("cairn: error: {}", output::esc(&advice::message(e)));
+    code
 }
 
 /// A path from an environment variable; empty means unset.

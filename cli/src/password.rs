@@ -1,17 +1,85 @@
-//! Where the repository password comes from, in order: `--password-file` /
-//! `CAIRN_PASSWORD_FILE`, `CAIRN_PASSWORD_COMMAND` (run by `sh -c`, its
-//! standard output), `CAIRN_PASSWORD`, then a prompt on the terminal.
+//! Where the repository password comes from, in order:
+//!
+//! 1. `--password-file FILE` or `--password-command CMD` (both at once is a
+//!    usage error, refused by clap);
+//! 2. the environment: `CAIRN_PASSWORD_FILE`, `CAIRN_PASSWORD_COMMAND`,
+//!    `CAIRN_PASSWORD`, in that order;
+//! 3. the `--profile`'s `password-file` or `password-command`;
+//! 4. a prompt on the terminal.
+//!
+//! The caller resolves 1 and 3 into a [`Source`]; [`get`] reads the
+//! environment only when it is given none, and [`in_env`] says whether a
+//! profile's source would be overridden.
+//!
+//! A password command means what restic's `--password-command` means: the
+//! string is run with `sh -c`, and the first line of its standard output
+//! (without the line ending) is the password. Its standard error passes
+//! through, for diagnostics; its standard output is never shown, not even
+//! when it fails. A command that cannot start, fails or is killed is an
+//! error (exit 1); empty output is an error like an empty password file
+//! (exit 2).
 //!
 //! Invariant: the password is never a flag value, never logged, never part
 //! of an error message. No source is read past [`MAX_PASSWORD`] bytes, so a
 //! wrong path (`/dev/zero`) or a runaway command cannot exhaust memory.
 
 use cairn_engine::{Error, ErrorKind, Result};
+use std::ffi::{OsStr, OsString};
 use std::io::{IsTerminal, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The longest password accepted from a file or command, in bytes.
 pub const MAX_PASSWORD: u64 = 4096;
+
+/// A place the password is read from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file holding the password (its trailing newline removed).
+    File(PathBuf),
+    /// A command run with `sh -c`; the first line of its output.
+    Command(OsString),
+}
+
+impl std::fmt::Debug for Source {
+    // The command line is not shown: it may carry a secret of its own.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(p) => f.debug_tuple("File").field(p).finish(),
+            Source::Command(_) => f.write_str("Command(..)"),
+        }
+    }
+}
+
+impl Source {
+    /// From the two flags (clap refuses both at once).
+    pub fn from_flags(file: Option<&Path>, command: Option<&OsStr>) -> Option<Source> {
+        match (file, command) {
+            (Some(p), _) => Some(Source::File(p.to_owned())),
+            (None, Some(c)) => Some(Source::Command(c.to_owned())),
+            (None, None) => None,
+        }
+    }
+
+    /// Read the password (bounded, non-empty).
+    pub fn read(&self) -> Result<Vec<u8>> {
+        match self {
+            Source::File(p) => nonempty(read_file(p, "password file")?, "the password file"),
+            Source::Command(c) => nonempty(run_command(c)?, "the password command"),
+        }
+    }
+}
+
+/// Whether the environment names a password (file, command or the
+/// password itself; empty variables are unset).
+pub fn in_env() -> bool {
+    [
+        "CAIRN_PASSWORD_FILE",
+        "CAIRN_PASSWORD_COMMAND",
+        "CAIRN_PASSWORD",
+    ]
+    .iter()
+    .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+}
 
 /// Read at most [`MAX_PASSWORD`] bytes (plus a final newline) from `r`;
 /// more is an error naming `source`.
@@ -36,10 +104,17 @@ pub fn read_file(p: &Path, source: &str) -> Result<Vec<u8>> {
     read_bounded(f, source)
 }
 
-/// Run `cmd` with `sh -c` and read its standard output (bounded; a command
-/// that prints too much is killed).
-fn run_command(cmd: &std::ffi::OsStr) -> Result<Vec<u8>> {
-    let what = "CAIRN_PASSWORD_COMMAND";
+/// Run `cmd` with `sh -c` and return the first line of its standard
+/// output (bounded: a command that prints too much is killed). Errors
+/// never quote the command or its output.
+fn run_command(cmd: &OsStr) -> Result<Vec<u8>> {
+    let what = "the password command";
+    let failed = |why: String| {
+        Error::new(
+            ErrorKind::Io,
+            format!("{what} {why}; its output is not shown"),
+        )
+    };
     let mut child = std::process::Command::new("sh")
         .arg("-c")
         .arg(cmd)
@@ -47,22 +122,37 @@ fn run_command(cmd: &std::ffi::OsStr) -> Result<Vec<u8>> {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()
-        .map_err(|e| Error::io(format!("running {what}"), e))?;
-    let out = match child.stdout.take() {
-        Some(o) => read_bounded(o, &format!("the output of {what}")),
-        None => Err(Error::invalid(format!("{what}: no output"))),
+        .map_err(|e| failed(format!("could not be started ({e})")))?;
+    let mut out = Vec::new();
+    let read = match child.stdout.take() {
+        Some(o) => o
+            .take(MAX_PASSWORD + 3)
+            .read_to_end(&mut out)
+            .map_err(|e| failed(format!("could not be read ({e})"))),
+        None => Err(failed("gave no output stream".into())),
     };
-    if out.is_err() {
+    // More than a password's worth: stop it rather than wait for the rest.
+    let too_long = out.len() as u64 > MAX_PASSWORD + 2;
+    if read.is_err() || too_long {
         let _ = child.kill();
     }
     let status = child
         .wait()
-        .map_err(|e| Error::io(format!("running {what}"), e))?;
-    let out = out?;
-    if !status.success() {
-        return Err(Error::invalid(format!("{what} failed ({status})")));
+        .map_err(|e| failed(format!("could not be waited for ({e})")))?;
+    read?;
+    if too_long {
+        return Err(Error::invalid(format!(
+            "{what} printed more than {MAX_PASSWORD} bytes; it must print the password and nothing else"
+        )));
     }
-    Ok(out)
+    if !status.success() {
+        return Err(failed(format!("failed ({status})")));
+    }
+    let first = match out.iter().position(|&b| b == b'\n') {
+        Some(i) => out.get(..=i).map(<[u8]>::to_vec).unwrap_or_default(),
+        None => out,
+    };
+    Ok(strip_newline(first))
 }
 
 fn strip_newline(mut v: Vec<u8>) -> Vec<u8> {
@@ -85,15 +175,21 @@ fn nonempty(v: Vec<u8>, source: &str) -> Result<Vec<u8>> {
     }
 }
 
-/// Obtain the password; `confirm` asks twice on a terminal (for `init`).
-pub fn get(password_file: Option<&Path>, confirm: bool) -> Result<Vec<u8>> {
-    if let Some(p) = password_file {
-        return nonempty(read_file(p, "password file")?, "the password file");
+/// Obtain the password from `source` (flags or profile), else from the
+/// environment, else from the terminal; `confirm` asks twice on a
+/// terminal (for `init`).
+pub fn get(source: Option<&Source>, confirm: bool) -> Result<Vec<u8>> {
+    if let Some(s) = source {
+        return s.read();
     }
-    if let Some(cmd) = std::env::var_os("CAIRN_PASSWORD_COMMAND").filter(|c| !c.is_empty()) {
-        return nonempty(run_command(&cmd)?, "CAIRN_PASSWORD_COMMAND");
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    if let Some(p) = var("CAIRN_PASSWORD_FILE") {
+        return Source::File(p.into()).read();
     }
-    if let Some(p) = std::env::var_os("CAIRN_PASSWORD").filter(|p| !p.is_empty()) {
+    if let Some(cmd) = var("CAIRN_PASSWORD_COMMAND") {
+        return Source::Command(cmd).read();
+    }
+    if let Some(p) = var("CAIRN_PASSWORD") {
         use std::os::unix::ffi::OsStrExt;
         if p.len() as u64 > MAX_PASSWORD {
             return Err(Error::invalid(format!(
@@ -105,7 +201,7 @@ pub fn get(password_file: Option<&Path>, confirm: bool) -> Result<Vec<u8>> {
     if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
-            "no password given: set CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND or CAIRN_PASSWORD, or run on a terminal",
+            "no password given: use --password-file or --password-command (or CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND, CAIRN_PASSWORD), a --profile that names one, or run on a terminal",
         ));
     }
     let first = rpassword::prompt_password("repository password: ")
@@ -118,4 +214,35 @@ pub fn get(password_file: Option<&Path>, confirm: bool) -> Result<Vec<u8>> {
         }
     }
     nonempty(first.into_bytes(), "the terminal")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(c: &str) -> Result<Vec<u8>> {
+        Source::Command(c.into()).read()
+    }
+
+    #[test]
+    fn a_command_gives_its_first_line() {
+        assert_eq!(cmd("printf 'pw one\\r\\nsecond\\n'").unwrap(), b"pw one");
+        assert_eq!(cmd("printf pw").unwrap(), b"pw");
+        assert_eq!(cmd("echo ' spaced '").unwrap(), b" spaced ");
+    }
+
+    #[test]
+    fn a_failing_or_silent_command_is_refused_without_its_output() {
+        let e = cmd("echo hunter2; exit 3").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(!e.to_string().contains("echo"), "{e}");
+        let e = cmd("true").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("empty"), "{e}");
+        let e = cmd("head -c 100000 /dev/zero").unwrap_err();
+        assert!(e.to_string().contains("more than"), "{e}");
+        let e = cmd("yes").unwrap_err();
+        assert!(e.to_string().contains("more than"), "{e}");
+    }
 }

@@ -15,6 +15,7 @@ mod hostile;
 mod locks;
 mod mongo;
 mod parity;
+mod profiles;
 mod prune;
 mod reading;
 mod regression;

@@ -30,7 +30,7 @@ fn within(flag: &str, d: &Option<String>) -> Result<Option<CalendarDuration>> {
         .map(|d| d.filter(|d| !d.is_zero()))
 }
 
-fn policy(a: &ForgetArgs) -> Result<Policy> {
+pub(crate) fn policy(a: &ForgetArgs) -> Result<Policy> {
     let mut tags = Vec::new();
     for t in &a.keep_tags {
         let group: Vec<String> = t.split(',').map(str::to_owned).collect();

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
             .flatten(),
         ..InitOptions::default()
     };
-    let pw = crate::password::get(ctx.password_file.as_deref(), true)?;
+    let pw = crate::password::get(ctx.password.as_ref(), true)?;
     let r = cairn_engine::ops::init::init(backend.clone(), &pw, &opts, ctx.cache_root())?;
     let id = &r.repository_id;
     if ctx.out.json {

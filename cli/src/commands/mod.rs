@@ -14,6 +14,8 @@ pub mod parity;
 pub mod prune;
 pub mod repair;
 pub mod restore;
+pub mod run;
+pub mod schedule;
 pub mod scrub;
 pub mod snapshots;
 pub mod tag;
@@ -30,12 +32,17 @@ use std::sync::Arc;
 
 /// What every command gets: where the repository is and how to talk.
 pub struct Ctx {
-    /// `-r`, else `CAIRN_REPOSITORY`.
+    /// `-r`, else `CAIRN_REPOSITORY`, else the profile's.
     pub repo: Option<OsString>,
-    /// `--password-file`.
-    pub password_file: Option<PathBuf>,
-    /// `--cache-dir`.
+    /// `--password-file` or `--password-command`, else the profile's
+    /// (`None`: the environment, then the terminal; see `password`).
+    pub password: Option<crate::password::Source>,
+    /// `--cache-dir`, else `CAIRN_CACHE_DIR`, else the profile's.
     pub cache_dir: Option<PathBuf>,
+    /// The profile's `[s3]` settings, which win over the environment.
+    pub s3: crate::location::S3Settings,
+    /// `--config` (commands that read profiles look there first).
+    pub config: Option<PathBuf>,
     /// Output mode.
     pub out: Output,
 }
@@ -47,7 +54,8 @@ impl Ctx {
         let raw = self.repo.as_ref().ok_or_else(|| {
             Error::invalid("no repository given: use -r REPO or set CAIRN_REPOSITORY")
         })?;
-        Location::parse(raw)
+        let s3 = crate::location::S3Settings::from_env()?.overlaid(&self.s3);
+        Location::parse_with(raw, &s3)
     }
 
     /// The backend for the repository location.
@@ -64,34 +72,37 @@ impl Ctx {
 
     /// Open another repository (a copy's destination or source) at `raw`
     /// with the password in `password_file`, sharing this command's cache
-    /// root and warning output.
+    /// root, S3 settings and warning output.
     pub fn open_other(
         &self,
         raw: &std::ffi::OsStr,
         password_file: &std::path::Path,
     ) -> Result<Repository> {
-        let location = Location::parse(raw)?;
-        let backend = location.backend()?;
-        Repository::probe(&*backend)?;
-        let pw = crate::password::get(Some(password_file), false)?;
-        let repo = Repository::open(backend, &pw, self.cache_root())?;
-        let out = self.out;
-        repo.set_warning_sink(Box::new(move |w| {
-            if !out.quiet {
-                crate::errln!("warning: {w}");
-            }
-        }));
-        Ok(repo)
+        let s3 = crate::location::S3Settings::from_env()?.overlaid(&self.s3);
+        let location = Location::parse_with(raw, &s3)?;
+        let source = crate::password::Source::File(password_file.to_owned());
+        self.open_at(&location, Some(&source), None)
     }
 
     /// Open the repository, asking for the password.
     pub fn open(&self) -> Result<Repository> {
-        let location = self.location()?;
+        self.open_at(&self.location()?, self.password.as_ref(), None)
+    }
+
+    /// Open the repository at `location` with the password from
+    /// `password` (else the environment, else the terminal) and the cache
+    /// under `cache_dir` (else this command's cache root).
+    pub fn open_at(
+        &self,
+        location: &Location,
+        password: Option<&crate::password::Source>,
+        cache_dir: Option<&std::path::Path>,
+    ) -> Result<Repository> {
         let backend = location.backend()?;
         // Fail fast with "no repository" before asking for a password.
         // A file where the directory should be is "no repository here",
         // like a missing directory.
-        if let Location::Local(dir) = &location {
+        if let Location::Local(dir) = location {
             if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
                 return Err(Error::new(
                     ErrorKind::RepositoryNotFound,
@@ -103,8 +114,9 @@ impl Ctx {
             }
         }
         Repository::probe(&*backend)?;
-        let pw = crate::password::get(self.password_file.as_deref(), false)?;
-        let repo = Repository::open(backend, &pw, self.cache_root())?;
+        let pw = crate::password::get(password, false)?;
+        let cache = cache_dir.map_or_else(|| self.cache_root(), |d| d.to_owned());
+        let repo = Repository::open(backend, &pw, cache)?;
         // Readers that work around damage (an unreadable index file) say
         // so on stderr; `-q` silences them like every other warning.
         let out = self.out;
