@@ -23,6 +23,7 @@ mod repair_path;
 mod repository;
 mod retention;
 mod roundtrip;
+mod run;
 mod s3;
 mod stdin_dump;
 mod traps;

@@ -157,7 +157,7 @@ pub fn forget(ctx: &Ctx, repo: &Repository, r: &Retention) -> Step {
         let opts = cairn_engine::ops::forget::ForgetOptions {
             snapshots: Vec::new(),
             filter,
-            group_by: r.group_by.clone(),
+            group_by: r.group_by,
             policy: r.policy.clone(),
             dry_run: false,
             prune: Some(r.prune.clone()),
