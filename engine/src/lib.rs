@@ -55,7 +55,7 @@ pub use id::{hex_encode, BlobId, ChunkId, IndexId, KeyId, PackId, SnapshotId, Tr
 pub use ops::backup::{backup, backup_stdin, BackupOptions, BackupSummary};
 pub use ops::restore::{restore, RestoreOptions, RestorePatterns, RestoreSummary};
 pub use progress::{check_interrupt, request_interrupt, NoProgress, Progress};
-pub use repo::lock::{LockGuard, LockInfo, LockMode};
+pub use repo::lock::{hostname as this_host, LockGuard, LockInfo, LockMode};
 pub use repo::{default_cache_root, InitOptions, Repository, SharedKeys, SnapshotFilter};
 
 /// Codecs and primitives for test vectors, repository forging in tests,

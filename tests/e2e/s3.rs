@@ -173,6 +173,35 @@ fn spawn_backup(env: &Env, src: &Path) -> std::process::Child {
         .unwrap()
 }
 
+/// Poll `cond` every 20 ms for at most 60 s.
+fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Files below `dir` (none if it does not exist).
+fn walkdir_count(dir: &Path) -> usize {
+    fn walk(d: &Path, n: &mut usize) {
+        for e in fs::read_dir(d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, n);
+            } else {
+                *n += 1;
+            }
+        }
+    }
+    let mut n = 0;
+    walk(dir, &mut n);
+    n
+}
+
 /// Exit 0, or a clean failure: an error message and exit 1 (never a
 /// panic, never an internal error).
 fn completed_or_failed_cleanly(out: &std::process::Output) -> bool {
@@ -198,11 +227,18 @@ fn a_garage_node_dying_mid_backup_leaves_every_snapshot_restorable() {
     let id1 = first["snapshot_id"].as_str().unwrap().to_owned();
     let src = env.path("src");
     fs::create_dir_all(&src).unwrap();
-    for i in 0..6u64 {
+    for i in 0..16u64 {
         fs::write(src.join(format!("big{i}")), random_bytes(8 << 20, 100 + i)).unwrap();
     }
-    let child = spawn_backup(&env, &src);
-    std::thread::sleep(Duration::from_millis(1500));
+    let before = garage.stored_blocks();
+    let mut child = spawn_backup(&env, &src);
+    wait_until("the backup stores blocks", || {
+        garage.stored_blocks() > before + 3
+    });
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the backup ended before the node died"
+    );
     garage.kill_node(2);
     let out = child.wait_with_output().unwrap();
     let ok = completed_or_failed_cleanly(&out);
@@ -235,8 +271,13 @@ fn the_whole_store_dying_mid_backup_fails_cleanly_and_loses_nothing() {
     for i in 0..8u64 {
         fs::write(src.join(format!("big{i}")), random_bytes(8 << 20, 200 + i)).unwrap();
     }
-    let child = spawn_backup(&env, &src);
-    std::thread::sleep(Duration::from_millis(800));
+    let mut child = spawn_backup(&env, &src);
+    let data = env.repo.join("data");
+    wait_until("the backup uploads a pack", || walkdir_count(&data) > 2);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the backup ended before the store died"
+    );
     store.kill();
     let out = child.wait_with_output().unwrap();
     let ok = completed_or_failed_cleanly(&out);

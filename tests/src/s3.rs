@@ -299,6 +299,18 @@ impl Garage {
         stop(&mut self.nodes[i].child);
     }
 
+    /// How many data block files the nodes hold (grows as objects are
+    /// stored: a way to see a backup is under way).
+    pub fn stored_blocks(&self) -> usize {
+        walkdir::WalkDir::new(self.dir.path())
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_type().is_file() && e.path().components().any(|c| c.as_os_str() == "data")
+            })
+            .count()
+    }
+
     /// The S3 endpoint of node `i`.
     pub fn endpoint_of(&self, i: usize) -> String {
         format!("http://127.0.0.1:{}", self.s3_ports[i])

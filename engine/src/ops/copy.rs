@@ -51,6 +51,8 @@ pub struct CopyReport {
     pub bytes_written: u64,
     /// Wall-clock seconds.
     pub duration_secs: f64,
+    /// Problems after a commit that did not undo it (parity).
+    pub warnings: Vec<String>,
 }
 
 /// One copied snapshot.
@@ -128,18 +130,32 @@ pub fn copy(
         let mut copy = snap.clone();
         copy.tree = tree;
         copy.parent = None;
+        // Packs and index first, then read back what this run wrote (the
+        // destination verifies each blob's tag and content hash), and
+        // only then the snapshot: a copy that does not verify is never
+        // committed, so the next run copies it again.
+        let verified = writer.store_all().and_then(|()| {
+            crate::ops::io_bound(dst, || {
+                written
+                    .par_iter()
+                    .try_for_each(|(id, t)| dst.read_blob(id, *t).map(drop))
+            })
+        });
+        if let Err(e) = verified {
+            let _ = writer.abandon();
+            return Err(e.context(format!("verifying the copy of snapshot {}", id.short())));
+        }
         lock.ensure_fresh()?;
         let new_id = writer.commit(&copy)?;
-        // Read back what this run wrote: the destination verifies each
-        // blob's tag and content hash.
-        crate::ops::io_bound(dst, || {
-            written
-                .par_iter()
-                .try_for_each(|(id, t)| dst.read_blob(id, *t).map(drop))
-        })
-        .map_err(|e| e.context(format!("verifying the copy of snapshot {}", id.short())))?;
+        // Maintenance after the commit, as after a backup: a failure
+        // leaves the new packs unprotected until the next `parity protect`.
         if dst.config().parity.is_some() {
-            crate::ops::parity::protect(dst, &lock, &crate::progress::NoProgress)?;
+            if let Err(e) = crate::ops::parity::protect(dst, &lock, &crate::progress::NoProgress) {
+                report.warnings.push(format!(
+                    "snapshot {} was copied, but its new packs are not protected by parity yet ({e}); the destination's next parity protection covers them",
+                    new_id.short()
+                ));
+            }
         }
         report.blobs_written += written.len() as u64;
         report.blobs_deduplicated += dedup;

@@ -261,6 +261,19 @@ impl<'r> BlobWriter<'r> {
         self.write_index()
     }
 
+    /// Store and index everything written so far (packs, then the
+    /// index), e.g. to verify it before [`commit`](Self::commit) writes
+    /// the snapshot. A failed index upload is tried once more: its entries
+    /// were kept (see `write_index`), and a pack no index names would be
+    /// taken for garbage by the next prune.
+    pub fn store_all(&self) -> Result<()> {
+        match self.flush() {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == crate::ErrorKind::Interrupted => Err(e),
+            Err(_) => self.flush(),
+        }
+    }
+
     /// (plaintext bytes newly stored, sealed bytes added).
     pub fn totals(&self) -> (u64, u64) {
         (
@@ -271,7 +284,7 @@ impl<'r> BlobWriter<'r> {
 
     /// Flush packs, write the index, then write the snapshot.
     pub fn commit(self, snapshot: &Snapshot) -> Result<SnapshotId> {
-        self.flush()?;
+        self.store_all()?;
         let bytes = snapshot.seal(&self.repo.sealer)?;
         let id = SnapshotId(*blake3::hash(&bytes).as_bytes());
         self.lock.ensure_fresh()?;

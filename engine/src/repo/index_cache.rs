@@ -14,9 +14,11 @@
 //! from a pack (AEAD tag, keyed hash), so a stale or damaged entry is
 //! dropped and read again, never believed.
 //!
-//! Invariants: an entry is inserted only together (one atomic write batch)
-//! with the `f` marker of an index file that lists it, so the cache never
-//! knows a blob that no index file in the repository records. When an index
+//! Invariants: a `b` entry is inserted only together (one atomic write
+//! batch) with the `f` marker of an index file that lists it, so the cache
+//! never knows a blob that no index file in the repository records (`t`
+//! entries are bytes, not knowledge: a reader uses one only for a tree the
+//! `b` entries locate). When an index
 //! file it loaded has disappeared from the repository, the cache is wiped
 //! and rebuilt. If another process holds the database, a private temporary
 //! cache is built instead and removed afterwards.
@@ -304,10 +306,14 @@ impl IndexCache {
     }
 
     fn wipe(&self) -> Result<()> {
-        // Every key starts with one of b'b', b'f', b'p', b't', b'v': delete the whole
-        // key space in one range tombstone (constant memory).
+        // Every key starts with one of b'b', b'f', b'p', b't', b'v'. Delete
+        // all but the tree bytes (`t`) in range tombstones (constant
+        // memory): tree bytes are only used for trees the rebuilt index
+        // still locates, and verified, so they survive a rebuild and a
+        // prune does not cost the next backup a read of every parent tree.
         let mut batch = rocksdb::WriteBatch::default();
-        batch.delete_range(&[0u8][..], &[0xffu8; 34][..]);
+        batch.delete_range(&[0u8][..], &[b't'][..]);
+        batch.delete_range(&[b't' + 1][..], &[0xffu8; 34][..]);
         self.db.write(batch).map_err(|e| db_err("wiping", e))
     }
 

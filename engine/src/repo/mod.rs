@@ -167,7 +167,11 @@ impl Repository {
         // directory of a local location is simply empty).
         let mut objects = false;
         for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::Root) {
-            objects |= backend.list(kind).is_ok_and(|l| !l.is_empty());
+            match backend.list(kind) {
+                Ok(l) => objects |= !l.is_empty(),
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
         }
         if !backend.list(Kind::Root)?.is_empty() || foreign_files || objects {
             return Err(Error::new(

@@ -4,13 +4,17 @@
 //! 1. the `before` hook;
 //! 2. a backup of every source (one snapshot each);
 //! 3. `forget` by the retention policy, then `prune` — only when every
-//!    backup succeeded (a failing backup never costs an old snapshot),
-//!    and only for this host's snapshots;
+//!    backup succeeded completely (a failed or partial backup never costs
+//!    an old snapshot), and only for this host's snapshots;
 //! 4. `copy` to every target (each its own step);
 //! 5. `scrub` of the configured subset — also after a failed copy;
 //! 6. a `drill` of the latest snapshot, if enabled;
 //! 7. the `after` hook (success) or the `on-failure` hook, each with the
 //!    JSON report on standard input.
+//!
+//! Hooks and command sources run without a shell and without the secrets
+//! of Cairn's environment (see [`steps::without_secrets`]); a hook's
+//! output goes to stderr, so `--json` keeps stdout for the report.
 //!
 //! One JSON report covers the run ([`report::RunReport`]); the exit code
 //! is that of the first step that did not succeed, and stderr names it.
@@ -23,6 +27,7 @@ use crate::args::RunArgs;
 use crate::profile::{Config, Profile};
 use report::{RunReport, Status, Step};
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::process::{Command, Stdio};
 
 /// Run `run`.
@@ -91,11 +96,11 @@ fn routine(ctx: &Ctx, config: &Config, profile: &Profile, a: &RunArgs, report: &
         report.steps.push(steps::backup(ctx, &repo, source));
     }
     if let Some(retention) = &profile.retention {
-        if report.any_failed("backup") {
+        if !report.all_ok("backup") {
             report.steps.push(Step::skipped(
                 "forget",
                 None,
-                "a backup failed: every snapshot is kept until the next successful run",
+                "a backup failed or was partial: every snapshot is kept until a run in which every backup succeeds",
             ));
         } else {
             report.steps.push(steps::forget(ctx, &repo, retention));
@@ -122,13 +127,20 @@ fn run_hook(argv: &[String], stdin: Option<&[u8]>) -> cairn_engine::Result<()> {
         .split_first()
         .ok_or_else(|| cairn_engine::Error::invalid("a hook needs a command"))?;
     let shown = crate::output::esc(prog).into_owned();
-    let mut child = Command::new(prog)
+    // The hook's output goes to stderr: stdout carries the report.
+    let to_stderr = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(Stdio::from)
+        .unwrap_or_else(|_| Stdio::null());
+    let mut child = steps::without_secrets(Command::new(prog))
         .args(args)
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
             Stdio::null()
         })
+        .stdout(to_stderr)
         .spawn()
         .map_err(|e| cairn_engine::Error::io(format!("starting hook {shown}"), e))?;
     if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {

@@ -137,10 +137,11 @@ impl RunReport {
         self.failed_step = first.map(Step::name);
     }
 
-    /// Did any step so far fail outright (not partial, not damage)?
-    pub fn any_failed(&self, step: &str) -> bool {
+    /// Did every step called `step` so far end `ok`?
+    pub fn all_ok(&self, step: &str) -> bool {
         self.steps
             .iter()
-            .any(|s| s.step == step && s.status == Status::Failed)
+            .filter(|s| s.step == step)
+            .all(|s| s.status == Status::Ok)
     }
 }

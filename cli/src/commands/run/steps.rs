@@ -20,7 +20,30 @@ pub fn open(ctx: &Ctx, profile: &Profile, env_wins: bool) -> Result<Repository> 
         true => None,
         false => profile.password.as_ref(),
     };
-    ctx.open_at(&location, password, profile.cache_dir.as_deref())
+    ctx.open_at(&location, password, cache_dir(ctx, profile))
+}
+
+/// --cache-dir and CAIRN_CACHE_DIR win over the profile's cache-dir.
+fn cache_dir<'a>(ctx: &'a Ctx, profile: &'a Profile) -> Option<&'a std::path::Path> {
+    ctx.cache_dir.as_deref().or(profile.cache_dir.as_deref())
+}
+
+/// Variables that hold secrets of Cairn's own (the repository password,
+/// S3 keys, the MongoDB password): hooks and command sources never see
+/// them. Files and commands that merely name a secret stay visible.
+const SECRETS: &[&str] = &[
+    "CAIRN_PASSWORD",
+    "CAIRN_MONGODB_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
+/// `cmd` without [`SECRETS`] in its environment.
+pub fn without_secrets(mut cmd: Command) -> Command {
+    for k in SECRETS {
+        cmd.env_remove(k);
+    }
+    cmd
 }
 
 /// Back up one source into a new snapshot.
@@ -102,7 +125,7 @@ impl CommandOutput {
             .split_first()
             .ok_or_else(|| Error::invalid("a command source needs a command"))?;
         let shown = crate::output::esc(prog).into_owned();
-        let mut child = Command::new(prog)
+        let mut child = without_secrets(Command::new(prog))
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -149,10 +172,8 @@ impl Drop for CommandOutput {
 
 /// Forget this host's snapshots by the policy, then prune.
 pub fn forget(ctx: &Ctx, repo: &Repository, r: &Retention) -> Step {
-    let host = nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_default();
+    // The host name backups record, so this host's snapshots match.
+    let host = cairn_engine::this_host();
     let result = cairn_engine::SnapshotFilter::new(&[host], &[], &[]).and_then(|filter| {
         let opts = cairn_engine::ops::forget::ForgetOptions {
             snapshots: Vec::new(),
@@ -193,11 +214,7 @@ pub fn copy(
                 .s3_settings()
                 .and_then(|s3| crate::location::Location::parse_with(raw, &s3))
                 .and_then(|loc| {
-                    ctx.open_at(
-                        &loc,
-                        profile.password.as_ref(),
-                        profile.cache_dir.as_deref(),
-                    )
+                    ctx.open_at(&loc, profile.password.as_ref(), cache_dir(ctx, profile))
                 });
             (label, dst)
         }

@@ -39,7 +39,8 @@ pub(super) fn map(config: &S3Config, doing: &str, path: &str, e: opendal::Error)
         (Od::PermissionDenied, _) => Error::new(
             ErrorKind::AccessDenied,
             format!(
-                "{doing} {what}: the store refused access ({detail}); check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the shared credentials file and AWS_PROFILE) and the bucket's permissions"
+                "{doing} {what} (endpoint {}): the store refused access ({detail}); check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the shared credentials file and AWS_PROFILE) and the bucket's permissions",
+                endpoint(config)
             ),
         ),
         (Od::ConfigInvalid, _) => Error::invalid(format!(
@@ -126,17 +127,18 @@ fn detail(e: &opendal::Error) -> String {
     out
 }
 
-/// Remove the secret key from `s`, should a store or client ever echo it.
+/// Remove the secret key and session token from `s`, should a store or
+/// client ever echo them.
 fn redact(config: &S3Config, s: &str) -> String {
     let mut out = s.to_owned();
     let explicit = config
         .credentials
         .as_ref()
         .map(|c| c.secret_access_key.clone());
-    for secret in explicit
+    let from_env = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
         .into_iter()
-        .chain(std::env::var("AWS_SECRET_ACCESS_KEY").ok())
-    {
+        .filter_map(|k| std::env::var(k).ok());
+    for secret in explicit.into_iter().chain(from_env) {
         if secret.len() >= 8 {
             out = out.replace(&secret, "[secret]");
         }

@@ -285,6 +285,9 @@ impl Backend for S3Backend {
         if size > max {
             return Err(super::too_large(kind, name, size, max));
         }
+        // One whole GET, not a ranged read of the size HEAD reported: a
+        // file rewritten whole in between (a GC plan being armed) must be
+        // read old or new, never a mix. The length is checked again after.
         let data = self.read(kind, name)?;
         if data.len() as u64 > max {
             return Err(super::too_large(kind, name, data.len() as u64, max));
