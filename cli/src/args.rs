@@ -122,8 +122,9 @@ pub struct RunArgs {
 pub struct CopyArgs {
     /// Snapshots to copy (IDs, prefixes or `latest`) [default: all that match the filters].
     pub snapshots: Vec<String>,
-    /// Destination repository (repeatable: one report per destination).
-    #[arg(long = "to", value_name = "REPO", required = true)]
+    /// Destination repository (repeatable: one report per destination)
+    /// [default: the copy targets of --profile].
+    #[arg(long = "to", value_name = "REPO")]
     pub to: Vec<std::ffi::OsString>,
     /// File holding the destinations' password [env: CAIRN_TO_PASSWORD_FILE].
     #[arg(long, value_name = "FILE")]

@@ -102,6 +102,7 @@ fn context(cli: &Cli, out: Output) -> cairn_engine::Result<Ctx> {
             .or_else(|| p.and_then(|p| p.cache_dir.clone())),
         s3: p.map(|p| p.s3.clone()).unwrap_or_default(),
         config: cli.config.clone(),
+        profile: cli.profile.clone(),
         out,
     })
 }

@@ -267,3 +267,54 @@ on-failure = ["sh", "-c", "cat > '{hook}'"]
         );
     }
 }
+
+#[test]
+fn copy_with_a_profile_and_no_to_copies_to_the_profiles_targets() {
+    let env = Env::new();
+    let local = env.path("local");
+    let mirror = env.path("mirror");
+    init(&env, s(&local), None);
+    init(&env, s(&mirror), None);
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("a"), random_bytes(50_000, 7)).unwrap();
+    env.ok(&["-r", s(&local), "backup", s(&src)]);
+    let cfg = env.path("cairn.toml");
+    let pw = s(&env.pwfile);
+    fs::write(
+        &cfg,
+        format!(
+            "[profiles.p]\nrepository = \"{}\"\npassword-file = \"{pw}\"\n[profiles.p.copy]\nto = [\"m\"]\n\
+             [profiles.m]\nrepository = \"{}\"\npassword-file = \"{pw}\"\n",
+            s(&local),
+            s(&mirror)
+        ),
+    )
+    .unwrap();
+    // Only the profile names the repository and the password.
+    let out = env
+        .cmd(&["--json", "--config", s(&cfg), "--profile", "p", "copy"])
+        .env_remove("CAIRN_REPOSITORY")
+        .env_remove("CAIRN_PASSWORD_FILE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["targets"][0]["location"], "profile m", "{doc}");
+    assert_eq!(
+        doc["targets"][0]["report"]["copied"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let snaps = env.json(&["-r", s(&mirror), "snapshots"]);
+    assert_eq!(snaps.as_array().unwrap().len(), 1);
+    // Without --to and without a profile there is nowhere to copy to.
+    let out = env.run(&["-r", s(&local), "copy"]);
+    cairn_tests::assert_code(&out, 2);
+}

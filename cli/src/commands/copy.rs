@@ -27,13 +27,7 @@ struct TargetDoc {
 
 /// Run `copy`.
 pub fn run(ctx: &Ctx, a: &CopyArgs) -> Result<i32> {
-    let pwfile = a
-        .to_password_file
-        .clone()
-        .or_else(|| std::env::var_os("CAIRN_TO_PASSWORD_FILE").filter(|v| !v.is_empty()).map(Into::into))
-        .ok_or_else(|| {
-            Error::invalid("copy needs the destinations' password: --to-password-file FILE (or CAIRN_TO_PASSWORD_FILE)")
-        })?;
+    let targets = targets(ctx, a)?;
     let src = ctx.open()?;
     let ids = select(&src, a)?;
     let progress = ctx.out.progress("copy");
@@ -41,15 +35,9 @@ pub fn run(ctx: &Ctx, a: &CopyArgs) -> Result<i32> {
         targets: Vec::new(),
     };
     let mut failed = false;
-    for raw in &a.to {
-        let location = crate::location::Location::parse(raw)
-            .map(|l| l.display())
-            .unwrap_or_else(|_| {
-                crate::output::esc_bytes(std::os::unix::ffi::OsStrExt::as_bytes(raw.as_os_str()))
-            });
-        let result = ctx
-            .open_other(raw, &pwfile)
-            .and_then(|dst| cairn_engine::ops::copy::copy(&src, &dst, &ids, &progress));
+    for (location, open) in targets {
+        let result =
+            open().and_then(|dst| cairn_engine::ops::copy::copy(&src, &dst, &ids, &progress));
         match result {
             Ok(r) => doc.targets.push(TargetDoc {
                 location,
@@ -98,6 +86,68 @@ pub fn run(ctx: &Ctx, a: &CopyArgs) -> Result<i32> {
     } else {
         crate::exit::OK
     })
+}
+
+/// Opens one destination when called (so one that cannot be opened is
+/// that destination's failure, reported in turn).
+type Opener<'a> = Box<dyn FnOnce() -> Result<cairn_engine::Repository> + 'a>;
+
+/// The destinations, named for the report: `--to` locations with the
+/// `--to-password-file` password, else the copy targets of `--profile`
+/// (each profile target with its own password and settings).
+fn targets<'a>(ctx: &'a Ctx, a: &'a CopyArgs) -> Result<Vec<(String, Opener<'a>)>> {
+    if a.to.is_empty() {
+        let Some(name) = &ctx.profile else {
+            return Err(Error::invalid(
+                "copy needs a destination: --to REPO (repeatable), or --profile NAME with copy targets",
+            ));
+        };
+        let config = crate::profile::Config::find_and_load(ctx.config.as_deref())?;
+        let profile = config.profile(name)?.clone();
+        if profile.copy.is_empty() {
+            return Err(Error::invalid(format!(
+                "profile {} has no copy targets ([copy] to = [...]); give --to REPO",
+                esc(name)
+            )));
+        }
+        return Ok(profile
+            .copy
+            .clone()
+            .into_iter()
+            .map(|t| {
+                let (label, opened) = super::run::steps::open_target(ctx, &config, &profile, &t);
+                (label, Box::new(move || opened) as Opener<'a>)
+            })
+            .collect());
+    }
+    let pwfile = a
+        .to_password_file
+        .clone()
+        .or_else(|| {
+            std::env::var_os("CAIRN_TO_PASSWORD_FILE")
+                .filter(|v| !v.is_empty())
+                .map(Into::into)
+        })
+        .ok_or_else(|| {
+            Error::invalid(
+                "copy needs the destinations' password: --to-password-file FILE (or CAIRN_TO_PASSWORD_FILE)",
+            )
+        })?;
+    Ok(a.to
+        .iter()
+        .map(|raw| {
+            let shown = crate::location::Location::parse(raw)
+                .map(|l| l.display())
+                .unwrap_or_else(|_| {
+                    crate::output::esc_bytes(std::os::unix::ffi::OsStrExt::as_bytes(
+                        raw.as_os_str(),
+                    ))
+                });
+            let pwfile = pwfile.clone();
+            let open: Opener<'a> = Box::new(move || ctx.open_other(raw, &pwfile));
+            (shown, open)
+        })
+        .collect())
 }
 
 /// The snapshots to copy: those named, else all that match the filters,

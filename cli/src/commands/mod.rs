@@ -43,6 +43,9 @@ pub struct Ctx {
     pub s3: crate::location::S3Settings,
     /// `--config` (commands that read profiles look there first).
     pub config: Option<PathBuf>,
+    /// `--profile` (commands that use more of it than the repository:
+    /// `copy` takes its copy targets).
+    pub profile: Option<String>,
     /// Output mode.
     pub out: Output,
 }

@@ -20,7 +20,7 @@
 //! is that of the first step that did not succeed, and stderr names it.
 
 mod report;
-mod steps;
+pub(crate) mod steps;
 
 use super::Ctx;
 use crate::args::RunArgs;

@@ -194,15 +194,16 @@ pub fn forget(ctx: &Ctx, repo: &Repository, r: &Retention) -> Step {
     }
 }
 
-/// Copy every snapshot to one target (those it has are skipped).
-pub fn copy(
+/// A profile's copy target, named for reports, and opened: another
+/// profile with its own password and settings, or a location with this
+/// profile's password and `[s3]` settings.
+pub fn open_target(
     ctx: &Ctx,
     config: &Config,
     profile: &Profile,
-    repo: &Repository,
     target: &CopyTarget,
-) -> Step {
-    let (label, dst) = match target {
+) -> (String, Result<Repository>) {
+    match target {
         CopyTarget::Profile(name) => (
             format!("profile {name}"),
             config.profile(name).and_then(|p| open(ctx, p, false)),
@@ -218,7 +219,18 @@ pub fn copy(
                 });
             (label, dst)
         }
-    };
+    }
+}
+
+/// Copy every snapshot to one target (those it has are skipped).
+pub fn copy(
+    ctx: &Ctx,
+    config: &Config,
+    profile: &Profile,
+    repo: &Repository,
+    target: &CopyTarget,
+) -> Step {
+    let (label, dst) = open_target(ctx, config, profile, target);
     let result = dst.and_then(|dst| {
         let ids: Vec<_> = repo.snapshots()?.into_iter().map(|(id, _)| id).collect();
         let progress = ctx.out.progress("copy");
