@@ -339,3 +339,30 @@ fn init_refuses_a_prefix_that_holds_any_repository_object() {
     fs::remove_dir_all(&dir).unwrap();
     env.ok(&["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"]);
 }
+
+#[test]
+fn prune_on_s3_deletes_nothing_when_the_snapshots_prefix_is_gone() {
+    let store = S3sFs::start();
+    let env = Env::init_on(&store);
+    let src = env.path("src");
+    source(&src, 40);
+    env.backup(&src, &[]);
+    let packs = env.packs().len();
+    // Lose every snapshot object, as a lifecycle rule or a partial copy would.
+    let snaps = env.repo.join("snapshots");
+    let saved = env.path("saved-snapshots");
+    cairn_tests::copy_dir(&snaps, &saved);
+    fs::remove_dir_all(&snaps).unwrap();
+    let out = env.run(&["prune"]);
+    assert_code(&out, 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("deletes nothing"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.packs().len(), packs, "a pack was deleted");
+    // With the snapshots back, everything restores.
+    cairn_tests::copy_dir(&saved, &snaps);
+    let t = restored(&env, "latest", "out");
+    assert_same_tree(&src, &t.join(src.strip_prefix("/").unwrap()));
+}

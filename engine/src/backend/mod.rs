@@ -234,6 +234,13 @@ pub trait Backend: Send + Sync {
     fn io_parallelism(&self) -> usize {
         0
     }
+    /// Does the storage have directories, so that a missing required
+    /// directory can be told from an empty one? Object stores do not
+    /// (a prefix with no keys is simply empty): callers that would take
+    /// "nothing listed" as "nothing there" must be more careful on them.
+    fn has_directories(&self) -> bool {
+        true
+    }
     /// Create the empty layout. Idempotent.
     fn create(&self) -> Result<()>;
     /// Atomically and durably store `data` under `kind`/`name`.
@@ -298,6 +305,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     }
     fn io_parallelism(&self) -> usize {
         (**self).io_parallelism()
+    }
+    fn has_directories(&self) -> bool {
+        (**self).has_directories()
     }
     fn create(&self) -> Result<()> {
         (**self).create()

@@ -237,6 +237,10 @@ impl Backend for S3Backend {
         self.config.concurrency
     }
 
+    fn has_directories(&self) -> bool {
+        false
+    }
+
     fn location(&self) -> String {
         let place = if self.config.prefix.is_empty() {
             format!("s3://{}", self.config.bucket)

@@ -91,6 +91,24 @@ pub fn prune_locked(
     run(repo, (!opts.dry_run).then_some(lock), opts, progress).map(|r| r.for_run(opts))
 }
 
+/// On storage without directories (S3), a deleted `snapshots/` prefix
+/// looks exactly like a repository whose snapshots were all forgotten. No
+/// snapshot while index files exist is therefore refused there: prune
+/// deletes nothing rather than take every pack for garbage.
+fn refuse_if_snapshots_vanished(repo: &Repository) -> Result<()> {
+    let backend = repo.backend();
+    if backend.has_directories() || !backend.list(crate::backend::Kind::Snapshot)?.is_empty() {
+        return Ok(());
+    }
+    let indexes = backend.list(crate::backend::Kind::Index)?.len();
+    if indexes == 0 {
+        return Ok(());
+    }
+    Err(crate::Error::corrupt(format!(
+        "no snapshot is listed, but {indexes} index file(s) are: on an object store a lost snapshots/ prefix looks like an empty one, so prune deletes nothing. If snapshots were lost, restore snapshots/ from a copy; if every snapshot really was forgotten, delete the repository's prefix to reclaim its space"
+    )))
+}
+
 fn run(
     repo: &Repository,
     lock: Option<&LockGuard>,
@@ -131,6 +149,7 @@ fn run(
             .extend(opts.assume_forgotten.iter().copied());
     }
     reach.scan(repo)?;
+    refuse_if_snapshots_vanished(repo)?;
     let pending: HashSet<PackId> = crate::repo::gc::condemned(&waiting);
     if opts.dry_run {
         let mut view = view::View::load(repo)?;
