@@ -124,14 +124,7 @@ impl Location {
     pub fn display(&self) -> String {
         match self {
             Location::Local(p) => crate::output::esc_path(p),
-            Location::S3(c) => {
-                let mut s = format!("s3://{}", c.bucket);
-                if !c.prefix.is_empty() {
-                    s.push('/');
-                    s.push_str(&c.prefix);
-                }
-                s
-            }
+            Location::S3(c) => c.url(),
         }
     }
 }

@@ -13,7 +13,7 @@
 //!    JSON report on standard input.
 //!
 //! Hooks and command sources run without a shell and without the secrets
-//! of Cairn's environment (see [`steps::without_secrets`]); a hook's
+//! of Cairn's environment (see [`steps::argv_command`]); a hook's
 //! output goes to stderr, so `--json` keeps stdout for the report.
 //!
 //! One JSON report covers the run ([`report::RunReport`]); the exit code
@@ -28,7 +28,7 @@ use crate::profile::{Config, Profile};
 use report::{RunReport, Status, Step};
 use std::io::Write;
 use std::os::fd::AsFd;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// Run `run`.
 pub fn run(ctx: &Ctx, a: &RunArgs) -> cairn_engine::Result<i32> {
@@ -123,18 +123,14 @@ fn routine(ctx: &Ctx, config: &Config, profile: &Profile, a: &RunArgs, report: &
 /// Run a hook (argv, no shell), optionally with `stdin`; a non-zero exit
 /// is an error that names the hook's program, never its output.
 fn run_hook(argv: &[String], stdin: Option<&[u8]>) -> cairn_engine::Result<()> {
-    let (prog, args) = argv
-        .split_first()
-        .ok_or_else(|| cairn_engine::Error::invalid("a hook needs a command"))?;
-    let shown = crate::output::esc(prog).into_owned();
+    let (mut cmd, shown) = steps::argv_command(argv, "a hook")?;
     // The hook's output goes to stderr: stdout carries the report.
     let to_stderr = std::io::stderr()
         .as_fd()
         .try_clone_to_owned()
         .map(Stdio::from)
         .unwrap_or_else(|_| Stdio::null());
-    let mut child = steps::without_secrets(Command::new(prog))
-        .args(args)
+    let mut child = cmd
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

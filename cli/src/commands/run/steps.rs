@@ -38,12 +38,19 @@ const SECRETS: &[&str] = &[
     "AWS_SESSION_TOKEN",
 ];
 
-/// `cmd` without [`SECRETS`] in its environment.
-pub fn without_secrets(mut cmd: Command) -> Command {
+/// The command for `argv` (run without a shell, without [`SECRETS`] in
+/// its environment), and its program as shown in messages; `what` names
+/// it when `argv` is empty.
+pub fn argv_command(argv: &[String], what: &str) -> Result<(Command, String)> {
+    let (prog, args) = argv
+        .split_first()
+        .ok_or_else(|| Error::invalid(format!("{what} needs a command")))?;
+    let mut cmd = Command::new(prog);
+    cmd.args(args);
     for k in SECRETS {
         cmd.env_remove(k);
     }
-    cmd
+    Ok((cmd, crate::output::esc(prog).into_owned()))
 }
 
 /// Back up one source into a new snapshot.
@@ -121,12 +128,8 @@ struct CommandOutput {
 
 impl CommandOutput {
     fn start(argv: &[String]) -> Result<CommandOutput> {
-        let (prog, args) = argv
-            .split_first()
-            .ok_or_else(|| Error::invalid("a command source needs a command"))?;
-        let shown = crate::output::esc(prog).into_owned();
-        let mut child = without_secrets(Command::new(prog))
-            .args(args)
+        let (mut cmd, shown) = argv_command(argv, "a command source")?;
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

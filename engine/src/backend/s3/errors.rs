@@ -11,7 +11,7 @@ use opendal::ErrorKind as Od;
 
 /// Map `e`, raised while `doing` (a verb phrase) the object `path`.
 pub(super) fn map(config: &S3Config, doing: &str, path: &str, e: opendal::Error) -> Error {
-    let place = place(config);
+    let place = config.url();
     let what = if path.is_empty() {
         place.clone()
     } else {
@@ -56,14 +56,6 @@ pub(super) fn map(config: &S3Config, doing: &str, path: &str, e: opendal::Error)
             ),
         ),
         _ => Error::new(ErrorKind::Io, format!("{doing} {what}: {detail}")),
-    }
-}
-
-fn place(config: &S3Config) -> String {
-    if config.prefix.is_empty() {
-        format!("s3://{}", config.bucket)
-    } else {
-        format!("s3://{}/{}", config.bucket, config.prefix)
     }
 }
 

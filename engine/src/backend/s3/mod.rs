@@ -84,6 +84,16 @@ impl std::fmt::Debug for S3Credentials {
 }
 
 impl S3Config {
+    /// `s3://BUCKET/PREFIX` (`s3://BUCKET` for an empty prefix): how the
+    /// place is shown. Never holds credentials.
+    pub fn url(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+
     /// A configuration with the defaults for everything but the place.
     pub fn new(bucket: impl Into<String>, prefix: impl Into<String>) -> Self {
         S3Config {
@@ -242,11 +252,7 @@ impl Backend for S3Backend {
     }
 
     fn location(&self) -> String {
-        let place = if self.config.prefix.is_empty() {
-            format!("s3://{}", self.config.bucket)
-        } else {
-            format!("s3://{}/{}", self.config.bucket, self.config.prefix)
-        };
+        let place = self.config.url();
         match &self.config.endpoint {
             Some(e) => format!("{place} (endpoint {e})"),
             None => place,
