@@ -9,9 +9,9 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(name = "cairn", version, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
-    /// Repository location: a local directory (PATH or local:PATH) or S3
+    /// Repository location: a local directory (PATH or local:PATH), S3
     /// (s3://BUCKET/PREFIX with AWS_ENDPOINT_URL, or s3:https://HOST/BUCKET/PREFIX)
-    /// [env: CAIRN_REPOSITORY].
+    /// or an export volume set, read-only (export:DIR) [env: CAIRN_REPOSITORY].
     #[arg(short = 'r', long = "repo", global = true, value_name = "REPO")]
     pub repo: Option<std::ffi::OsString>,
 
@@ -39,6 +39,12 @@ pub struct Cli {
     /// settings from this profile where no flag or variable gives them.
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
+
+    /// With -r export:DIR: another directory holding volumes of the
+    /// export (repeatable); missing volumes then fail the command with
+    /// their list instead of being asked for on the terminal.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub volumes_at: Vec<PathBuf>,
 
     /// Directory for the local index cache [env: CAIRN_CACHE_DIR; default:
     /// $XDG_CACHE_HOME/cairn].
@@ -101,6 +107,11 @@ pub enum Command {
     /// Copy snapshots to other repositories (other keys, backends or
     /// parity), deduplicating against what each already holds.
     Copy(CopyArgs),
+    /// Write snapshots as a self-contained volume set for cold media
+    /// (tape, optical discs, offline disks); `export verify` checks one.
+    Export(crate::commands::export::ExportArgs),
+    /// Bring the snapshots of an export volume set into a repository.
+    Import(crate::commands::export::ImportArgs),
     /// Install, list or remove the systemd timer or cron job of a profile.
     #[command(subcommand)]
     Schedule(crate::commands::schedule::ScheduleCommand),

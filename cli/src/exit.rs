@@ -24,6 +24,8 @@ pub const WRONG_PASSWORD: i32 = 12;
 /// The storage refused the credentials or permission (an S3 store's
 /// "access denied", "invalid access key", "signature does not match").
 pub const ACCESS_DENIED: i32 = 13;
+/// An export lacks volumes the command needs (the message names them).
+pub const VOLUMES_MISSING: i32 = 14;
 /// A bug in cairn (an internal invariant failed); please report it.
 pub const INTERNAL: i32 = 70;
 /// Interrupted (SIGINT/SIGTERM).
@@ -45,6 +47,7 @@ pub fn code_for(kind: ErrorKind) -> i32 {
         ErrorKind::Locked => LOCKED,
         ErrorKind::WrongPassword => WRONG_PASSWORD,
         ErrorKind::AccessDenied => ACCESS_DENIED,
+        ErrorKind::VolumesMissing => VOLUMES_MISSING,
         ErrorKind::Interrupted => INTERRUPTED,
         ErrorKind::InvalidInput => USAGE,
         ErrorKind::Internal => INTERNAL,
@@ -62,6 +65,7 @@ mod tests {
         assert_eq!(code_for(ErrorKind::Locked), 11);
         assert_eq!(code_for(ErrorKind::WrongPassword), 12);
         assert_eq!(code_for(ErrorKind::AccessDenied), 13);
+        assert_eq!(code_for(ErrorKind::VolumesMissing), 14);
         assert_eq!(code_for(ErrorKind::Interrupted), 130);
         assert_eq!(code_for(ErrorKind::Corrupt), 1);
         assert_eq!(code_for(ErrorKind::NoSpace), 1);

@@ -8,7 +8,7 @@
 //! supports, instead of creating `./sftp:host:/srv/repo`. A local path that
 //! really contains a colon is written `./odd:name` or `local:odd:name`.
 
-use cairn_engine::backend::{Backend, LocalBackend, S3Backend, S3Config};
+use cairn_engine::backend::{Backend, ExportBackend, LocalBackend, S3Backend, S3Config};
 use cairn_engine::{Error, Result};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -22,6 +22,14 @@ pub enum Location {
     Local(PathBuf),
     /// A prefix of a bucket in an S3-compatible store.
     S3(S3Config),
+    /// An export volume set (read-only): the directories holding its
+    /// volumes, and whether to ask on the terminal for missing ones.
+    Export {
+        /// `export:DIR`, then each `--volumes-at DIR`.
+        dirs: Vec<PathBuf>,
+        /// Ask for missing volumes (a terminal and no `--volumes-at`).
+        ask: bool,
+    },
 }
 
 /// Settings for S3 locations that come from outside the URL: the
@@ -93,6 +101,17 @@ impl Location {
             }
             return Ok(Location::Local(PathBuf::from(OsStr::from_bytes(rest))));
         }
+        if let Some(rest) = b.strip_prefix(b"export:") {
+            if rest.is_empty() {
+                return Err(Error::invalid(
+                    "export: needs a directory, e.g. export:/mnt/bd",
+                ));
+            }
+            return Ok(Location::Export {
+                dirs: vec![PathBuf::from(OsStr::from_bytes(rest))],
+                ask: false,
+            });
+        }
         if let Some(rest) = b.strip_prefix(b"s3:") {
             let rest = std::str::from_utf8(rest)
                 .map_err(|_| Error::invalid("an s3: repository location must be valid UTF-8"))?;
@@ -103,6 +122,7 @@ impl Location {
                 "repository location '{shown}': Cairn has no backend for '{scheme}:'. \
                  Supported: a local directory, given as a path or as local:PATH \
                  (for a local path that contains a colon write ./{shown} or local:{shown}), \
+                 an export volume set as export:DIR, \
                  and S3-compatible storage as s3://BUCKET/PREFIX or s3:https://HOST/BUCKET/PREFIX",
                 shown = crate::output::esc_bytes(b),
                 scheme = crate::output::esc(&scheme),
@@ -116,6 +136,11 @@ impl Location {
         Ok(match self {
             Location::Local(p) => Arc::new(LocalBackend::new(p)),
             Location::S3(c) => Arc::new(S3Backend::new(c.clone())?),
+            Location::Export { dirs, ask } => {
+                let asker: Option<Box<cairn_engine::backend::VolumeAsker>> =
+                    ask.then(|| Box::new(crate::volume_prompt::ask) as Box<_>);
+                Arc::new(ExportBackend::open(dirs.clone(), asker)?)
+            }
         })
     }
 
@@ -125,6 +150,13 @@ impl Location {
         match self {
             Location::Local(p) => crate::output::esc_path(p),
             Location::S3(c) => c.url(),
+            Location::Export { dirs, .. } => format!(
+                "export:{}",
+                dirs.iter()
+                    .map(|d| crate::output::esc_path(d))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }

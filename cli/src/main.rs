@@ -9,6 +9,7 @@ mod location;
 mod output;
 mod password;
 mod profile;
+mod volume_prompt;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -63,6 +64,8 @@ fn main() {
         Command::Tag(a) => commands::tag::run(&ctx, a),
         Command::Prune(a) => commands::prune::run(&ctx, a),
         Command::Copy(a) => commands::copy::run(&ctx, a),
+        Command::Export(a) => commands::export::run(&ctx, a),
+        Command::Import(a) => commands::export::import(&ctx, a),
         Command::Run(a) => commands::run::run(&ctx, a),
         Command::Schedule(a) => commands::schedule::run(&ctx, a),
     };
@@ -103,6 +106,7 @@ fn context(cli: &Cli, out: Output) -> cairn_engine::Result<Ctx> {
         s3: p.map(|p| p.s3.clone()).unwrap_or_default(),
         config: cli.config.clone(),
         profile: cli.profile.clone(),
+        volumes_at: cli.volumes_at.clone(),
         out,
     })
 }

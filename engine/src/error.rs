@@ -38,6 +38,9 @@ pub enum ErrorKind {
     /// The storage refused the credentials or the permission (an S3
     /// store's 403).
     AccessDenied,
+    /// An export lacks volumes the operation needs (the message names
+    /// them).
+    VolumesMissing,
     /// Any other I/O failure.
     Io,
     /// A bug in Cairn: an invariant of the engine itself did not hold.
@@ -61,6 +64,7 @@ impl ErrorKind {
             ErrorKind::NoSpace => "no_space",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::VolumesMissing => "volumes_missing",
             ErrorKind::Io => "io",
             ErrorKind::Internal => "internal",
         }

@@ -6,6 +6,7 @@ pub mod check;
 pub mod copy;
 pub mod drill;
 pub mod dump;
+pub mod export;
 pub mod forget;
 pub mod init;
 pub mod ls;
@@ -27,6 +28,7 @@ use crate::output::Output;
 use cairn_engine::backend::Backend;
 use cairn_engine::{Error, ErrorKind, Repository, Result, Snapshot, SnapshotId};
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -46,6 +48,8 @@ pub struct Ctx {
     /// `--profile` (commands that use more of it than the repository:
     /// `copy` takes its copy targets).
     pub profile: Option<String>,
+    /// `--volumes-at`: more directories holding volumes of an export.
+    pub volumes_at: Vec<PathBuf>,
     /// Output mode.
     pub out: Output,
 }
@@ -58,7 +62,16 @@ impl Ctx {
             Error::invalid("no repository given: use -r REPO or set CAIRN_REPOSITORY")
         })?;
         let s3 = crate::location::S3Settings::from_env()?.overlaid(&self.s3);
-        Location::parse_with(raw, &s3)
+        let mut location = Location::parse_with(raw, &s3)?;
+        if let Location::Export { dirs, ask } = &mut location {
+            dirs.extend(self.volumes_at.iter().cloned());
+            *ask = self.volumes_at.is_empty() && std::io::stdin().is_terminal();
+        } else if !self.volumes_at.is_empty() {
+            return Err(Error::invalid(
+                "--volumes-at is for export volume sets (-r export:DIR)",
+            ));
+        }
+        Ok(location)
     }
 
     /// The backend for the repository location.
@@ -118,7 +131,12 @@ impl Ctx {
         }
         Repository::probe(&*backend)?;
         let pw = crate::password::get(password, false)?;
-        let cache = cache_dir.map_or_else(|| self.cache_root(), |d| d.to_owned());
+        let mut cache = cache_dir.map_or_else(|| self.cache_root(), |d| d.to_owned());
+        if matches!(location, Location::Export { .. }) {
+            // An export has the repository's ID but other index files:
+            // its own cache keeps the repository's from being rebuilt.
+            cache.push("exports");
+        }
         let repo = Repository::open(backend, &pw, cache)?;
         // Readers that work around damage (an unreadable index file) say
         // so on stderr; `-q` silences them like every other warning.
@@ -151,6 +169,8 @@ impl Resolved {
     ) -> Result<Self> {
         let f = filter.to_engine()?;
         let (id, snap) = repo.find_snapshot_matching(spec, &f)?;
+        // An export asks for (or names) the volumes this snapshot needs.
+        repo.make_available(cairn_engine::backend::Need::Snapshot(id))?;
         Ok(Resolved {
             id,
             snap,

@@ -27,6 +27,7 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
         .map(|raw| crate::location::Location::parse(raw)?.backend())
         .transpose()?;
     let repo = ctx.open()?;
+    repo.make_available(cairn_engine::backend::Need::Everything)?;
     let progress = ctx.out.progress("scrub");
     let result =
         cairn_engine::ops::scrub::scrub_run(&repo, opts, args.repair, from.as_deref(), &progress);

@@ -39,11 +39,13 @@
 //!   only where the storage has such a notion.
 
 pub mod conformance;
+mod export;
 mod local;
 mod memory;
 #[cfg(feature = "s3")]
 mod s3;
 
+pub use export::{ExportBackend, Volume, VolumeAsker};
 pub use local::LocalBackend;
 pub use memory::MemoryBackend;
 #[cfg(feature = "s3")]
@@ -182,6 +184,15 @@ fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// What an operation is about to read, for [`Backend::make_available`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Everything one snapshot references.
+    Snapshot(crate::id::SnapshotId),
+    /// Every pack (a scrub).
+    Everything,
+}
+
 /// A file being written piece by piece whose name is known only at the
 /// end (packs are named by the hash of their bytes). Nothing is visible
 /// under any name until [`commit`](PendingWrite::commit) returns `Ok`, and
@@ -240,6 +251,13 @@ pub trait Backend: Send + Sync {
     /// "nothing listed" as "nothing there" must be more careful on them.
     fn has_directories(&self) -> bool {
         true
+    }
+    /// Make sure what `need` reads is at hand. An export asks for the
+    /// volumes it lacks (or fails naming them,
+    /// [`crate::ErrorKind::VolumesMissing`]); other storage has everything
+    /// and keeps the default.
+    fn make_available(&self, _need: &Need) -> Result<()> {
+        Ok(())
     }
     /// Create the empty layout. Idempotent.
     fn create(&self) -> Result<()>;
@@ -308,6 +326,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     }
     fn has_directories(&self) -> bool {
         (**self).has_directories()
+    }
+    fn make_available(&self, need: &Need) -> Result<()> {
+        (**self).make_available(need)
     }
     fn create(&self) -> Result<()> {
         (**self).create()

@@ -14,6 +14,7 @@
 //! | [`gc_plan`] | GC plans | `v1/gc.md` |
 //! | [`scrub_record`] | `state/scrub` | `v1/overview.md` |
 //! | [`parity`] | parity file headers | `v1/parity.md` |
+//! | [`export`], [`ustar`] | export volumes: catalogue, label, manifests, tar form | `v1/export.md` |
 //! | [`mongodb`] | MongoDB snapshot layout | `v1/mongodb.md` |
 //!
 //! Invariants: every structure starts with a magic or carries a version
@@ -26,6 +27,8 @@
 pub mod cbor;
 pub mod config;
 pub mod decoders;
+pub mod export;
+mod export_parse;
 pub mod gc_plan;
 pub mod index;
 pub mod keyfile;
@@ -37,6 +40,7 @@ pub mod parity;
 pub mod scrub_record;
 pub mod snapshot;
 pub mod tree;
+pub mod ustar;
 
 #[cfg(test)]
 mod decode_fuzz;

@@ -5,7 +5,8 @@
 //! * The destination's own protocol is kept: its blobs go through its
 //!   [`BlobWriter`] (packs, then index, then the snapshot), under its own
 //!   shared lock; parity is added by its own settings afterwards. The
-//!   source is read under a shared lock, so no prune sweeps what we read.
+//!   source is read under a shared lock, so no prune sweeps what we read
+//!   (read-only sources, such as exports, need none).
 //! * Every blob read from the source is verified (AEAD tag and keyed
 //!   hash) on the way; every blob this run wrote is read back from the
 //!   destination and verified again before the run reports success.
@@ -81,7 +82,9 @@ pub fn copy(
     progress: &dyn Progress,
 ) -> Result<CopyReport> {
     let start = Instant::now();
-    let _src_lock = src.lock(LockMode::Shared)?;
+    // Read-only sources (an export, read-only media) get no lock: nothing
+    // can prune them either.
+    let _src_lock = src.audit_lock()?;
     let existing = dst.snapshots()?;
     let mut report = CopyReport {
         destination: dst.location(),

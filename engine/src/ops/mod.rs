@@ -11,6 +11,7 @@ pub mod check;
 pub mod copy;
 pub mod drill;
 pub mod dump;
+pub mod export;
 pub mod forget;
 pub mod init;
 pub mod ls;

@@ -340,6 +340,12 @@ impl Repository {
         })
     }
 
+    /// Make sure the storage can serve what `need` reads (an export asks
+    /// for missing volumes, or fails naming them).
+    pub fn make_available(&self, need: crate::backend::Need) -> Result<()> {
+        self.backend.make_available(&need)
+    }
+
     /// The storage. Crate-private: every mutation goes through a function
     /// that takes the lock guard its protocol needs.
     pub(crate) fn backend(&self) -> &Arc<dyn Backend> {

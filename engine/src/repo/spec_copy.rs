@@ -42,6 +42,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../format-spec/v1/parity.md"),
     ),
     (
+        "v1-export.md",
+        include_str!("../../../format-spec/v1/export.md"),
+    ),
+    (
         "v1-threat-model.md",
         include_str!("../../../format-spec/v1/threat-model.md"),
     ),

@@ -83,11 +83,17 @@ pub(crate) fn rs(k: usize, m: usize) -> Result<ReedSolomon> {
 
 /// Write the `m` parity files of `g` from its (intact) packs.
 pub fn write_group(backend: &dyn Backend, g: &Group) -> Result<()> {
+    write_shards(backend, backend, g, &(0..g.m).collect::<Vec<_>>())
+}
+
+/// Write parity files `shards` of `g` into `dst`, reading the packs from
+/// `src` (an export reads the repository and writes a volume).
+pub fn write_shards(src: &dyn Backend, dst: &dyn Backend, g: &Group, shards: &[u8]) -> Result<()> {
     let (k, m) = (g.packs.len(), usize::from(g.m));
     let code = rs(k, m)?;
-    let mut outs = Vec::with_capacity(m);
-    for j in 0..g.m {
-        let mut w = backend.begin_write(Kind::Parity)?;
+    let mut outs = Vec::with_capacity(shards.len());
+    for &j in shards {
+        let mut w = dst.begin_write(Kind::Parity)?;
         let mut h = blake3::Hasher::new();
         let head = g.header(j);
         w.write_all(&head)?;
@@ -101,20 +107,21 @@ pub fn write_group(backend: &dyn Backend, g: &Group) -> Result<()> {
         let data: Vec<Vec<u8>> = g
             .packs
             .iter()
-            .map(|(id, plen)| pack_stripe(backend, id, *plen, off, len))
+            .map(|(id, plen)| pack_stripe(src, id, *plen, off, len))
             .collect::<Result<_>>()?;
         let mut parity = vec![vec![0u8; len as usize]; m];
         code.encode_sep(&data, &mut parity)
             .map_err(|e| Error::internal(format!("Reed-Solomon: {e:?}")))?;
-        for ((w, h), p) in outs.iter_mut().zip(&parity) {
+        for ((w, h), &j) in outs.iter_mut().zip(shards) {
+            let p = &parity[usize::from(j)];
             w.write_all(p)?;
             h.update(p);
         }
         off += len;
     }
-    for (j, (mut w, h)) in outs.into_iter().enumerate() {
+    for ((mut w, h), &j) in outs.into_iter().zip(shards) {
         w.write_all(h.finalize().as_bytes())?;
-        w.commit(&g.file_name(j as u8))?;
+        w.commit(&g.file_name(j))?;
     }
     Ok(())
 }

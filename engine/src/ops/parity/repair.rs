@@ -16,7 +16,7 @@ use crate::repo::Repository;
 use std::collections::HashMap;
 
 /// Is pack `id` intact (exists, right length, BLAKE3 equals its name)?
-fn pack_ok(backend: &dyn Backend, id: &PackId, len: u64) -> bool {
+pub(crate) fn pack_ok(backend: &dyn Backend, id: &PackId, len: u64) -> bool {
     let name = id.to_hex();
     backend.size(Kind::Data, &name).ok() == Some(len)
         && blake3_of(backend, Kind::Data, &name, len).is_ok_and(|h| h == id.0)
@@ -159,6 +159,19 @@ pub fn repair(
 }
 
 fn rebuild(backend: &dyn Backend, g: &Group, want: &[PackId]) -> Result<()> {
+    rebuild_into(backend, backend, g, want)
+}
+
+/// Rebuild the packs of `g` in `want` from the intact shards in `src`
+/// (other members that are not intact count as lost), into `dst`. A pack is
+/// committed only if its BLAKE3 equals its name.
+pub(crate) fn rebuild_into(
+    src: &dyn Backend,
+    dst: &dyn Backend,
+    g: &Group,
+    want: &[PackId],
+) -> Result<()> {
+    let backend = src;
     let (k, m) = (g.packs.len(), usize::from(g.m));
     let data_ok: Vec<bool> = g
         .packs
@@ -178,12 +191,12 @@ fn rebuild(backend: &dyn Backend, g: &Group, want: &[PackId]) -> Result<()> {
     let code = rs(k, m)?;
     let mut outs = Vec::new();
     for (i, (id, len)) in g.packs.iter().enumerate() {
-        if !data_ok[i] {
+        if want.contains(id) {
             outs.push((
                 i,
                 *id,
                 *len,
-                backend.begin_write(Kind::Data)?,
+                dst.begin_write(Kind::Data)?,
                 blake3::Hasher::new(),
             ));
         }

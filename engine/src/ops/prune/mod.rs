@@ -18,7 +18,7 @@
 //! and the next prune completes the work.
 
 mod mark;
-mod reach;
+pub(crate) mod reach;
 mod report;
 mod sweep;
 mod view;

@@ -54,7 +54,7 @@ impl Reachable {
 
     /// Add `root` and everything below it, reading one level of trees at a
     /// time in parallel.
-    fn walk(&mut self, repo: &Repository, root: TreeId) -> Result<()> {
+    pub(crate) fn walk(&mut self, repo: &Repository, root: TreeId) -> Result<()> {
         let mut frontier = Vec::new();
         if self.blobs.insert(BlobId(root.0)) {
             frontier.push(root);
