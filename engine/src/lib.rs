@@ -64,8 +64,8 @@ pub use repo::{default_cache_root, InitOptions, Repository, SharedKeys, Snapshot
 #[doc(hidden)]
 pub mod codec {
     pub use crate::format::{
-        cbor, config, decoders, gc_plan, index, keyfile, lock, mongodb, pack, parity, scrub_record,
-        snapshot, tree,
+        cbor, config, decoders, export, gc_plan, index, keyfile, lock, mongodb, pack, parity,
+        scrub_record, snapshot, tree, ustar,
     };
     pub use crate::ops::parity::write_group;
     pub use crate::repo::pack::PackBuilder;

@@ -5,6 +5,7 @@ mod audit;
 mod copy;
 mod dedup;
 mod durability;
+mod export;
 mod failures;
 mod filters;
 mod fixtures;

@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: run the real `cairn` binary against a
 //! throw-away repository, build source trees, compare restored trees.
 
+mod export_vectors;
 pub mod forge;
 pub mod golden;
 pub mod mongo;
@@ -261,20 +262,7 @@ impl Env {
 
     /// Every repository file with its BLAKE3, for "nothing changed" checks.
     pub fn repo_fingerprint(&self) -> BTreeMap<PathBuf, String> {
-        let mut m = BTreeMap::new();
-        for e in walkdir::WalkDir::new(&self.repo)
-            .into_iter()
-            .filter_map(Result::ok)
-        {
-            if e.file_type().is_file() {
-                let bytes = std::fs::read(e.path()).expect("read");
-                m.insert(
-                    e.path().to_path_buf(),
-                    blake3::hash(&bytes).to_hex().to_string(),
-                );
-            }
-        }
-        m
+        fingerprint(&self.repo)
     }
 
     /// Flip bits (`mask`) of one byte a third into every pack larger than
@@ -401,6 +389,24 @@ pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
         .finalize_xof()
         .fill(&mut out);
     out
+}
+
+/// Every file below `dir` with its BLAKE3, for "nothing changed" checks.
+pub fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let mut m = BTreeMap::new();
+    for e in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if e.file_type().is_file() {
+            let bytes = std::fs::read(e.path()).expect("read");
+            m.insert(
+                e.path().to_path_buf(),
+                blake3::hash(&bytes).to_hex().to_string(),
+            );
+        }
+    }
+    m
 }
 
 /// Add or remove write permission on everything below `dir` (directories

@@ -366,6 +366,8 @@ pub fn generate() -> BTreeMap<String, Value> {
             "plan_file": h(&plan_sealed),
         }),
     );
+    let (name, v) = crate::export_vectors::generate();
+    files.insert(name, v);
     files
 }
 

@@ -43,11 +43,19 @@ pub enum Decoder {
     MongoManifest,
     /// BSON document framing in MongoDB streams.
     BsonDocument,
+    /// Export catalogues (`CATALOGUE`).
+    ExportCatalogue,
+    /// Export volume labels (`VOLUME`).
+    VolumeLabel,
+    /// Export manifests (`B3SUMS`, `SHA256SUMS`).
+    ExportManifest,
+    /// ustar headers of tar volumes.
+    TarHeader,
 }
 
 impl Decoder {
     /// Every decoder.
-    pub const ALL: [Decoder; 17] = [
+    pub const ALL: [Decoder; 21] = [
         Decoder::Cbor,
         Decoder::KeyFile,
         Decoder::Envelope,
@@ -65,6 +73,10 @@ impl Decoder {
         Decoder::Lock,
         Decoder::MongoManifest,
         Decoder::BsonDocument,
+        Decoder::ExportCatalogue,
+        Decoder::VolumeLabel,
+        Decoder::ExportManifest,
+        Decoder::TarHeader,
     ];
 
     /// Run this decoder on `data`; returns whether it accepted the input.
@@ -90,6 +102,15 @@ impl Decoder {
             Decoder::Lock => crate::format::lock::LockInfo::decode_plain(data).is_ok(),
             Decoder::MongoManifest => crate::format::mongodb::Manifest::from_json(data).is_ok(),
             Decoder::BsonDocument => crate::format::mongodb::next_document(&mut &data[..]).is_ok(),
+            Decoder::ExportCatalogue => crate::format::export::Catalogue::decode(data).is_ok(),
+            Decoder::VolumeLabel => crate::format::export::Label::decode(data).is_ok(),
+            Decoder::ExportManifest => crate::format::export::parse_sums(data).1 == 0,
+            Decoder::TarHeader => {
+                let mut h = [0u8; 512];
+                let n = data.len().min(512);
+                h[..n].copy_from_slice(&data[..n]);
+                crate::format::ustar::parse(&h).is_ok()
+            }
         }
     }
 }
