@@ -34,7 +34,7 @@ pub fn generate() -> (String, Value) {
         volume: 2,
         len: 1000,
     });
-    places.sort_by(|a, b| a.id.cmp(&b.id));
+    places.sort_by_key(|p| p.id);
     let parity_len = group.header_len() + group.shard_len + 32;
     let cat = Catalogue {
         set,

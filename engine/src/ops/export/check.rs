@@ -178,6 +178,10 @@ fn check_volume(v: &Volume, cat: &Catalogue, n: u32) -> (Vec<String>, BTreeSet<P
     (problems, bad)
 }
 
+/// One volume's pass-1 findings: number, the volume if present, its
+/// problems, and its packs that are not intact.
+type Found = (u32, Option<Arc<Volume>>, Vec<String>, BTreeSet<PackId>);
+
 /// Verify (and with `repair`, rebuild) every volume in `dirs`.
 pub fn verify(
     dirs: Vec<PathBuf>,
@@ -189,7 +193,7 @@ pub fn verify(
     for cat in b.catalogues() {
         let m = cat.volumes.len() as u32;
         // Pass 1: what is wrong where.
-        let mut found: Vec<(u32, Option<Arc<Volume>>, Vec<String>, BTreeSet<PackId>)> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         for n in 1..=m {
             progress.file(std::path::Path::new(&Catalogue::volume_name(
                 &cat.set, n, m,

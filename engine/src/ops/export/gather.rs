@@ -256,7 +256,7 @@ impl Gathered {
         }
         bases.sort();
         bases.dedup();
-        packs.sort_by(|a, b| a.id.cmp(&b.id));
+        packs.sort_by_key(|p| p.id);
         let mut snapshots: Vec<(SnapshotId, Vec<VolumeRef>)> = self
             .needs
             .iter()
@@ -268,7 +268,7 @@ impl Gathered {
                 (*id, v)
             })
             .collect();
-        snapshots.sort_by(|a, b| a.0.cmp(&b.0));
+        snapshots.sort_by_key(|s| s.0);
         let (volumes, parity_files) = placements(plan);
         let mut groups: Vec<([u8; 32], Vec<PackId>)> = plan
             .groups
