@@ -23,6 +23,17 @@ pub(super) fn num(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
+/// `<64 lowercase hex>.<j>`, j in 0..=254 without leading zeros
+/// (`parity.md`).
+fn parity_name(s: &str) -> bool {
+    let Some((g, j)) = s.split_once('.') else {
+        return false;
+    };
+    g.len() == 64
+        && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && num(j).is_some_and(|j| j <= 254)
+}
+
 fn bad(what: impl std::fmt::Display) -> Error {
     Error::corrupt(format!("CATALOGUE: {what}"))
 }
@@ -168,7 +179,7 @@ fn record(cat: &mut Catalogue, kind: &str, f: &[&str]) -> Result<()> {
         }
         "parity" => {
             arity(3)?;
-            if !crate::backend::Kind::Parity.is_valid_name(f[0]) {
+            if !parity_name(f[0]) {
                 return Err(bad("bad parity file name"));
             }
             cat.parity_files.push(ParityPlace {
