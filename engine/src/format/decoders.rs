@@ -43,11 +43,13 @@ pub enum Decoder {
     MongoManifest,
     /// BSON document framing in MongoDB streams.
     BsonDocument,
+    /// Paper key text (`key import --paper`).
+    PaperKey,
 }
 
 impl Decoder {
     /// Every decoder.
-    pub const ALL: [Decoder; 17] = [
+    pub const ALL: [Decoder; 18] = [
         Decoder::Cbor,
         Decoder::KeyFile,
         Decoder::Envelope,
@@ -65,6 +67,7 @@ impl Decoder {
         Decoder::Lock,
         Decoder::MongoManifest,
         Decoder::BsonDocument,
+        Decoder::PaperKey,
     ];
 
     /// Run this decoder on `data`; returns whether it accepted the input.
@@ -90,6 +93,9 @@ impl Decoder {
             Decoder::Lock => crate::format::lock::LockInfo::decode_plain(data).is_ok(),
             Decoder::MongoManifest => crate::format::mongodb::Manifest::from_json(data).is_ok(),
             Decoder::BsonDocument => crate::format::mongodb::next_document(&mut &data[..]).is_ok(),
+            Decoder::PaperKey => {
+                crate::format::paper::PaperKey::decode(&String::from_utf8_lossy(data)).is_ok()
+            }
         }
     }
 }
