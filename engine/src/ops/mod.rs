@@ -13,6 +13,7 @@ pub mod drill;
 pub mod dump;
 pub mod forget;
 pub mod init;
+pub mod key;
 pub mod ls;
 pub mod parity;
 pub mod prune;
