@@ -107,6 +107,9 @@ pub enum Command {
     /// Run a profile's routine: back up every source, forget and prune by
     /// its policy, copy to every target, scrub, drill; one JSON report.
     Run(RunArgs),
+    /// Key files (one per password) and the paper key.
+    #[command(subcommand)]
+    Key(crate::commands::key::KeyCommand),
 }
 
 #[derive(Args, Debug)]

@@ -8,6 +8,7 @@ pub mod drill;
 pub mod dump;
 pub mod forget;
 pub mod init;
+pub mod key;
 pub mod ls;
 pub mod mongo_args;
 pub mod parity;
@@ -101,8 +102,25 @@ impl Ctx {
         password: Option<&crate::password::Source>,
         cache_dir: Option<&std::path::Path>,
     ) -> Result<Repository> {
+        let backend = Self::probed_backend(location)?;
+        let pw = crate::password::get(password, false)?;
+        let cache = cache_dir.map_or_else(|| self.cache_root(), |d| d.to_owned());
+        let repo = Repository::open(backend, &pw, cache)?;
+        // Readers that work around damage (an unreadable index file) say
+        // so on stderr; `-q` silences them like every other warning.
+        let out = self.out;
+        repo.set_warning_sink(Box::new(move |w| {
+            if !out.quiet {
+                crate::errln!("warning: {w}");
+            }
+        }));
+        Ok(repo)
+    }
+
+    /// The backend at `location`, once it is known to hold a repository:
+    /// callers fail fast with "no repository" before asking for a secret.
+    pub fn probed_backend(location: &Location) -> Result<Arc<dyn Backend>> {
         let backend = location.backend()?;
-        // Fail fast with "no repository" before asking for a password.
         // A file where the directory should be is "no repository here",
         // like a missing directory.
         if let Location::Local(dir) = location {
@@ -117,18 +135,7 @@ impl Ctx {
             }
         }
         Repository::probe(&*backend)?;
-        let pw = crate::password::get(password, false)?;
-        let cache = cache_dir.map_or_else(|| self.cache_root(), |d| d.to_owned());
-        let repo = Repository::open(backend, &pw, cache)?;
-        // Readers that work around damage (an unreadable index file) say
-        // so on stderr; `-q` silences them like every other warning.
-        let out = self.out;
-        repo.set_warning_sink(Box::new(move |w| {
-            if !out.quiet {
-                crate::errln!("warning: {w}");
-            }
-        }));
-        Ok(repo)
+        Ok(backend)
     }
 }
 
