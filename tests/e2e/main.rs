@@ -12,6 +12,7 @@ mod gc_stress;
 mod golden;
 mod golden_output;
 mod hostile;
+mod keys;
 mod locks;
 mod mongo;
 mod parity;
