@@ -145,12 +145,8 @@ pub struct InitArgs {
     /// reclaim space at a finer grain; larger ones mean fewer files.
     #[arg(long, value_name = "SIZE")]
     pub pack_size: Option<String>,
-    /// Argon2id memory in KiB (default 65536). Lower only for tests.
-    #[arg(long, hide = true)]
-    pub kdf_memory_kib: Option<u32>,
-    /// Argon2id passes (default 3).
-    #[arg(long, hide = true)]
-    pub kdf_iterations: Option<u32>,
+    #[command(flatten)]
+    pub kdf: crate::commands::key::KdfArgs,
     /// Share this repository's keys and chunker parameters, so that
     /// `copy` between the two deduplicates (its password is asked for
     /// with --from-password-file).

@@ -59,6 +59,19 @@ fn list(env: &Env, pw: &Path) -> Vec<Value> {
     v["keys"].as_array().unwrap().clone()
 }
 
+/// With the password in `pw`, the latest snapshot restores `file` as it is.
+fn assert_restores(env: &Env, pw: &Path, file: &Path) {
+    let t = env.path("restored");
+    let out = with(
+        env,
+        pw,
+        &["restore", "latest", "--target", t.to_str().unwrap()],
+    );
+    assert_code(&out, 0);
+    let restored = t.join(file.strip_prefix("/").unwrap());
+    assert_eq!(fs::read(restored).unwrap(), fs::read(file).unwrap());
+}
+
 /// The names in `keys/` (temporaries of killed writes left out).
 fn key_files(env: &Env) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(env.repo.join("keys"))
@@ -136,18 +149,7 @@ fn add_use_passwd_and_remove_key_files() {
         key_files(&env),
         vec![changed["added"].as_str().unwrap().to_owned()]
     );
-    let t = env.path("out");
-    let out = with(
-        &env,
-        &third,
-        &["restore", "latest", "--target", t.to_str().unwrap()],
-    );
-    assert_code(&out, 0);
-    let restored = t.join(src.strip_prefix("/").unwrap()).join("f");
-    assert_eq!(
-        fs::read(restored).unwrap(),
-        fs::read(src.join("f")).unwrap()
-    );
+    assert_restores(&env, &third, &src.join("f"));
 }
 
 #[test]

@@ -12,7 +12,7 @@ use super::Ctx;
 use crate::output::{esc, local_time};
 use crate::password::{self, Source};
 use cairn_engine::ops::key::{self as op, NewKey};
-use cairn_engine::{Error, KdfParams, PaperKey, Repository, Result};
+use cairn_engine::{Error, PaperKey, Repository, Result};
 use clap::{Args, Subcommand};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read};
@@ -73,6 +73,14 @@ pub struct NewKeyArgs {
     /// Command (run with `sh -c`) whose first line of output is the new password.
     #[arg(long, value_name = "CMD", conflicts_with = "new_password_file")]
     pub new_password_command: Option<OsString>,
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+/// The Argon2id cost of a new key file (`init`, `key add`, `key passwd`,
+/// `key import`); hidden: lower only for tests.
+#[derive(Args, Debug)]
+pub struct KdfArgs {
     /// Argon2id memory in KiB (default 65536). Lower only for tests.
     #[arg(long, hide = true)]
     pub kdf_memory_kib: Option<u32>,
@@ -81,11 +89,22 @@ pub struct NewKeyArgs {
     pub kdf_iterations: Option<u32>,
 }
 
+impl KdfArgs {
+    /// The parameters: the defaults where no flag is given.
+    pub fn params(&self) -> cairn_engine::KdfParams {
+        let d = cairn_engine::KdfParams::default();
+        cairn_engine::KdfParams {
+            memory_kib: self.kdf_memory_kib.unwrap_or(d.memory_kib),
+            iterations: self.kdf_iterations.unwrap_or(d.iterations),
+            parallelism: d.parallelism,
+        }
+    }
+}
+
 impl NewKeyArgs {
     /// The engine's options, with the new password read (last: after
     /// every check that can fail without asking for it).
     fn to_engine(&self) -> Result<NewKey> {
-        let defaults = KdfParams::default();
         let source = Source::from_flags(
             self.new_password_file.as_deref(),
             self.new_password_command.as_deref(),
@@ -93,11 +112,7 @@ impl NewKeyArgs {
         Ok(NewKey {
             label: self.label.clone(),
             host: self.host.clone(),
-            kdf: KdfParams {
-                memory_kib: self.kdf_memory_kib.unwrap_or(defaults.memory_kib),
-                iterations: self.kdf_iterations.unwrap_or(defaults.iterations),
-                parallelism: defaults.parallelism,
-            },
+            kdf: self.kdf.params(),
             password: password::get_new(source.as_ref())?,
         })
     }

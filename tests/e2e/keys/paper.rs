@@ -3,7 +3,7 @@
 //! another repository is refused; the right text restores access after
 //! every key file is gone, without the old password.
 
-use super::{key_files, password, with, FAST};
+use super::{assert_restores, key_files, password, with, FAST};
 use cairn_tests::{assert_code, random_bytes, Env};
 use serde_json::Value;
 use std::fs;
@@ -134,18 +134,7 @@ fn the_paper_key_restores_access_after_every_key_file_is_removed() {
     assert_eq!(keys["repository_id"], id.as_str());
     assert_eq!(keys["keys"][0]["in_use"], true);
     assert_code(&env.run(&["snapshots"]), 12);
-    let t = env.path("out");
-    let out = with(
-        &env,
-        &new,
-        &["restore", "latest", "--target", t.to_str().unwrap()],
-    );
-    assert_code(&out, 0);
-    let restored = t.join(src.strip_prefix("/").unwrap()).join("data");
-    assert_eq!(
-        fs::read(restored).unwrap(),
-        fs::read(src.join("data")).unwrap()
-    );
+    assert_restores(&env, &new, &src.join("data"));
 }
 
 #[test]
