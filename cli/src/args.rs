@@ -118,6 +118,9 @@ pub enum Command {
     /// Run a profile's routine: back up every source, forget and prune by
     /// its policy, copy to every target, scrub, drill; one JSON report.
     Run(RunArgs),
+    /// Key files (one per password) and the paper key.
+    #[command(subcommand)]
+    Key(crate::commands::key::KeyCommand),
 }
 
 #[derive(Args, Debug)]
@@ -153,12 +156,8 @@ pub struct InitArgs {
     /// reclaim space at a finer grain; larger ones mean fewer files.
     #[arg(long, value_name = "SIZE")]
     pub pack_size: Option<String>,
-    /// Argon2id memory in KiB (default 65536). Lower only for tests.
-    #[arg(long, hide = true)]
-    pub kdf_memory_kib: Option<u32>,
-    /// Argon2id passes (default 3).
-    #[arg(long, hide = true)]
-    pub kdf_iterations: Option<u32>,
+    #[command(flatten)]
+    pub kdf: crate::commands::key::KdfArgs,
     /// Share this repository's keys and chunker parameters, so that
     /// `copy` between the two deduplicates (its password is asked for
     /// with --from-password-file).

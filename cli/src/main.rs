@@ -68,6 +68,7 @@ fn main() {
         Command::Import(a) => commands::export::import(&ctx, a),
         Command::Run(a) => commands::run::run(&ctx, a),
         Command::Schedule(a) => commands::schedule::run(&ctx, a),
+        Command::Key(a) => commands::key::run(&ctx, a),
     };
     // A failed write to stdout is an error (exit 1; ENOSPC is kind
     // no_space); a closed pipe is not: the reader has what it wanted.

@@ -9,7 +9,9 @@
 //!
 //! The caller resolves 1 and 3 into a [`Source`]; [`get`] reads the
 //! environment only when it is given none, and [`in_env`] says whether a
-//! profile's source would be overridden.
+//! profile's source would be overridden. A *new* password (`cairn key`)
+//! comes only from `--new-password-file`, `--new-password-command` or the
+//! terminal, asked twice ([`get_new`]).
 //!
 //! A password command means what restic's `--password-command` means: the
 //! string is run with `sh -c`, and the first line of its standard output
@@ -198,22 +200,45 @@ pub fn get(source: Option<&Source>, confirm: bool) -> Result<Vec<u8>> {
         }
         return Ok(p.as_bytes().to_vec());
     }
-    if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            "no password given: use --password-file or --password-command (or CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND, CAIRN_PASSWORD), a --profile that names one, or run on a terminal",
-        ));
+    prompt(
+        "repository password: ",
+        confirm.then_some("repeat password: "),
+        "no password given: use --password-file or --password-command (or CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND, CAIRN_PASSWORD), a --profile that names one, or run on a terminal",
+    )
+}
+
+/// The new password of `key add`, `key passwd` and `key import`: from
+/// `source` (`--new-password-file` or `--new-password-command`), else
+/// asked twice on the terminal. Never from the environment or a profile,
+/// which name the current password.
+pub fn get_new(source: Option<&Source>) -> Result<Vec<u8>> {
+    match source {
+        Some(s) => s.read(),
+        None => prompt(
+            "new password: ",
+            Some("repeat new password: "),
+            "no new password given: use --new-password-file or --new-password-command, or run on a terminal",
+        ),
     }
-    let first = rpassword::prompt_password("repository password: ")
-        .map_err(|e| Error::io("reading the password from the terminal", e))?;
-    if confirm {
-        let again = rpassword::prompt_password("repeat password: ")
-            .map_err(|e| Error::io("reading the password from the terminal", e))?;
-        if again != first {
+}
+
+/// Ask on the terminal (twice with `confirm`); `none` is the error when
+/// there is no terminal to ask on.
+fn prompt(first: &str, confirm: Option<&str>, none: &str) -> Result<Vec<u8>> {
+    if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
+        return Err(Error::new(ErrorKind::InvalidInput, none));
+    }
+    let read = |p: &str| {
+        rpassword::prompt_password(p)
+            .map_err(|e| Error::io("reading the password from the terminal", e))
+    };
+    let pw = read(first)?;
+    if let Some(again) = confirm {
+        if read(again)? != pw {
             return Err(Error::invalid("the passwords do not match"));
         }
     }
-    nonempty(first.into_bytes(), "the terminal")
+    nonempty(pw.into_bytes(), "the terminal")
 }
 
 #[cfg(test)]

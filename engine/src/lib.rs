@@ -49,6 +49,7 @@ pub mod source;
 pub use chunking::ChunkerParams;
 pub use crypto::KdfParams;
 pub use error::{Error, ErrorKind, Remedy, Result};
+pub use format::paper::PaperKey;
 pub use format::snapshot::{Snapshot, SnapshotStats};
 pub use format::tree::{Extent, Node, NodeKind, Timestamp, Tree};
 pub use id::{hex_encode, BlobId, ChunkId, IndexId, KeyId, PackId, SnapshotId, TreeId};
@@ -64,8 +65,8 @@ pub use repo::{default_cache_root, InitOptions, Repository, SharedKeys, Snapshot
 #[doc(hidden)]
 pub mod codec {
     pub use crate::format::{
-        cbor, config, decoders, export, gc_plan, index, keyfile, lock, mongodb, pack, parity,
-        scrub_record, snapshot, tree, ustar,
+        cbor, config, decoders, export, gc_plan, index, keyfile, lock, mongodb, pack, paper,
+        parity, scrub_record, snapshot, tree, ustar,
     };
     pub use crate::ops::parity::write_group;
     pub use crate::repo::pack::PackBuilder;

@@ -11,6 +11,7 @@ use cairn_engine::codec::crypto::{KdfParams, MasterKey, Sealer};
 use cairn_engine::codec::index::{IndexFile, PackEntries};
 use cairn_engine::codec::keyfile::KeyFile;
 use cairn_engine::codec::pack::{BlobEntry, BlobType};
+use cairn_engine::codec::paper::PaperKey;
 use cairn_engine::codec::snapshot::{Snapshot, SnapshotStats};
 use cairn_engine::codec::tree::{Extent, Node, NodeKind, Timestamp, Tree};
 use cairn_engine::codec::PackBuilder;
@@ -48,6 +49,7 @@ fn nonce(tag: u8) -> [u8; 24] {
 pub fn generate() -> BTreeMap<String, Value> {
     let mut files = BTreeMap::new();
     let mk = master();
+    let mk_bytes: [u8; 32] = std::array::from_fn(|i| i as u8);
     let keys = mk.subkeys();
     let sealer = Sealer::new(&keys.seal);
 
@@ -70,6 +72,9 @@ pub fn generate() -> BTreeMap<String, Value> {
     )
     .expect("key file");
     let kbytes = kf.encode();
+    let mut labelled = kf.clone();
+    labelled.label = Some("vector label".into());
+    let lbytes = labelled.encode();
     files.insert(
         "kdf-and-key-file.json".into(),
         json!({
@@ -82,6 +87,28 @@ pub fn generate() -> BTreeMap<String, Value> {
             "wrap_nonce": h(&nonce(1)),
             "key_file": h(&kbytes),
             "key_file_id": KeyFile::id(&kbytes).to_hex(),
+            "labelled_key_file": {"label_utf8": "vector label", "key_file": h(&lbytes),
+                                  "key_file_id": KeyFile::id(&lbytes).to_hex()},
+        }),
+    );
+
+    // Paper key.
+    let repository_id: [u8; 16] = std::array::from_fn(|i| 0xf0 ^ i as u8);
+    let text = PaperKey::new(mk.clone(), repository_id).to_text();
+    let mut payload = mk_bytes.to_vec();
+    payload.extend_from_slice(&blake3::hash(&mk_bytes).as_bytes()[..3]);
+    files.insert(
+        "paper-key.json".into(),
+        json!({
+            "description": "The paper key of master_key for repository_id: the 35 bytes its 7 key lines carry (the key, then 3 bytes of its BLAKE3), and the text printed",
+            "master_key": h(&mk_bytes),
+            "repository_id": h(&repository_id),
+            "payload": h(&payload),
+            "line_checks": (1..=7).map(|n| {
+                let line = text.lines().find(|l| l.starts_with(&format!("{n}: "))).expect("key line");
+                line.split_whitespace().last().expect("check").to_owned()
+            }).collect::<Vec<_>>(),
+            "text": text,
         }),
     );
 

@@ -2,12 +2,11 @@
 
 use super::Ctx;
 use crate::args::InitArgs;
-use cairn_engine::{Error, InitOptions, KdfParams, Result};
+use cairn_engine::{Error, InitOptions, Result};
 
 /// Run `init`.
 pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
     let backend = ctx.backend()?;
-    let defaults = KdfParams::default();
     let pack_size = match &args.pack_size {
         None => InitOptions::default().pack_size,
         Some(s) => {
@@ -32,11 +31,7 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
     let opts = InitOptions {
         share_keys,
         pack_size,
-        kdf: KdfParams {
-            memory_kib: args.kdf_memory_kib.unwrap_or(defaults.memory_kib),
-            iterations: args.kdf_iterations.unwrap_or(defaults.iterations),
-            parallelism: defaults.parallelism,
-        },
+        kdf: args.kdf.params(),
         parity: args
             .parity
             .as_deref()

@@ -9,6 +9,7 @@ pub mod dump;
 pub mod export;
 pub mod forget;
 pub mod init;
+pub mod key;
 pub mod ls;
 pub mod mongo_args;
 pub mod parity;
@@ -114,22 +115,7 @@ impl Ctx {
         password: Option<&crate::password::Source>,
         cache_dir: Option<&std::path::Path>,
     ) -> Result<Repository> {
-        let backend = location.backend()?;
-        // Fail fast with "no repository" before asking for a password.
-        // A file where the directory should be is "no repository here",
-        // like a missing directory.
-        if let Location::Local(dir) = location {
-            if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
-                return Err(Error::new(
-                    ErrorKind::RepositoryNotFound,
-                    format!(
-                        "{} is a file, not a Cairn repository (a repository is a directory)",
-                        dir.display()
-                    ),
-                ));
-            }
-        }
-        Repository::probe(&*backend)?;
+        let backend = Self::probed_backend(location)?;
         let pw = crate::password::get(password, false)?;
         let mut cache = cache_dir.map_or_else(|| self.cache_root(), |d| d.to_owned());
         if matches!(location, Location::Export { .. }) {
@@ -147,6 +133,27 @@ impl Ctx {
             }
         }));
         Ok(repo)
+    }
+
+    /// The backend at `location`, once it is known to hold a repository:
+    /// callers fail fast with "no repository" before asking for a secret.
+    pub fn probed_backend(location: &Location) -> Result<Arc<dyn Backend>> {
+        let backend = location.backend()?;
+        // A file where the directory should be is "no repository here",
+        // like a missing directory.
+        if let Location::Local(dir) = location {
+            if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+                return Err(Error::new(
+                    ErrorKind::RepositoryNotFound,
+                    format!(
+                        "{} is a file, not a Cairn repository (a repository is a directory)",
+                        dir.display()
+                    ),
+                ));
+            }
+        }
+        Repository::probe(&*backend)?;
+        Ok(backend)
     }
 }
 

@@ -98,6 +98,9 @@ fn samples() -> Vec<Vec<u8>> {
         key,
         plan.encode(),
         lock.encode(),
+        crate::format::paper::PaperKey::new(MasterKey::from_bytes([8; 32]), [7; 16])
+            .to_text()
+            .into_bytes(),
     ]
 }
 
@@ -110,7 +113,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_encodings_never_panic(which in 0usize..8, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4), cut in any::<usize>()) {
+    fn mutated_encodings_never_panic(which in 0usize..9, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4), cut in any::<usize>()) {
         let all = samples();
         let mut data = all[which].clone();
         for (pos, x) in flips {
@@ -136,4 +139,5 @@ fn valid_samples_decode() {
     assert!(KeyFile::decode(&s[5]).is_ok());
     assert!(crate::format::gc_plan::Plan::decode("gc-x", &s[6]).is_ok());
     assert!(crate::format::lock::LockInfo::decode_plain(&s[7]).is_ok_and(|l| l.prune));
+    assert!(crate::format::decoders::Decoder::PaperKey.run(&s[8]));
 }

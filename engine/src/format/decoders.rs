@@ -51,11 +51,13 @@ pub enum Decoder {
     ExportManifest,
     /// ustar headers of tar volumes.
     TarHeader,
+    /// Paper key text (`key import --paper`).
+    PaperKey,
 }
 
 impl Decoder {
     /// Every decoder.
-    pub const ALL: [Decoder; 21] = [
+    pub const ALL: [Decoder; 22] = [
         Decoder::Cbor,
         Decoder::KeyFile,
         Decoder::Envelope,
@@ -77,6 +79,7 @@ impl Decoder {
         Decoder::VolumeLabel,
         Decoder::ExportManifest,
         Decoder::TarHeader,
+        Decoder::PaperKey,
     ];
 
     /// Run this decoder on `data`; returns whether it accepted the input.
@@ -110,6 +113,9 @@ impl Decoder {
                 let n = data.len().min(512);
                 h[..n].copy_from_slice(&data[..n]);
                 crate::format::ustar::parse(&h).is_ok()
+            }
+            Decoder::PaperKey => {
+                crate::format::paper::PaperKey::decode(&String::from_utf8_lossy(data)).is_ok()
             }
         }
     }

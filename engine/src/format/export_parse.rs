@@ -30,7 +30,8 @@ fn parity_name(s: &str) -> bool {
         return false;
     };
     g.len() == 64
-        && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && g.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         && num(j).is_some_and(|j| j <= 254)
 }
 

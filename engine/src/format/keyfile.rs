@@ -14,6 +14,8 @@ use crate::id::KeyId;
 pub const KEY_MAGIC: [u8; 4] = *b"CRNK";
 /// Key file version.
 pub const KEY_VERSION: u8 = 1;
+/// Longest label or host name a writer puts in a key file, in bytes.
+pub const MAX_LABEL: usize = 256;
 /// Largest key file a reader accepts (a key file Cairn writes is under
 /// 400 bytes; the rest is room for long host names).
 pub const MAX_KEY_FILE: u64 = 64 << 10;
@@ -31,6 +33,9 @@ pub struct KeyFile {
     pub created: i64,
     /// Host that created it (informational).
     pub host: String,
+    /// What the user called it (`key add --label`; informational,
+    /// optional: files written before labels existed have none).
+    pub label: Option<String>,
 }
 
 impl KeyFile {
@@ -72,6 +77,7 @@ impl KeyFile {
             wrapped,
             created,
             host: host.to_owned(),
+            label: None,
         })
     }
 
@@ -95,7 +101,7 @@ impl KeyFile {
 
     /// Serialize: magic, version, canonical CBOR.
     pub fn encode(&self) -> Vec<u8> {
-        let v = Value::map(vec![
+        let mut fields = vec![
             ("kdf", Value::Text("argon2id".into())),
             ("m_kib", Value::Uint(self.kdf.memory_kib.into())),
             ("t", Value::Uint(self.kdf.iterations.into())),
@@ -104,7 +110,11 @@ impl KeyFile {
             ("wrapped", Value::Bytes(self.wrapped.clone())),
             ("created", Value::int(self.created)),
             ("host", Value::Text(self.host.clone())),
-        ]);
+        ];
+        if let Some(label) = &self.label {
+            fields.push(("label", Value::Text(label.clone())));
+        }
+        let v = Value::map(fields);
         let mut out = KEY_MAGIC.to_vec();
         out.push(KEY_VERSION);
         out.extend_from_slice(&v.encode());
@@ -153,6 +163,7 @@ impl KeyFile {
             wrapped: f.bytes("wrapped")?.to_vec(),
             created: f.i64("created")?,
             host: f.text("host")?.to_owned(),
+            label: f.opt_text("label")?.map(str::to_owned),
         })
     }
 
@@ -184,6 +195,38 @@ mod tests {
         let err = back.open(b"wrong").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::WrongPassword);
         assert!(!err.to_string().contains("wrong\""));
+    }
+
+    #[test]
+    fn label_is_optional_and_round_trips() {
+        let mk = MasterKey::from_bytes([9; 32]);
+        let mut kf = KeyFile::create(&mk, b"secret", fast(), 0, "h").unwrap();
+        let plain = kf.encode();
+        assert_eq!(KeyFile::decode(&plain).unwrap().label, None);
+        kf.label = Some("laptop".into());
+        let labelled = kf.encode();
+        assert_ne!(plain, labelled);
+        let back = KeyFile::decode(&labelled).unwrap();
+        assert_eq!(back.label.as_deref(), Some("laptop"));
+        assert_eq!(back.open(b"secret").unwrap().expose(), &[9; 32]);
+        // Canonical order: "label" sorts between "salt" and "m_kib".
+        let at = |k: &[u8]| labelled.windows(k.len()).position(|w| w == k).unwrap();
+        assert!(at(b"salt") < at(b"label") && at(b"label") < at(b"m_kib"));
+        // A label that is not text is corruption.
+        let v = Value::decode(&labelled[5..]).unwrap();
+        let Value::Map(mut entries) = v else { panic!() };
+        for (k, v) in &mut entries {
+            if *k == Value::Text("label".into()) {
+                *v = Value::Uint(1);
+            }
+        }
+        let mut bad = KEY_MAGIC.to_vec();
+        bad.push(KEY_VERSION);
+        bad.extend(Value::Map(entries).encode());
+        assert_eq!(
+            KeyFile::decode(&bad).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
     }
 
     #[test]

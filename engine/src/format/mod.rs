@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`config`] | `CAIRN` marker, `config` | `v1/overview.md` |
 //! | [`keyfile`] | key files | `v1/crypto.md` |
+//! | [`paper`] | the paper key (master key as text) | `v1/crypto.md` |
 //! | [`object`] | the envelope steps shared by sealed files | `v1/crypto.md`, `v1/packs-and-index.md` |
 //! | [`pack`] | packs, blob entries, trailers | `v1/packs-and-index.md` |
 //! | [`index`] | index files | `v1/packs-and-index.md` |
@@ -36,6 +37,7 @@ pub mod lock;
 pub mod mongodb;
 pub mod object;
 pub mod pack;
+pub mod paper;
 pub mod parity;
 pub mod scrub_record;
 pub mod snapshot;

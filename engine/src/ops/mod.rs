@@ -14,6 +14,7 @@ pub mod dump;
 pub mod export;
 pub mod forget;
 pub mod init;
+pub mod key;
 pub mod ls;
 pub mod parity;
 pub mod prune;

@@ -4,13 +4,14 @@
 //! and the (lazily opened) local index cache. It offers read access; all
 //! writing of new data goes through [`commit::BlobWriter`], which enforces
 //! the packs → index → snapshot order. Finding snapshots lives in
-//! `snapshots`, reading blobs in `blobs`.
+//! `snapshots`, reading blobs in `blobs`, key files in `keys`.
 
 mod blobs;
 pub mod browse;
 pub mod commit;
 pub mod gc;
 pub mod index_cache;
+mod keys;
 pub mod lock;
 pub mod pack;
 pub mod scrub_state;
@@ -86,8 +87,11 @@ pub type WarningSink = Box<dyn Fn(&str) + Send + Sync>;
 /// An open, unlocked repository.
 pub struct Repository {
     backend: Arc<dyn Backend>,
-    /// Kept only to hand to a repository that shares keys ([`SharedKeys`]).
+    /// Kept only to hand to a repository that shares keys ([`SharedKeys`])
+    /// and to wrap in new key files (`keys`).
     master: MasterKey,
+    /// The key file that opened it (`None`: a paper key).
+    key_id: Option<KeyId>,
     keys: SubKeys,
     /// Read trees through the local cache (off for audits).
     tree_cache: std::sync::atomic::AtomicBool,
@@ -212,7 +216,8 @@ impl Repository {
         spec_copy::write(&*backend)?;
         let kf = KeyFile::create(&master, password, opts.kdf, now, &lock::hostname())?;
         let kbytes = kf.encode();
-        backend.write(Kind::Key, &KeyFile::id(&kbytes).to_hex(), &kbytes)?;
+        let key_id = KeyFile::id(&kbytes);
+        backend.write(Kind::Key, &key_id.to_hex(), &kbytes)?;
         backend.write(
             Kind::Root,
             crate::format::config::CONFIG_NAME,
@@ -224,7 +229,7 @@ impl Repository {
             crate::format::config::MARKER_NAME,
             crate::format::config::marker_text().as_bytes(),
         )?;
-        Self::assemble(backend, master, config, cache_root)
+        Self::assemble(backend, master, config, cache_root, Some(key_id))
     }
 
     /// This repository's keys and chunker parameters, for a new
@@ -245,65 +250,7 @@ impl Repository {
     /// Open an existing repository with `password`.
     pub fn open(backend: Arc<dyn Backend>, password: &[u8], cache_root: PathBuf) -> Result<Self> {
         check_marker(&*backend)?;
-        let mut key_names = backend.list(Kind::Key)?;
-        key_names.sort();
-        if key_names.is_empty() {
-            return Err(Error::corrupt(format!(
-                "repository at {} has no key files; restore keys/ from a copy",
-                backend.location()
-            )));
-        }
-        let mut last_err = None;
-        let mut master = None;
-        for (name, _) in key_names {
-            // A damaged or oversized key file must not hide the others.
-            let bytes =
-                match backend.read_max(Kind::Key, &name, crate::format::keyfile::MAX_KEY_FILE) {
-                    Ok(b) => b,
-                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                    Err(e) => {
-                        if last_err
-                            .as_ref()
-                            .is_none_or(|p: &Error| p.kind() != ErrorKind::WrongPassword)
-                        {
-                            last_err = Some(e);
-                        }
-                        continue;
-                    }
-                };
-            if KeyFile::id(&bytes) != KeyId::from_hex(&name).unwrap_or_default() {
-                last_err = Some(Error::corrupt(format!(
-                    "key file {name} does not match its name (damaged)"
-                )));
-                continue;
-            }
-            match KeyFile::decode(&bytes).and_then(|kf| kf.open(password)) {
-                Ok(m) => {
-                    master = Some(m);
-                    break;
-                }
-                Err(e) => {
-                    let e = if e.kind() == ErrorKind::WrongPassword {
-                        e
-                    } else {
-                        e.context(format!("key file {name}"))
-                    };
-                    if last_err
-                        .as_ref()
-                        .is_none_or(|p: &Error| p.kind() != ErrorKind::WrongPassword)
-                    {
-                        last_err = Some(e);
-                    }
-                }
-            }
-        }
-        let master = match master {
-            Some(m) => m,
-            None => {
-                return Err(last_err
-                    .unwrap_or_else(|| Error::new(ErrorKind::WrongPassword, "wrong password")))
-            }
-        };
+        let (master, key_id) = keys::unlock(&*backend, password)?;
         let sealer = Sealer::new(&master.subkeys().seal);
         let config = Config::open(
             &sealer,
@@ -313,7 +260,7 @@ impl Repository {
                 crate::format::config::MAX_CONFIG_FILE,
             )?,
         )?;
-        Self::assemble(backend, master, config, cache_root)
+        Self::assemble(backend, master, config, cache_root, Some(key_id))
     }
 
     fn assemble(
@@ -321,11 +268,13 @@ impl Repository {
         master: MasterKey,
         config: Config,
         cache_root: PathBuf,
+        key_id: Option<KeyId>,
     ) -> Result<Self> {
         let keys = master.subkeys();
         let chunker = Chunker::new(&keys.gear, config.chunker)?;
         Ok(Repository {
             master,
+            key_id,
             tree_cache: std::sync::atomic::AtomicBool::new(true),
             sealer: Sealer::new(&keys.seal),
             backend,
