@@ -32,3 +32,45 @@ fn golden_v1_restores_byte_exact() {
     let dumped = env.ok(&["dump", &snaps[0]["id"].as_str().unwrap()[..8], "notes.txt"]);
     assert!(dumped.starts_with("golden stdin"), "{dumped}");
 }
+
+#[test]
+fn golden_export_v1_verifies_and_restores_byte_exact() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let env = Env::new();
+    // Work on a copy: tests must never modify the committed fixture.
+    let copy = env.path("export-copy");
+    cairn_tests::copy_dir(&golden.join("export-v1"), &copy);
+    std::fs::write(
+        &env.pwfile,
+        std::fs::read_to_string(golden.join("v1/password")).unwrap(),
+    )
+    .unwrap();
+    let verified = env.ok(&["--json", "export", "verify", copy.to_str().unwrap()]);
+    assert!(verified.contains("\"outcome\":\"success\""), "{verified}");
+    let loc = format!("export:{}", copy.display());
+    let snaps = env.json(&["-r", &loc, "snapshots"]);
+    assert_eq!(snaps.as_array().unwrap().len(), 2, "{snaps}");
+    let target = env.path("out");
+    env.ok(&[
+        "-r",
+        &loc,
+        "restore",
+        "latest",
+        "--target",
+        target.to_str().unwrap(),
+    ]);
+    let manifest = std::fs::read_to_string(golden.join("v1/MANIFEST")).unwrap();
+    for line in manifest.lines().filter(|l| !l.is_empty()) {
+        let (hash, rel) = line.split_once("  ").unwrap();
+        let data = std::fs::read(target.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        assert_eq!(blake3::hash(&data).to_hex().as_str(), hash, "{rel}");
+    }
+    let dumped = env.ok(&[
+        "-r",
+        &loc,
+        "dump",
+        &snaps[0]["id"].as_str().unwrap()[..8],
+        "notes.txt",
+    ]);
+    assert!(dumped.starts_with("golden stdin"), "{dumped}");
+}
