@@ -4,6 +4,20 @@
 use cairn_tests::Env;
 use std::path::Path;
 
+/// Every file `manifest` lists has its BLAKE3 under `target`; returns
+/// how many were checked.
+fn matches_manifest(manifest: &Path, target: &Path) -> usize {
+    let manifest = std::fs::read_to_string(manifest).unwrap();
+    let mut checked = 0;
+    for line in manifest.lines().filter(|l| !l.is_empty()) {
+        let (hash, rel) = line.split_once("  ").unwrap();
+        let data = std::fs::read(target.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        assert_eq!(blake3::hash(&data).to_hex().as_str(), hash, "{rel}");
+        checked += 1;
+    }
+    checked
+}
+
 #[test]
 fn golden_v1_restores_byte_exact() {
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/v1");
@@ -20,15 +34,7 @@ fn golden_v1_restores_byte_exact() {
     let snaps = env.json(&["snapshots"]);
     assert_eq!(snaps.as_array().unwrap().len(), 2, "{snaps}");
     let target = env.restore_latest("out");
-    let manifest = std::fs::read_to_string(golden.join("MANIFEST")).unwrap();
-    let mut checked = 0;
-    for line in manifest.lines().filter(|l| !l.is_empty()) {
-        let (hash, rel) = line.split_once("  ").unwrap();
-        let data = std::fs::read(target.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        assert_eq!(blake3::hash(&data).to_hex().as_str(), hash, "{rel}");
-        checked += 1;
-    }
-    assert!(checked >= 3);
+    assert!(matches_manifest(&golden.join("MANIFEST"), &target) >= 3);
     let dumped = env.ok(&["dump", &snaps[0]["id"].as_str().unwrap()[..8], "notes.txt"]);
     assert!(dumped.starts_with("golden stdin"), "{dumped}");
 }
@@ -59,12 +65,7 @@ fn golden_export_v1_verifies_and_restores_byte_exact() {
         "--target",
         target.to_str().unwrap(),
     ]);
-    let manifest = std::fs::read_to_string(golden.join("v1/MANIFEST")).unwrap();
-    for line in manifest.lines().filter(|l| !l.is_empty()) {
-        let (hash, rel) = line.split_once("  ").unwrap();
-        let data = std::fs::read(target.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        assert_eq!(blake3::hash(&data).to_hex().as_str(), hash, "{rel}");
-    }
+    assert!(matches_manifest(&golden.join("v1/MANIFEST"), &target) >= 3);
     let dumped = env.ok(&[
         "-r",
         &loc,
