@@ -5,6 +5,8 @@ use cairn_tests::{assert_code, random_bytes, Env};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
+mod self_describing;
+
 #[test]
 fn init_writes_a_copy_of_the_spec() {
     let env = Env::init();

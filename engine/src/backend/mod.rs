@@ -129,7 +129,8 @@ impl Kind {
     /// * keys, packs, index files, snapshots, locks: 64 lowercase hex
     ///   digits (the BLAKE3 of the content, or 32 random bytes for locks);
     /// * root: `config` and `CAIRN`;
-    /// * `spec/`: `[A-Za-z0-9][A-Za-z0-9._-]*.md` (at most 64 bytes);
+    /// * `spec/`: `[A-Za-z0-9][A-Za-z0-9._-]*` ending in `.md`, `.json`,
+    ///   `.py` or `.txt` (at most 64 bytes);
     /// * `parity/`: `<64 hex>.<j>`, `j` a decimal number 0–254 without
     ///   leading zeros;
     /// * `state/`: `scrub`, and `gc-` followed by 32 lowercase hex digits.
@@ -139,7 +140,9 @@ impl Kind {
             Kind::Key | Kind::Data | Kind::Index | Kind::Snapshot | Kind::Lock => is_hex(name, 64),
             Kind::Spec => {
                 name.len() <= 64
-                    && name.ends_with(".md")
+                    && [".md", ".json", ".py", ".txt"]
+                        .iter()
+                        .any(|x| name.ends_with(x))
                     && name
                         .bytes()
                         .next()

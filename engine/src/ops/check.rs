@@ -137,6 +137,14 @@ pub fn check(repo: &Repository, progress: &dyn Progress) -> Result<CheckReport> 
     let mut r = CheckReport::default();
     let backend = repo.backend();
     let _lock = repo.audit_lock()?;
+    // The self-description a future reader needs (spec, vectors, reference
+    // restorer): reported, not damage — no data depends on it, and the
+    // next write refreshes it.
+    if !crate::repo::spec_copy::stale(&**backend)?.is_empty() {
+        r.info.push(
+            "spec/ lacks files of this Cairn's format specification, test vectors or reference restorer, or holds older versions of them; the next write (backup, forget, prune, …) brings it up to date".into(),
+        );
+    }
     // Packs that a prune has condemned may disappear at any moment.
     let (plans, bad_plans) = crate::repo::gc::load_all_lenient(&**backend, repo.sealer())?;
     let condemned = crate::repo::gc::condemned(&plans);

@@ -411,15 +411,24 @@ impl Repository {
     }
 
     /// Take a lock (shared for backup, prune for GC, exclusive for repairs).
+    ///
+    /// Every writer takes one, so this is where an older repository's
+    /// `spec/` copy is brought up to this writer's (the spec, vectors and
+    /// reference restorer); a failure there is a warning, not an error:
+    /// no data depends on it.
     pub fn lock(&self, mode: lock::LockMode) -> Result<lock::LockGuard> {
-        lock::acquire(self.backend.clone(), &self.sealer, mode)
+        let guard = lock::acquire(self.backend.clone(), &self.sealer, mode)?;
+        if let Err(e) = spec_copy::refresh_listed(&*self.backend) {
+            self.warn(format!("could not bring spec/ up to date: {e}"));
+        }
+        Ok(guard)
     }
 
     /// A shared lock for audits, so that a prune armed meanwhile waits for
     /// them (`format-spec/v1/gc.md`). Storage that cannot be written
     /// (read-only media, where nothing can be pruned either) gets none.
     pub fn audit_lock(&self) -> Result<Option<lock::LockGuard>> {
-        match self.lock(lock::LockMode::Shared) {
+        match lock::acquire(self.backend.clone(), &self.sealer, lock::LockMode::Shared) {
             Ok(g) => Ok(Some(g)),
             Err(e) if e.kind() == ErrorKind::Locked => Err(e),
             Err(_) => Ok(None),

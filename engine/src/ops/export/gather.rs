@@ -182,8 +182,8 @@ fn meta_files(
         let bytes = b.read_max(Kind::Key, &name, crate::format::keyfile::MAX_KEY_FILE)?;
         out.push((Kind::Key, name, bytes));
     }
-    for (name, text) in crate::repo::spec_copy::FILES {
-        out.push((Kind::Spec, (*name).to_owned(), text.as_bytes().to_vec()));
+    for (name, bytes) in crate::repo::spec_copy::FILES {
+        out.push((Kind::Spec, (*name).to_owned(), bytes.to_vec()));
     }
     // The repository's entries of exactly these packs.
     let mut entries: BTreeMap<PackId, PackEntries> = BTreeMap::new();
