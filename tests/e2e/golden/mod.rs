@@ -3,6 +3,7 @@
 //! work on copies: a committed golden directory is never modified.
 
 mod features;
+mod gate;
 
 use cairn_tests::Env;
 use std::path::{Path, PathBuf};
