@@ -251,3 +251,88 @@ fn golden_v1_features_parity_rebuilds_a_lost_pack() {
     let target = restore(&env, &snapshot(&env, "files"), "out");
     assert_eq!(matches_manifest(&golden.join("MANIFEST"), &target), 13);
 }
+
+/// Nanoseconds since the epoch of an RFC 3339 UTC time as `ls --json`
+/// prints it (`2025-12-01T21:00:00.12345681Z`).
+fn rfc3339_ns(s: &str) -> i128 {
+    let num = |r: std::ops::Range<usize>| s[r].parse::<i64>().unwrap();
+    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
+    // Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let secs = days * 86_400 + num(11..13) * 3600 + num(14..16) * 60 + num(17..19);
+    let frac = s[19..].trim_end_matches('Z').trim_start_matches('.');
+    let ns = format!("{frac:0<9}").parse::<i128>().unwrap();
+    i128::from(secs) * 1_000_000_000 + ns
+}
+
+/// `ls --json` shows what the repository stored, needing no privilege:
+/// type, mode, owner, size, nanosecond mtime and link target of every
+/// METADATA entry, non-UTF-8 names included.
+#[test]
+fn golden_v1_features_ls_lists_the_stored_metadata() {
+    let golden = golden_dir("v1-features");
+    let env = open_copy();
+    let root = format!("/{SRC}");
+    let out = env.ok(&["--json", "ls", &snapshot(&env, "files"), &root]);
+    let mut listed = Vec::new();
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        let path = match e["path_bytes_hex"].as_str() {
+            Some(hex) => (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect(),
+            None => e["path"].as_str().unwrap().as_bytes().to_vec(),
+        };
+        let rel = path.strip_prefix(root.as_bytes()).unwrap();
+        let rel = escape(
+            rel.strip_prefix(b"/")
+                .unwrap_or(if rel.is_empty() { b"." } else { rel }),
+        );
+        let kind = match e["type"].as_str().unwrap() {
+            "file" => "-",
+            "dir" => "d",
+            "symlink" => "l",
+            "fifo" => "p",
+            "chardev" => "c",
+            "blockdev" => "b",
+            other => panic!("{other}"),
+        };
+        let target = e["target"]
+            .as_str()
+            .map_or("-".into(), |t| escape(t.as_bytes()));
+        listed.push(format!(
+            "{kind} {:04o} {} {} {} {} {target} {rel}",
+            e["mode"].as_u64().unwrap(),
+            e["uid"],
+            e["gid"],
+            rfc3339_ns(e["mtime"].as_str().unwrap()),
+            e["size"],
+        ));
+    }
+    // The same fields, from METADATA: a file's content is its hash there.
+    let metadata = std::fs::read_to_string(golden.join("METADATA")).unwrap();
+    let expected: Vec<String> = metadata
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            // `ls --json` gives a symlink target as (lossy) text only; the
+            // raw bytes are checked by the restore test.
+            let target = match f[0] {
+                "l" => escape(String::from_utf8_lossy(&unescape(f[6])).as_bytes()),
+                _ => "-".into(),
+            };
+            format!(
+                "{} {} {} {} {} {} {target} {}",
+                f[0], f[1], f[2], f[3], f[4], f[5], f[10]
+            )
+        })
+        .collect();
+    listed.sort_by(|a, b| a.rsplit(' ').next().cmp(&b.rsplit(' ').next()));
+    assert_eq!(listed, expected);
+}
