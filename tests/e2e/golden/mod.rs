@@ -1,8 +1,40 @@
 //! Golden repositories: every format version ever written must restore
-//! forever. See tests/golden/README.md for passwords and contents.
+//! forever. See tests/golden/README.md for passwords and contents. Tests
+//! work on copies: a committed golden directory is never modified.
+
+mod features;
+mod gate;
 
 use cairn_tests::Env;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// `tests/golden/NAME`.
+fn golden_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("golden")
+        .join(name)
+}
+
+/// Raw bytes of a path as the golden text files write it: `\xNN` stands
+/// for one byte (names need not be UTF-8); everything else is literal.
+fn unescape(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = s.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        match (b, tail) {
+            (b'\\', [b'x', h, l, more @ ..]) => {
+                let hex = std::str::from_utf8(&[*h, *l]).unwrap().to_owned();
+                out.push(u8::from_str_radix(&hex, 16).unwrap_or_else(|e| panic!("{s}: {e}")));
+                rest = more;
+            }
+            _ => {
+                out.push(b);
+                rest = tail;
+            }
+        }
+    }
+    out
+}
 
 /// Every file `manifest` lists has its BLAKE3 under `target`; returns
 /// how many were checked.
@@ -11,7 +43,8 @@ fn matches_manifest(manifest: &Path, target: &Path) -> usize {
     let mut checked = 0;
     for line in manifest.lines().filter(|l| !l.is_empty()) {
         let (hash, rel) = line.split_once("  ").unwrap();
-        let data = std::fs::read(target.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let path = target.join(cairn_tests::os(&unescape(rel)));
+        let data = std::fs::read(path).unwrap_or_else(|e| panic!("{rel}: {e}"));
         assert_eq!(blake3::hash(&data).to_hex().as_str(), hash, "{rel}");
         checked += 1;
     }
@@ -20,7 +53,7 @@ fn matches_manifest(manifest: &Path, target: &Path) -> usize {
 
 #[test]
 fn golden_v1_restores_byte_exact() {
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/v1");
+    let golden = golden_dir("v1");
     let env = Env::new();
     // Work on a copy: tests must never modify the committed fixture.
     let copy = env.path("golden-copy");
@@ -41,7 +74,7 @@ fn golden_v1_restores_byte_exact() {
 
 #[test]
 fn golden_export_v1_verifies_and_restores_byte_exact() {
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let golden = golden_dir("");
     let env = Env::new();
     // Work on a copy: tests must never modify the committed fixture.
     let copy = env.path("export-copy");
