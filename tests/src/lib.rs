@@ -8,6 +8,8 @@ pub mod mongo;
 pub mod s3;
 mod tree;
 pub mod vectors;
+pub mod vectors_negative;
+mod vectors_objects;
 
 pub use tree::{assert_same_tree, describe, Entry};
 
