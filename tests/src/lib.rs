@@ -8,6 +8,7 @@ pub mod mongo;
 pub mod s3;
 mod tree;
 pub mod vectors;
+mod vectors_fields;
 pub mod vectors_negative;
 mod vectors_objects;
 

@@ -400,6 +400,7 @@ pub fn generate() -> BTreeMap<String, Value> {
     }
     let (name, v) = crate::vectors_negative::generate(&mk);
     files.insert(name, v);
+    crate::vectors_fields::annotate(&mut files);
     files
 }
 
