@@ -27,6 +27,7 @@ mod retention;
 mod roundtrip;
 mod run;
 mod s3;
+mod spec_tables;
 mod stdin_dump;
 mod traps;
 mod vectors;

@@ -8,6 +8,10 @@ pub mod mongo;
 pub mod s3;
 mod tree;
 pub mod vectors;
+mod vectors_fields;
+pub mod vectors_negative;
+mod vectors_negative_objects;
+mod vectors_objects;
 
 pub use tree::{assert_same_tree, describe, Entry};
 

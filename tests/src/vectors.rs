@@ -395,6 +395,12 @@ pub fn generate() -> BTreeMap<String, Value> {
     );
     let (name, v) = crate::export_vectors::generate();
     files.insert(name, v);
+    for (name, v) in crate::vectors_objects::generate(&mk) {
+        files.insert(name, v);
+    }
+    let (name, v) = crate::vectors_negative::generate(&mk);
+    files.insert(name, v);
+    crate::vectors_fields::annotate(&mut files);
     files
 }
 

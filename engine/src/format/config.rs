@@ -1,10 +1,14 @@
 //! The repository config (sealed, `config`) and the plaintext `CAIRN`
 //! marker that names the format version for anyone who finds the files.
+//!
+//! Invariant: a config that lists a required feature this build does not
+//! know is refused as "unsupported version", never read as corruption or
+//! silently ignored (`format-spec/README.md`, "Versioning policy").
 
 use crate::chunking::ChunkerParams;
 use crate::crypto::{ObjectType, Sealer};
 use crate::error::{Error, ErrorKind, Result};
-use crate::format::cbor::{Fields, Value};
+use crate::format::cbor::{text_list, Fields, Value};
 
 /// Repository format version written by this build.
 pub const FORMAT_VERSION: u64 = 1;
@@ -72,6 +76,37 @@ pub struct Config {
     pub parity: Option<(u8, u8)>,
 }
 
+/// Required features this build knows (`format-spec/README.md`,
+/// "Versioning policy", rule 5). v1 defines none yet.
+pub const KNOWN_FEATURES: &[&str] = &[];
+
+/// Check the config's `features` list: well-formed (sorted, unique,
+/// non-empty names) or corruption; every name known or "unsupported".
+fn check_features(f: &Fields<'_>) -> Result<()> {
+    let features = text_list(f.opt_array("features")?, "config features")?;
+    if features.iter().any(String::is_empty) || features.windows(2).any(|w| w.first() >= w.get(1)) {
+        return Err(Error::corrupt(
+            "config: features are not sorted, unique, non-empty names",
+        ));
+    }
+    let unknown: Vec<&str> = features
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !KNOWN_FEATURES.contains(n))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::UnsupportedVersion,
+            format!(
+                "the repository requires features this build does not know ({}); upgrade cairn",
+                unknown.join(", ")
+            ),
+        ))
+    }
+}
+
 /// Check `(k, m)` against the bounds of `format-spec/v1/parity.md`.
 pub fn validate_parity(k: u8, m: u8) -> Result<()> {
     if (1..=64).contains(&k) && (1..=16).contains(&m) {
@@ -118,6 +153,7 @@ impl Config {
                 format!("config version {version} is not supported; upgrade cairn"),
             ));
         }
+        check_features(&f)?;
         let small = |k: &str| -> Result<u32> {
             u32::try_from(f.u64(k)?)
                 .map_err(|_| Error::corrupt(format!("config: '{k}' out of range")))
@@ -203,5 +239,33 @@ mod tests {
         };
         let s = Sealer::new(&[1; 32]);
         assert_eq!(Config::open(&s, &c.seal(&s).unwrap()).unwrap(), c);
+    }
+
+    /// The config plaintext of `c` with a `features` list added.
+    fn with_features(c: &Config, features: &[&str]) -> Vec<u8> {
+        let Value::Map(mut m) = Value::decode(&c.encode_plain()).unwrap() else {
+            panic!("config is a map")
+        };
+        let list = features.iter().map(|f| Value::Text((*f).into())).collect();
+        m.push((Value::Text("features".into()), Value::Array(list)));
+        Value::Map(m).encode() // sorted canonically by the encoder
+    }
+
+    #[test]
+    fn unknown_required_features_are_unsupported_not_corrupt() {
+        let c = Config {
+            id: [7; 16],
+            chunker: ChunkerParams::default(),
+            zstd_level: 3,
+            pack_size: 16 << 20,
+            created: 1,
+            parity: None,
+        };
+        assert_eq!(Config::decode_plain(&with_features(&c, &[])).unwrap(), c);
+        let err = Config::decode_plain(&with_features(&c, &["from-the-future"])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnsupportedVersion);
+        assert!(err.message().contains("from-the-future"));
+        let err = Config::decode_plain(&with_features(&c, &["b", "a"])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupt);
     }
 }

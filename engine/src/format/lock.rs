@@ -34,7 +34,12 @@ pub struct LockInfo {
 impl LockInfo {
     /// The sealed file bytes.
     pub fn seal(&self, sealer: &Sealer) -> Result<Vec<u8>> {
-        let v = Value::map(vec![
+        crate::format::object::seal(sealer, ObjectType::Lock, &self.encode_plain(), 0)
+    }
+
+    /// The canonical CBOR plaintext (before the compression tag).
+    pub fn encode_plain(&self) -> Vec<u8> {
+        Value::map(vec![
             ("v", Value::Uint(1)),
             ("host", Value::Text(self.host.clone())),
             ("pid", Value::Uint(self.pid.into())),
@@ -42,8 +47,8 @@ impl LockInfo {
             ("exclusive", Value::Bool(self.exclusive)),
             ("prune", Value::Bool(self.prune)),
             ("instance", Value::Text(self.instance.clone())),
-        ]);
-        crate::format::object::seal(sealer, ObjectType::Lock, &v.encode(), 0)
+        ])
+        .encode()
     }
 
     /// Open and decode a lock file; never panics.

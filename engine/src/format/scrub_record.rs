@@ -29,7 +29,8 @@ pub struct ScrubState {
 }
 
 impl ScrubState {
-    fn encode(&self) -> Vec<u8> {
+    /// The canonical CBOR plaintext (before the compression tag).
+    pub fn encode(&self) -> Vec<u8> {
         Value::map(vec![
             ("v", Value::Uint(1)),
             (
