@@ -78,7 +78,7 @@ fn parse(text: &str) -> Vec<Generation> {
 /// JSON keys that hold prose about a vector, not bytes of the format:
 /// rewording them is not an on-disk change.
 fn is_prose(key: &str) -> bool {
-    matches!(key, "description" | "comment" | "notes") || key.ends_with("_description")
+    matches!(key, "description" | "comment" | "notes" | "fields") || key.ends_with("_description")
 }
 
 /// Canonical text of a JSON value without its prose: keys sorted, no
