@@ -626,6 +626,7 @@ def apply_metadata(p, n):
 # ---------------------------------------------------------------- MongoDB
 def check_mongodb(root):
     """mongodb.md: the manifest's count, bytes and blake3 per collection."""
+    root = os.fsdecode(root)
     m = json.load(open(os.path.join(root, "cairn-mongodb.json"), "rb"))
     if m.get("format") != "cairn-mongodb/1":
         raise Unsupported("MongoDB manifest format %r" % m.get("format"))
@@ -773,7 +774,7 @@ def main():
         return run(sys.argv[1:])
     except Unsupported as e:
         print("error: unsupported version: %s (a newer reader is needed)" % e, file=sys.stderr)
-    except (Corrupt, OSError) as e:
+    except (Corrupt, OSError, KeyError, ValueError) as e:
         print("error: %s" % e, file=sys.stderr)
     return 1
 
