@@ -146,6 +146,9 @@ fn reference_restores_a_mongodb_snapshot_to_a_dump_directory() {
     let ours = env.restore_latest("cairn-dump");
     let t = ref_restore(&env.repo, env.path("ref-dump"));
     assert!(t.join("shop/many.bson").exists(), "no mongodump layout");
+    // Both commands compare every collection with the dump's manifest.
+    let v = reference_ok(&[&env.repo, Path::new("verify"), Path::new("latest")]);
+    assert!(v.contains("collections match the manifest"), "{v}");
     assert!(assert_same_tree(&ours, &t) >= 10);
 }
 
