@@ -19,23 +19,18 @@ import blake3, zstandard
 from Crypto.Cipher import ChaCha20_Poly1305
 from argon2.low_level import Type, hash_secret_raw
 
-
 class Corrupt(Exception):
     """Bytes that violate the spec (README.md: Versioning policy 5)."""
 
-
 class Unsupported(Exception):
     """A version this reader does not know (README.md: Versioning policy 4)."""
-
 
 def need(cond, what):
     if not cond:
         raise Corrupt(what)
 
-
 def warn(msg):
     print("warning: " + msg, file=sys.stderr)
-
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MiB = 1 << 20
@@ -44,12 +39,10 @@ MiB = 1 << 20
 # trees-and-snapshots.md: "Canonical CBOR" (RFC 8949 §4.2.1). Rules 1-5 are
 # checked while decoding; anything else is corruption.
 
-
 def cbor_decode(b):
     v, i = _cbor_item(b, 0, 0)
     need(i == len(b), "CBOR: bytes after the item")  # rule 5
     return v
-
 
 def _cbor_arg(b, i, ai):
     if ai < 24:
@@ -60,7 +53,6 @@ def _cbor_arg(b, i, ai):
     v = int.from_bytes(b[i:i + n], "big")
     need(v >= (24 if n == 1 else 1 << (4 * n)), "CBOR: integer not in shortest form")  # rule 2
     return v, i + n
-
 
 def _cbor_item(b, i, depth):
     need(depth <= 32 and i < len(b), "CBOR: truncated or nested too deep")
@@ -101,7 +93,6 @@ def _cbor_item(b, i, depth):
         out[k], i = _cbor_item(b, i, depth + 1)
     return out, i
 
-
 def field(m, key, kind, optional=False):
     """A map field of the given Python type(s); missing or mistyped is corruption."""
     if key not in m and optional:
@@ -110,10 +101,8 @@ def field(m, key, kind, optional=False):
     v = m[key]
     ok = isinstance(v, kind) and not (kind is int and isinstance(v, bool))
     need(ok, "field %r has the wrong type" % key)
-    if kind is int and key not in ("created", "secs"):
-        need(v >= 0, "field %r is negative" % key)
+    need(kind is not int or v >= 0, "field %r is negative" % key)
     return v
-
 
 def timestamp(v):  # trees-and-snapshots.md: "Common value types"
     need(isinstance(v, list) and len(v) == 2, "bad timestamp")
@@ -122,11 +111,9 @@ def timestamp(v):  # trees-and-snapshots.md: "Common value types"
     need(isinstance(ns, int) and not isinstance(ns, bool) and 0 <= ns < 10**9, "bad timestamp")
     return s * 10**9 + ns
 
-
 # ---------------------------------------------------------------- crypto
 # crypto.md: "The sealed-object envelope"; packs-and-index.md: "Compression payload"
 ZERO = bytes(32)
-
 
 def open_compact(key, typ, bind, data):
     need(len(data) >= 40, "envelope too short")
@@ -138,14 +125,12 @@ def open_compact(key, typ, bind, data):
     except ValueError:
         raise Corrupt("authentication tag failed (type %d)" % typ)
 
-
 def open_full(key, typ, data):
     need(len(data) >= 6 and data[:4] == b"CRNE", "not an envelope")
     if data[4] != 1:
         raise Unsupported("envelope version %d" % data[4])
     need(data[5] == typ, "envelope type %d, expected %d" % (data[5], typ))
     return open_compact(key, typ, ZERO, data[6:])
-
 
 def decompress(payload, limit):
     """Tag 0: stored; tag 1: one zstd frame, window <= 2^27, output <= limit."""
@@ -167,16 +152,13 @@ def decompress(payload, limit):
     need(d.eof and not d.unused_data and i >= len(body), "zstd: truncated or bytes after the frame")
     return b"".join(out)
 
-
 def sealed_object(key, typ, data, limit):
     """A sealed file whose payload decompresses to at most `limit` bytes."""
     need(len(data) <= limit + limit // 128 + 4096, "file too large")  # "File sizes"
     return decompress(open_full(key, typ, data), limit)
 
-
 def keyed(key, data):
     return blake3.blake3(data, key=key).digest()
-
 
 # ---------------------------------------------------------------- storage
 class Store:
@@ -264,7 +246,6 @@ class Store:
             raise Corrupt("repository damaged: %s/ is missing" % d)
         return sorted(names), seen
 
-
 # ---------------------------------------------------------------- repository
 class Repo:
     def __init__(self, path, password):
@@ -292,9 +273,9 @@ class Repo:
             need(blake3.blake3(data).hexdigest() == name, "key file %s: name mismatch" % name)
             try:
                 return unwrap_key_file(data, password)
-            except Corrupt as e:
+            except (Corrupt, Unsupported) as e:  # try the next key file
                 if str(e) != "wrong password":
-                    warn("key file %s: %s" % (name, e))
+                    warn("key file %s: %s: %s" % (name, type(e).__name__.lower(), e))
         raise Corrupt("wrong password (no key file opens)")
 
     # --- blob locations: packs-and-index.md "Index files" and "Reading a pack trailer"
@@ -313,7 +294,7 @@ class Repo:
                     named.add(pack)
                     self._add(pack, entries)
             except (Corrupt, Unsupported) as e:
-                warn("index file %s skipped: %s" % (name, e))
+                warn("index file %s skipped: %s: %s" % (name, type(e).__name__.lower(), e))
         for fan in self.store.list("data", re.compile(r"^[0-9a-f]{2}$"), want=stat.S_ISDIR)[0]:
             for pack in self.store.list("data/" + fan, required=False)[0]:
                 if pack.startswith(fan) and pack not in named:
@@ -362,7 +343,7 @@ class Repo:
                 need(blake3.blake3(data).hexdigest() == name, "name mismatch")
                 out.append((name, parse_snapshot(sealed_object(self.seal, 4, data, 64 * MiB))))
             except (Corrupt, Unsupported) as e:
-                warn("snapshot %s unreadable: %s" % (name, e))
+                warn("snapshot %s unreadable: %s: %s" % (name, type(e).__name__.lower(), e))
                 bad = True
         out.sort(key=lambda x: (timestamp(x[1]["time"]), x[0]))
         return out, bad
@@ -375,7 +356,6 @@ class Repo:
         hits = [s for s in snaps if s[0].startswith(spec.lower())]
         need(len(hits) == 1, "snapshot %r: %d matches" % (spec, len(hits)))
         return hits[0]
-
 
 def unwrap_key_file(data, password):
     """crypto.md: "Key files", "Argon2id", "Master key wrap"."""
@@ -397,7 +377,6 @@ def unwrap_key_file(data, password):
     need(len(master) == 32, "master key is not 32 bytes")
     return master
 
-
 def parse_entries(b, i, k):
     """k blob entries of 49 bytes (packs-and-index.md: "Blob entry")."""
     out = []
@@ -409,7 +388,6 @@ def parse_entries(b, i, k):
                     int.from_bytes(e[41:45], "little"), int.from_bytes(e[45:49], "little")))
         i += 49
     return out, i
-
 
 def parse_index(plain):
     """packs-and-index.md: "Index files" -> [(pack hex, entries)]."""
@@ -430,7 +408,6 @@ def parse_index(plain):
         packs.append((pack, entries))
     need(i == len(plain), "bytes after the last pack")
     return packs
-
 
 def parse_pack(seal, size, head, read_at):
     """packs-and-index.md: "Reading a pack trailer", steps 1-4."""
@@ -457,7 +434,6 @@ def parse_pack(seal, size, head, read_at):
     need(end <= size - 48 - L, "entry beyond the blob area")
     return entries
 
-
 def parse_snapshot(plain):
     """trees-and-snapshots.md: "Snapshot object"."""
     m = cbor_decode(plain)
@@ -476,10 +452,8 @@ def parse_snapshot(plain):
         field(m["stats"], k, int)
     return m
 
-
 # ---------------------------------------------------------------- trees
 ONLY = {"rdev": (4, 5), "target": (2,), "content": (0,), "subtree": (1,)}
-
 
 def parse_tree(plain):
     """trees-and-snapshots.md: "Tree object", "Node fields", "Ordering and name safety"."""
@@ -522,7 +496,6 @@ def parse_tree(plain):
         need(all(isinstance(x, list) and len(x) == 2 and all(isinstance(y, bytes) for y in x) for x in xs), "xattrs")
         need([x[0] for x in xs] == sorted({x[0] for x in xs}), "xattrs not sorted by unique name")
     return nodes
-
 
 class Walk:
     """Walks a snapshot's trees with the bounds of trees-and-snapshots.md
@@ -578,7 +551,7 @@ class Walk:
                     pass
 
     # --- restoring: trees-and-snapshots.md "Content extents and sparse
-    # files", "Hard links", and the metadata order in "Restoring metadata"
+    # files", "Hard links", "The root tree" (TARGET stands for `/`)
     def restore(self, tree_id, path, rel=b"", stack=()):
         for n in self.tree(tree_id, stack):
             p, t = os.path.join(path, n["name"]), n["type"]
@@ -613,10 +586,10 @@ class Walk:
                 continue  # sockets are recorded only
             apply_metadata(p, n)
 
-
 def apply_metadata(p, n):
-    """Owner, then xattrs, then mode (so chown cannot clear setuid), then
-    times last; directories get this after their children."""
+    """Numeric owner (root only), then xattrs (a failure is a warning), then
+    mode (after chown, which clears setuid; never on symlinks), then atime
+    and mtime as stored; a directory gets this after its children."""
     link = n["type"] == 2
     if os.geteuid() == 0:
         os.chown(p, n["uid"], n["gid"], follow_symlinks=False)
@@ -628,7 +601,6 @@ def apply_metadata(p, n):
     if not link:
         os.chmod(p, n["mode"])
     os.utime(p, ns=(timestamp(n["atime"]), timestamp(n["mtime"])), follow_symlinks=False)
-
 
 # ---------------------------------------------------------------- MongoDB
 class BsonStream:
@@ -655,7 +627,6 @@ class BsonStream:
                 need(n >= 5, "broken BSON stream")
                 self.skip, self.head, self.count = n - 4, b"", self.count + 1
 
-
 def check_mongodb(files):
     """mongodb.md: compare the manifest's count, bytes and blake3 with what
     was read back; `files` maps relative paths to their BsonStream."""
@@ -670,7 +641,6 @@ def check_mongodb(files):
              "%s.%s does not match the manifest" % (c["db"], c["name"]))
     return len(m["collections"])
 
-
 # ---------------------------------------------------------------- commands
 def password():
     pw = os.environb.get(b"CAIRN_PASSWORD")
@@ -678,7 +648,6 @@ def password():
         pw = getpass.getpass("password: ").encode("utf-8")
     need(pw, "empty password")
     return pw
-
 
 def run(argv):
     if argv[:1] == ["selftest"]:
@@ -690,11 +659,11 @@ def run(argv):
         return 2
     repo = Repo(argv[0], password())
     if argv[1] == "snapshots":
-        snaps, _ = repo.snapshots()
+        snaps, bad = repo.snapshots()
         for sid, s in snaps:
             print("%s  %d  %-8s %-10s %s  %s" % (sid, s["time"][0], s["source"], s["host"],
                                                " ".join(s["paths"]), ",".join(s["tags"])))
-        return 0
+        return 1 if bad else 0
     sid, snap = repo.find(argv[2])
     walk = Walk(repo, snap)
     if argv[1] == "verify":
@@ -714,7 +683,6 @@ def run(argv):
     print("restored snapshot %s to %s" % (sid, argv[3]))
     return 0
 
-
 def main():
     try:
         return run(sys.argv[1:])
@@ -723,7 +691,6 @@ def main():
     except (Corrupt, OSError, KeyError, ValueError) as e:
         print("error: %s" % e, file=sys.stderr)
     return 1
-
 
 if __name__ == "__main__":
     sys.exit(main())
