@@ -29,6 +29,10 @@ fn script() -> PathBuf {
 
 /// Run the reference restorer with the test password in its environment.
 fn reference(args: &[&Path]) -> Output {
+    reference_with(PASSWORD, args)
+}
+
+fn reference_with(password: &str, args: &[&Path]) -> Output {
     let py = python();
     assert!(
         py.exists(),
@@ -38,7 +42,7 @@ fn reference(args: &[&Path]) -> Output {
     Command::new(py)
         .arg(script())
         .args(args)
-        .env("CAIRN_PASSWORD", PASSWORD)
+        .env("CAIRN_PASSWORD", password)
         .stdin(Stdio::null())
         .output()
         .expect("spawn python")
@@ -65,6 +69,40 @@ fn ref_restore(repo: &Path, target: PathBuf) -> PathBuf {
 fn reference_restorer_passes_every_checked_in_vector() {
     let out = reference_ok(&[Path::new("selftest")]);
     assert!(out.contains("vector checks passed"), "{out}");
+}
+
+#[test]
+fn reference_restores_the_golden_repository_and_export_like_the_engine() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let password = fs::read_to_string(golden.join("v1/password")).unwrap();
+    let env = Env::new();
+    fs::write(&env.pwfile, &password).unwrap();
+    for (i, fixture) in ["v1/repo", "export-v1"].iter().enumerate() {
+        // Work on a copy: tests must never modify the committed fixture.
+        let repo = &env.path(&format!("copy-{i}"));
+        cairn_tests::copy_dir(&golden.join(fixture), repo);
+        // Both readers restore the same bytes and metadata; the engine's
+        // restore is pinned to golden/v1/MANIFEST by golden.rs.
+        let ours = env.path(&format!("engine-{i}"));
+        let loc = if i == 0 {
+            repo.display().to_string()
+        } else {
+            format!("export:{}", repo.display())
+        };
+        let t = ours.to_str().unwrap();
+        env.ok(&["-r", &loc, "restore", "latest", "--target", t]);
+        let theirs = env.path(&format!("ref-{i}"));
+        let out = reference_with(
+            password.trim_end_matches('\n'),
+            &[repo, Path::new("restore"), Path::new("latest"), &theirs],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(assert_same_tree(&ours, &theirs) >= 5);
+    }
 }
 
 #[test]
