@@ -167,25 +167,30 @@ class Store:
 
     def __init__(self, path):
         if os.path.exists(os.path.join(path, "CAIRN")):
-            self.roots, self.sums = [path], {}
+            self.roots, self.sums, self.needs, self.present = [path], {}, {}, set()
         else:
             self.roots = sorted(os.path.join(path, n) for n in os.listdir(path)
                                 if os.path.isfile(os.path.join(path, n, "VOLUME")))
             if not self.roots:
                 raise Corrupt("%s holds neither CAIRN nor export volumes" % path)
-            self.sums = {r: self._volume(r) for r in self.roots}
+            self.sums, self.needs, self.present = {}, {}, set()
+            for r in self.roots:
+                self.sums[r] = self._volume(r)
 
-    @staticmethod
-    def _volume(root):
+    def _volume(self, root):
         with open(os.path.join(root, "VOLUME"), "rb") as f:
-            first = f.readline().rstrip(b"\n")
-        need(first.startswith(b"CAIRN-EXPORT-VOLUME "), "%s: bad VOLUME" % root)
-        if first != b"CAIRN-EXPORT-VOLUME 1":
-            raise Unsupported("export volume " + first.decode("utf-8", "replace"))
+            first, set_line, vol_line = (f.readline().rstrip(b"\n").decode("utf-8", "replace") for _ in range(3))
+        need(first.startswith("CAIRN-EXPORT-VOLUME "), "%s: bad VOLUME" % root)
+        if first != "CAIRN-EXPORT-VOLUME 1":
+            raise Unsupported("export volume " + first)
+        self.present.add("%s:%s" % (set_line[4:], vol_line.split(" ")[1]))  # "The label: VOLUME"
         cat = open(os.path.join(root, "CATALOGUE"), "rb").read()  # "The catalogue"
         need(cat.startswith(b"CAIRN-EXPORT-CATALOGUE 1\n"), "%s: bad CATALOGUE" % root)
         body, _, end = cat.rstrip(b"\n").rpartition(b"\n")
         need(end == b"end " + blake3.blake3(body + b"\n").hexdigest().encode(), "%s: CATALOGUE end hash" % root)
+        for rec in body.decode().split("\n"):
+            if rec.startswith("snapshot "):  # the volumes each snapshot needs
+                self.needs[rec.split(" ")[1]] = rec.split(" ")[2:]
         sums = {}
         for line in open(os.path.join(root, "SHA256SUMS"), "rb").read().splitlines():
             digest, _, rel = line.partition(b"  ")
@@ -352,9 +357,11 @@ class Repo:
         snaps, bad = self.snapshots()
         if spec == "latest":  # trees-and-snapshots.md: "Snapshot object"
             need(snaps and not bad, "cannot resolve latest: no snapshot, or one is unreadable")
-            return snaps[-1]
-        hits = [s for s in snaps if s[0].startswith(spec.lower())]
+        hits = [s for s in snaps if s[0].startswith(spec.lower())] if spec != "latest" else snaps[-1:]
         need(len(hits) == 1, "snapshot %r: %d matches" % (spec, len(hits)))
+        # export.md: "Reading an export", step 3: ask for missing volumes
+        missing = [v for v in self.store.needs.get(hits[0][0], []) if v not in self.store.present]
+        need(not missing, "snapshot needs the missing export volumes (set:number) " + " ".join(missing))
         return hits[0]
 
 def unwrap_key_file(data, password):

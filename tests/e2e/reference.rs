@@ -211,4 +211,25 @@ fn reference_restores_from_an_export_set() {
     assert!(vols >= 3, "expected several volumes, got {vols}");
     let t = ref_restore(&out, env.path("ref"));
     assert_same_tree(&src, &t.join(src.strip_prefix("/").unwrap()));
+
+    // A missing data volume is asked for by set and number, not met as
+    // missing blobs halfway through the restore.
+    let first = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap();
+    fs::remove_dir_all(&first).unwrap();
+    let o = reference(&[
+        &out,
+        Path::new("restore"),
+        Path::new("latest"),
+        &env.path("x"),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("missing export volumes"),
+        "{err}"
+    );
+    assert!(!env.path("x").exists(), "restore began without the volume");
 }
