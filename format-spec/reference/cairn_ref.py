@@ -19,6 +19,8 @@ import blake3, zstandard
 from Crypto.Cipher import ChaCha20_Poly1305
 from argon2.low_level import Type, hash_secret_raw
 
+sys.dont_write_bytecode = True  # leave no __pycache__ beside the spec
+
 class Corrupt(Exception):
     """Bytes that violate the spec (README.md: Versioning policy 5)."""
 
