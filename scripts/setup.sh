@@ -40,6 +40,18 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('Se
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "SecantusDB==$SECANTUS_VERSION"
 fi
+# The reference restorer's pinned packages (tests/e2e/reference.rs), into
+# the same venv: installed when any pinned NAME==VERSION is not exactly
+# what `pip show NAME` reports.
+REF_REQ="$(dirname "$0")/../format-spec/reference/requirements.txt"
+ref_missing=0
+while read -r name version; do
+  [ "$("$VENV/bin/pip" show "$name" 2>/dev/null | sed -n 's/^Version: //p')" = "$version" ] || ref_missing=1
+done < <(sed -n 's/^\([A-Za-z0-9_.-]*\)==\([^ ]*\)$/\1 \2/p' "$REF_REQ")
+if [ "$ref_missing" = 1 ]; then
+  echo "setup: installing the reference restorer's requirements into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REF_REQ"
+fi
 
 # The S3 test servers, built once per machine into a cache outside the
 # clone and rebuilt only when the exact binary at the pinned version is

@@ -19,6 +19,7 @@ echo "== build"; cargo build --workspace --all-targets --quiet
 export CAIRN_BIN="$CARGO_TARGET_DIR/debug/cairn"
 export CAIRN_TOOLS="${CAIRN_TOOLS:-$HOME/.cache/cairn-tools}"
 export CAIRN_SECANTUSD="${CAIRN_VENV:-$HOME/.cache/cairn-venv}/bin/secantusd-py"
+export CAIRN_REF_PYTHON="${CAIRN_REF_PYTHON:-${CAIRN_VENV:-$HOME/.cache/cairn-venv}/bin/python}"
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast --test-threads 2

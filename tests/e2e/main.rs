@@ -20,6 +20,7 @@ mod parity;
 mod profiles;
 mod prune;
 mod reading;
+mod reference;
 mod regression;
 mod repair_path;
 mod repository;

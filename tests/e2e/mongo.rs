@@ -95,7 +95,7 @@ fn index_specs(client: &Client, db: &str, coll: &str) -> BTreeMap<String, String
         .collect()
 }
 
-fn seed(client: &Client, small_docs: i32) {
+pub(crate) fn seed(client: &Client, small_docs: i32) {
     let shop = client.database("shop");
     let types = shop.collection::<Document>("all_types");
     types

@@ -19,7 +19,7 @@ fn set_mtime(p: &Path, secs: i64, nanos: i64) {
 }
 
 /// Build the source tree; returns whether devices could be made (root).
-fn build_tree(src: &Path) -> bool {
+pub(crate) fn build_tree(src: &Path) -> bool {
     fs::create_dir_all(src.join("docs/nested")).unwrap();
     fs::write(src.join("docs/a.txt"), b"hello cairn\n").unwrap();
     fs::write(src.join("docs/nested/big.bin"), random_bytes(5 << 20, 1)).unwrap();

@@ -1,0 +1,89 @@
+"""Checks the test vectors of format-spec/test-vectors/v1 with the code of
+cairn_ref.py (run it as `cairn_ref.py selftest [VECTOR_DIR]`)."""
+import hashlib, json, os, re
+import blake3
+from argon2.low_level import Type, hash_secret_raw
+from cairn_ref import (MiB, cbor_decode, decompress, keyed, need, open_compact, open_full, parse_index,
+                       parse_pack, parse_snapshot, parse_tree, sealed_object, unwrap_key_file)
+
+def selftest(vdir):
+    """Checks every file of test-vectors/v1 this reader has code for."""
+    V = lambda name: json.load(open(os.path.join(vdir, name)))
+    H, ok = bytes.fromhex, []
+
+    def check(name, cond):
+        need(cond, "vector %s failed" % name)
+        ok.append(name)
+
+    k = V("subkeys.json")
+    derive = lambda ctx: blake3.blake3(H(k["master_key"]), derive_key_context=ctx).digest()
+    seal, blob_key = derive("cairn 2026-11-30 v1 seal"), derive("cairn 2026-11-30 v1 blob id")
+    gear = derive("cairn 2026-11-30 v1 chunker gear")
+    x = blake3.blake3(b"", key=gear).digest(length=2048)  # chunking.md: "Gear table"
+    check("subkeys", (seal.hex(), blob_key.hex(), gear.hex()) == (k["seal_key"], k["blob_id_key"], k["gear_key"]))
+    first = ["%016x" % int.from_bytes(x[8 * i:8 * i + 8], "little") for i in range(4)]
+    check("gear table", first == k["gear_table_first_4"] and blake3.blake3(x).hexdigest() == k["gear_table_blake3"])
+    c = V("chunking.json")["small"]  # blob IDs of the given cuts (the restorer does not chunk)
+    data, ids, at = blake3.blake3(c["seed"].encode()).digest(length=c["length"]), [], 0
+    for n in c["cuts"][:8]:
+        ids.append(keyed(blob_key, data[at:at + n]).hex())
+        at += n
+    check("chunking blob IDs", sum(c["cuts"]) == c["length"] and ids == c["first_8_blob_ids"])
+    e = V("envelope.json")
+    check("compact envelope", open_compact(seal, e["compact"]["type"], H(e["compact"]["bind"]),
+                                           H(e["compact"]["sealed"])) == e["compact"]["plaintext_utf8"].encode())
+    check("full envelope", open_full(seal, e["full"]["type"], H(e["full"]["sealed"])) == e["full"]["plaintext_utf8"].encode())
+    kf = V("kdf-and-key-file.json")
+    kek = hash_secret_raw(kf["password_utf8"].encode(), H(kf["salt"]), time_cost=kf["t"], memory_cost=kf["m_kib"],
+                          parallelism=kf["p"], hash_len=32, type=Type.ID, version=19)
+    check("argon2id", kek.hex() == kf["kek"])
+    for f in (kf, kf["labelled_key_file"]):
+        data = H(f["key_file"])
+        check("key file", unwrap_key_file(data, kf["password_utf8"].encode()).hex() == kf["master_key"]
+              and blake3.blake3(data).hexdigest() == f["key_file_id"])
+    pk = V("pack.json")
+    pack = H(pk["pack"])
+    entries = parse_pack(seal, len(pack), pack[:8], lambda o, n: pack[o:o + n])
+    want = [(16, H(x["id"]), x["offset"], x["sealed_len"], x["plain_len"]) for x in pk["entries"]]
+    check("pack trailer", entries == want and blake3.blake3(pack).hexdigest() == pk["pack_id"])
+    for (t, bid, off, sl, pl), b in zip(entries, pk["blobs"]):
+        plain = decompress(open_compact(seal, t, bid, pack[off:off + sl]), pl)
+        check("pack blob", plain == b["plaintext_utf8"].encode() and keyed(blob_key, plain) == bid)
+    ix = V("index.json")
+    plain = sealed_object(seal, 3, H(ix["file"]), 1 << 30)
+    check("index file", plain == H(ix["plaintext"]) and parse_index(plain) == [(pk["pack_id"], want)]
+          and blake3.blake3(H(ix["file"])).hexdigest() == ix["index_id"])
+    ts = V("tree-and-snapshot.json")
+    parse_tree(H(ts["tree_cbor"]))
+    check("tree", keyed(blob_key, H(ts["tree_cbor"])).hex() == ts["tree_id"])
+    plain = sealed_object(seal, 4, H(ts["snapshot_file"]), 64 * MiB)
+    check("snapshot", plain == H(ts["snapshot_cbor"]) and parse_snapshot(plain)["tree"].hex() == ts["tree_id"]
+          and blake3.blake3(H(ts["snapshot_file"])).hexdigest() == ts["snapshot_id"])
+    gc = V("gc-plan.json")
+    plain = sealed_object(seal, 9, H(gc["plan_file"]), 64 * MiB)
+    check("gc plan", plain == H(gc["plan_cbor"]) and isinstance(cbor_decode(plain), dict))
+    ex = V("export.json")
+    body, _, end = ex["catalogue"].rstrip("\n").rpartition("\n")
+    check("export catalogue", end == "end " + blake3.blake3((body + "\n").encode()).hexdigest())
+    files = [("CATALOGUE", ex["catalogue"].encode()), ("VOLUME", ex["label"].encode())]
+    check("export manifests", ex["b3sums"] == "".join("%s  %s\n" % (blake3.blake3(d).hexdigest(), n) for n, d in files)
+          and ex["sha256sums"] == "".join("%s  %s\n" % (hashlib.sha256(d).hexdigest(), n) for n, d in files))
+    p = V("paper-key.json")  # crypto.md: "Paper key"
+    alphabet, payload = "0123456789ABCDEFGHJKMNPQRSTVWXYZ", b""
+    for line in p["text"].splitlines():
+        m = re.match(r"^\s*([1-7])\s*:(.*)$", line)
+        if m:
+            syms = [alphabet.index(ch) for ch in re.sub(r"[\s-]", "", m.group(2)).upper()]
+            r = int(m.group(1))
+            for v in syms[:8]:
+                r = (32 * r + v) % 1021
+            need(syms[8:] == [r // 32, r % 32], "paper key line %s check" % m.group(1))
+            payload += sum(v << (35 - 5 * i) for i, v in enumerate(syms[:8])).to_bytes(5, "big")
+    check("paper key", payload.hex() == p["payload"] and blake3.blake3(payload[:32]).digest()[:3] == payload[32:])
+    known = {"subkeys", "chunking", "envelope", "kdf-and-key-file", "pack", "index", "tree-and-snapshot",
+             "gc-plan", "export", "paper-key"}
+    for name in sorted(os.listdir(vdir)):
+        if name.endswith(".json") and name[:-5] not in known:
+            print("not checked: %s (nothing in a restore uses it)" % name)
+    print("selftest: %d vector checks passed" % len(ok))
+    return 0
