@@ -233,3 +233,43 @@ fn reference_restores_from_an_export_set() {
     );
     assert!(!env.path("x").exists(), "restore began without the volume");
 }
+
+#[test]
+fn a_repository_restores_with_the_reference_restorer_it_carries() {
+    // Issue 13, part 2: the copy in the repository's own spec/, not the
+    // source tree's, runs its vector self-test (on the vectors it carries)
+    // and restores the repository.
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("d")).unwrap();
+    fs::write(src.join("d/f"), random_bytes(300_000, 13)).unwrap();
+    fs::write(src.join("g"), b"carried").unwrap();
+    env.backup(&src, &[]);
+    let carried = env.repo.join("spec/reference-cairn_ref.py");
+    let run = |args: &[&Path]| {
+        let out = Command::new(python())
+            .arg(&carried)
+            .args(args)
+            .env("CAIRN_PASSWORD", PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    };
+    let selftest = run(&[Path::new("selftest")]);
+    assert!(selftest.contains("vector checks passed"), "{selftest}");
+    let target = env.path("t");
+    run(&[
+        &env.repo,
+        Path::new("restore"),
+        Path::new("latest"),
+        &target,
+    ]);
+    assert_same_tree(&src, &target.join(src.strip_prefix("/").unwrap()));
+}
