@@ -268,9 +268,7 @@ class Repo:
         derive = lambda ctx: blake3.blake3(master, derive_key_context=ctx).digest()
         self.seal = derive("cairn 2026-11-30 v1 seal")
         self.blob_key = derive("cairn 2026-11-30 v1 blob id")
-        config = cbor_decode(sealed_object(self.seal, 1, s.read("config"), MiB))  # overview.md: "The config object"
-        if field(config, "v", int) != 1:
-            raise Unsupported("config version %d" % config["v"])
+        parse_config(sealed_object(self.seal, 1, s.read("config"), MiB))
         self.locations = None
 
     def unlock(self, password):
@@ -429,19 +427,38 @@ def parse_pack(seal, size, head, read_at):
     L = int.from_bytes(open_compact(seal, 7, ZERO, tail[:44]), "little")
     need(L <= size - 56, "trailer length")
     plain = open_full(seal, 6, read_at(size - 48 - L, L))
-    need(len(plain) >= 6 and plain[0] == 0, "trailer compression tag")
-    if plain[1] != 1:
-        raise Unsupported("trailer version %d" % plain[1])
-    k = int.from_bytes(plain[2:6], "little")
-    need(49 * k <= len(plain) - 6, "trailer count")
-    entries, i = parse_entries(plain, 6, k)
-    need(not any(plain[i:]), "non-zero trailer padding")
+    need(len(plain) >= 1 and plain[0] == 0, "trailer compression tag")
+    entries = parse_trailer(plain[1:])
     end = 8
     for e in entries:
         need(e[2] >= end, "entries overlap or out of order")
         end = e[2] + e[3]
     need(end <= size - 48 - L, "entry beyond the blob area")
     return entries
+
+def parse_trailer(plain):
+    """A trailer payload after its compression tag: version, count, entries, zero padding."""
+    need(len(plain) >= 5, "trailer too short")
+    if plain[0] != 1:
+        raise Unsupported("trailer version %d" % plain[0])
+    k = int.from_bytes(plain[1:5], "little")
+    need(49 * k <= len(plain) - 5, "trailer count")
+    entries, i = parse_entries(plain, 5, k)
+    need(not any(plain[i:]), "non-zero trailer padding")
+    return entries
+
+def parse_config(plain):
+    """overview.md: "The config object". A restorer needs only `v` and `features`."""
+    m = cbor_decode(plain)
+    if field(m, "v", int) != 1:
+        raise Unsupported("config version %d" % m["v"])
+    for k in ("id", "created", "chunk_avg", "chunk_max", "chunk_min", "pack_size", "zstd_level"):
+        need(k in m, "config lacks %s" % k)
+    features = m.get("features", [])
+    need(isinstance(features, list), "config features")
+    if features:  # README.md, "Versioning policy": this reader knows no required feature
+        raise Unsupported("the repository requires features this reader does not know: %r" % features)
+    return m
 
 def parse_snapshot(plain):
     """trees-and-snapshots.md: "Snapshot object"."""

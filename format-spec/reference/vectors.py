@@ -3,8 +3,9 @@ cairn_ref.py (run it as `cairn_ref.py selftest [VECTOR_DIR]`)."""
 import hashlib, json, os, re
 import blake3
 from argon2.low_level import Type, hash_secret_raw
-from cairn_ref import (MiB, cbor_decode, decompress, keyed, need, open_compact, open_full, parse_index,
-                       parse_pack, parse_snapshot, parse_tree, sealed_object, unwrap_key_file)
+from cairn_ref import (Corrupt, MiB, Unsupported, cbor_decode, decompress, keyed, need, open_compact,
+                       open_full, parse_config, parse_index, parse_pack, parse_snapshot, parse_trailer,
+                       parse_tree, sealed_object, unwrap_key_file)
 
 def selftest(vdir, prefix=""):
     """Checks every file of test-vectors/v1 this reader has code for (named
@@ -82,8 +83,57 @@ def selftest(vdir, prefix=""):
             need(syms[8:] == [r // 32, r % 32], "paper key line %s check" % m.group(1))
             payload += sum(v << (35 - 5 * i) for i, v in enumerate(syms[:8])).to_bytes(5, "big")
     check("paper key", payload.hex() == p["payload"] and blake3.blake3(payload[:32]).digest()[:3] == payload[32:])
+    z = V("zstd.json")  # packs-and-index.md: "Compression payloads"
+    payload = open_compact(seal, 16, H(z["blob_id"]), H(z["sealed"]))
+    text = decompress(payload, MiB)
+    check("zstd", payload == H(z["payload"]) and text == z["plaintext_utf8"].encode()
+          and len(text) == z["plain_len"] and keyed(blob_key, text).hex() == z["blob_id"])
+    cf = V("config.json")
+    check("config", sealed_object(seal, 1, H(cf["file"]), MiB) == H(cf["config_cbor"])
+          and parse_config(H(cf["config_cbor"]))["v"] == 1)
+    for lk in V("lock.json")["locks"]:
+        check("lock " + lk["kind"], sealed_object(seal, 5, H(lk["file"]), MiB) == H(lk["lock_cbor"])
+              and isinstance(cbor_decode(H(lk["lock_cbor"])), dict))
+    sr = V("scrub-record.json")
+    check("scrub record", sealed_object(seal, 8, H(sr["file"]), 256 * MiB) == H(sr["record_cbor"]))
+    t = V("directory-tree.json")  # a whole snapshot: packs, index files, trees, chunks
+    for ix in t["index_files"]:
+        f = H(ix["file"])
+        plain = sealed_object(seal, 3, f, 1 << 30)
+        check("index file", plain == H(ix["plaintext"]) and blake3.blake3(f).hexdigest() == ix["index_id"]
+              and len(parse_index(plain)) == 1)
+    for name in ("chunk_pack", "tree_pack"):
+        pk = t[name]
+        f = H(pk["file"])
+        got = parse_pack(seal, len(f), f[:8], lambda o, n: f[o:o + n])
+        want = [(e["type"], H(e["id"]), e["offset"], e["sealed_len"], e["plain_len"]) for e in pk["entries"]]
+        check(name, got == want and blake3.blake3(f).hexdigest() == pk["pack_id"])
+        for typ, bid, off, slen, plen in got:
+            data = decompress(open_compact(seal, typ, bid, f[off:off + slen]), plen)
+            need(len(data) == plen and keyed(blob_key, data) == bid, "blob in " + name)
+            if name == "chunk_pack":
+                check("chunk", data.decode() in t["chunks_utf8"])
+    for tree in ("root_tree", "docs_tree"):
+        cb = H(t[tree + "_cbor"])
+        parse_tree(cb)
+        check(tree, keyed(blob_key, cb).hex() == t[tree + "_id"])
+    snap_file = H(t["snapshot_file"])
+    check("directory snapshot", sealed_object(seal, 4, snap_file, 64 * MiB) == H(t["snapshot_cbor"])
+          and parse_snapshot(H(t["snapshot_cbor"]))["tree"].hex() == t["root_tree_id"]
+          and blake3.blake3(snap_file).hexdigest() == t["snapshot_id"])
+    readers = {"tree_cbor": parse_tree, "payload": lambda b: decompress(b, MiB),
+               "snapshot_cbor": parse_snapshot, "config_cbor": parse_config, "trailer_payload": parse_trailer}
+    for v in V("negative.json")["vectors"]:  # each MUST be refused, as the kind it names
+        want = Unsupported if v["expect"] == "unsupported_version" else Corrupt
+        try:
+            readers[v["object"]](H(v["bytes"]))
+            refused = None
+        except (Corrupt, Unsupported) as e:
+            refused = type(e)
+        check("negative " + v["name"], refused is want)
     known = {"subkeys", "chunking", "envelope", "kdf-and-key-file", "pack", "index", "tree-and-snapshot",
-             "gc-plan", "export", "paper-key"}
+             "gc-plan", "export", "paper-key", "zstd", "config", "lock", "scrub-record", "directory-tree",
+             "negative"}
     for name in sorted(n[len(prefix):] for n in os.listdir(vdir) if n.startswith(prefix)):
         if name.endswith(".json") and name[:-5] not in known:
             print("not checked: %s (nothing in a restore uses it)" % name)

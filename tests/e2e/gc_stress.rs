@@ -16,10 +16,13 @@ use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const WORKERS: u64 = 4;
+/// Prunes that must run beside the backups, however slow the machine.
+const MIN_PRUNES: u64 = 5;
 
 /// What a snapshot must restore to.
 enum Expect {
@@ -30,9 +33,13 @@ enum Expect {
 }
 
 /// Back up slowly fed standard input; contents recur from a small pool.
-fn stdin_worker(env: &Env, deadline: Instant, expected: &Mutex<BTreeMap<String, Expect>>) {
+fn stdin_worker(
+    env: &Env,
+    going: &(dyn Fn() -> bool + Sync),
+    expected: &Mutex<BTreeMap<String, Expect>>,
+) {
     let mut round = 0u64;
-    while Instant::now() < deadline {
+    while going() {
         let data = random_bytes(1 << 20, 0x5eed + round % 4);
         let mut child = env
             .cmd(&["--json", "backup", "--stdin", "--stdin-name", "stream"])
@@ -94,15 +101,20 @@ fn stress(env: &Env, secs: u64) {
     // snapshot ID -> copy of what it should contain.
     let expected: Mutex<BTreeMap<String, Expect>> = Mutex::new(BTreeMap::new());
     let (mut swept, mut prunes) = (0u64, 0u64);
+    // Backups go on until the deadline *and* enough prunes ran beside
+    // them: a slow machine stretches the run, it does not fail it.
+    let prunes_seen = std::sync::atomic::AtomicU64::new(0);
+    let going = || Instant::now() < deadline || prunes_seen.load(Ordering::SeqCst) < MIN_PRUNES;
     std::thread::scope(|s| {
-        s.spawn(|| stdin_worker(env, deadline, &expected));
+        s.spawn(|| stdin_worker(env, &going, &expected));
         for w in 1..WORKERS {
             let expected = &expected;
+            let going = &going;
             s.spawn(move || {
                 let src = env.path(&format!("src{w}"));
                 fs::create_dir_all(&src).unwrap();
                 let mut round = 0u64;
-                while Instant::now() < deadline {
+                while going() {
                     // Contents recur across rounds (a small pool), so backups
                     // keep wanting data that prunes have just condemned.
                     for f in 0..6u64 {
@@ -141,10 +153,11 @@ fn stress(env: &Env, secs: u64) {
                 }
             });
         }
-        while Instant::now() < deadline {
+        while going() {
             let r = env.json(&["forget", "--keep-last", "2", "--prune"]);
             swept += r["prune"]["swept"]["packs"].as_u64().unwrap();
             prunes += 1;
+            prunes_seen.store(prunes, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(300));
         }
     });
@@ -156,7 +169,6 @@ fn stress(env: &Env, secs: u64) {
         "{secs} s: {} backups, {prunes} prunes deleted {swept} packs",
         expected.lock().unwrap().len()
     );
-    assert!(prunes >= 5, "only {prunes} prunes ran");
     assert!(swept > 0, "no prune ever deleted a pack in {prunes} runs");
     assert_eq!(env.json(&["check"])["ok"], true);
     let snaps = env.json(&["snapshots"]);

@@ -411,6 +411,7 @@ mod tests {
             }
         }
         // Every name a writer uses is valid.
+        assert!(Kind::Spec.is_valid_name(crate::repo::spec_copy::STAMP_NAME));
         for (name, _) in crate::repo::spec_copy::FILES {
             assert!(Kind::Spec.is_valid_name(name), "{name}");
         }

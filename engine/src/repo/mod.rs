@@ -418,7 +418,7 @@ impl Repository {
     /// no data depends on it.
     pub fn lock(&self, mode: lock::LockMode) -> Result<lock::LockGuard> {
         let guard = lock::acquire(self.backend.clone(), &self.sealer, mode)?;
-        if let Err(e) = spec_copy::refresh_listed(&*self.backend) {
+        if let Err(e) = spec_copy::refresh_if_stale(&*self.backend) {
             self.warn(format!("could not bring spec/ up to date: {e}"));
         }
         Ok(guard)

@@ -5,7 +5,7 @@
 //! compiled in by `build.rs`, so the copy always matches the writer.
 //!
 //! Invariants: a writer brings an older copy up to its own text when it
-//! takes its lock ([`refresh_listed`]), touching nothing but `spec/`;
+//! takes its lock ([`refresh_if_stale`]), touching nothing but `spec/`;
 //! spec files are written whole and atomically, never deleted.
 
 use crate::backend::{Backend, Kind};
@@ -13,17 +13,23 @@ use crate::error::Result;
 
 include!(concat!(env!("OUT_DIR"), "/spec_files.rs"));
 
-/// Write every spec file.
+/// The file that records which copy `spec/` holds.
+pub const STAMP_NAME: &str = "STAMP.txt";
+
+fn stamp_text() -> String {
+    format!("{STAMP}\n")
+}
+
+/// Write every spec file, then the stamp.
 pub fn write(backend: &dyn Backend) -> Result<()> {
     for (name, bytes) in FILES {
         backend.write(Kind::Spec, name, bytes)?;
     }
-    Ok(())
+    backend.write(Kind::Spec, STAMP_NAME, stamp_text().as_bytes())
 }
 
 /// Bring the copy up to this writer's text: write the files that are
-/// missing or differ (a writer that adds a kind of object, such as a GC
-/// plan, first makes sure the repository explains it).
+/// missing or differ, then the stamp.
 pub fn refresh(backend: &dyn Backend) -> Result<()> {
     for (name, bytes) in FILES {
         // The size first: a huge junk file is replaced, never read.
@@ -33,24 +39,23 @@ pub fn refresh(backend: &dyn Backend) -> Result<()> {
             backend.write(Kind::Spec, name, bytes)?;
         }
     }
-    Ok(())
+    backend.write(Kind::Spec, STAMP_NAME, stamp_text().as_bytes())
 }
 
-/// The cheap refresh every writer does when it takes its lock: one
-/// listing, and a write for each file that is missing or has another size
-/// (an older writer's text). Returns how many files it wrote. Spec files
-/// are never deleted: an older copy's extra files stay.
-pub fn refresh_listed(backend: &dyn Backend) -> Result<usize> {
-    let have: std::collections::HashMap<String, u64> =
-        backend.list(Kind::Spec)?.into_iter().collect();
-    let mut n = 0;
-    for (name, bytes) in FILES {
-        if have.get(*name) != Some(&(bytes.len() as u64)) {
-            backend.write(Kind::Spec, name, bytes)?;
-            n += 1;
-        }
+/// The refresh every writer does when it takes its lock: one small read
+/// of the stamp; only when it is not this writer's (an older or newer
+/// Cairn wrote the copy, or it is damaged) a full [`refresh`]. Returns
+/// whether it refreshed. Spec files are never deleted: an older copy's
+/// extra files stay.
+pub fn refresh_if_stale(backend: &dyn Backend) -> Result<bool> {
+    let current = backend
+        .read_max(Kind::Spec, STAMP_NAME, 1024)
+        .is_ok_and(|b| b == stamp_text().as_bytes());
+    if current {
+        return Ok(false);
     }
-    Ok(n)
+    refresh(backend)?;
+    Ok(true)
 }
 
 /// Files of this writer's copy that the repository lacks or holds with

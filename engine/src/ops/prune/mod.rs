@@ -117,10 +117,8 @@ fn run(
 ) -> Result<PruneReport> {
     let mut report = PruneReport::default();
     let own = lock.map(|l| l.name().to_owned()).unwrap_or_default();
-    if lock.is_some() {
-        // Plans are about to exist: the repository's spec must explain them.
-        crate::repo::spec_copy::refresh(&**repo.backend())?;
-    }
+    // Plans are about to exist: the repository's spec must explain them.
+    // Taking the lock brought `spec/` up to this writer's copy.
     // Plans: drop unreadable ones (no writer runs while one exists, and no
     // one can delete what it names), arm unarmed ones, split by readiness.
     let (mut plans, bad) = crate::repo::gc::load_all_lenient(&**repo.backend(), repo.sealer())?;
