@@ -99,19 +99,32 @@ pub(crate) struct Case {
     pub bytes: Vec<u8>,
 }
 
+impl Case {
+    /// A case: `object` holding `bytes` must be refused as `expect`.
+    pub(crate) fn new(
+        name: &'static str,
+        object: &'static str,
+        expect: ErrorKind,
+        why: &'static str,
+        bytes: Vec<u8>,
+    ) -> Case {
+        Case {
+            name,
+            object,
+            expect,
+            why,
+            bytes,
+        }
+    }
+}
+
 fn cases() -> Vec<Case> {
     use ErrorKind::Corrupt;
     let one = tree(vec![node(b"f", NodeKind::File)]);
     Tree::decode(&one).expect("base tree");
     // The base tree starts a2 61 76 01 (map of 2, "v": 1), then "nodes".
     assert_eq!(one[..4], [0xa2, 0x61, 0x76, 0x01]);
-    let c = |name, object, expect, why, bytes| Case {
-        name,
-        object,
-        expect,
-        why,
-        bytes,
-    };
+    let c = Case::new;
     let mut v = Vec::new();
     let mut non_shortest = vec![0xa2, 0x61, 0x76, 0x18, 0x01];
     non_shortest.extend(&one[4..]);

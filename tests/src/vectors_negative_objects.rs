@@ -17,13 +17,7 @@ use cairn_engine::{BlobId, ChunkerParams, ErrorKind, TreeId};
 
 pub(crate) fn cases() -> Vec<Case> {
     use ErrorKind::{Corrupt, UnsupportedVersion};
-    let c = |name, object, expect, why, bytes| Case {
-        name,
-        object,
-        expect,
-        why,
-        bytes,
-    };
+    let c = Case::new;
     let mut v = Vec::new();
     // Compression payloads.
     v.push(c(
