@@ -131,7 +131,8 @@ def selftest(vdir, prefix=""):
         except (Corrupt, Unsupported) as e:
             refused = type(e)
         check("negative " + v["name"], refused is want)
-    known = {"subkeys", "chunking", "envelope", "kdf-and-key-file", "pack", "index", "tree-and-snapshot",
+    check("parity", parity_vector(V("parity.json")))
+    known = {"parity", "subkeys", "chunking", "envelope", "kdf-and-key-file", "pack", "index", "tree-and-snapshot",
              "gc-plan", "export", "paper-key", "zstd", "config", "lock", "scrub-record", "directory-tree",
              "negative"}
     for name in sorted(n[len(prefix):] for n in os.listdir(vdir) if n.startswith(prefix)):
@@ -139,3 +140,51 @@ def selftest(vdir, prefix=""):
             print("not checked: %s (nothing in a restore uses it)" % name)
     print("selftest: %d vector checks passed" % len(ok))
     return 0
+
+
+def parity_vector(v):
+    """parity.md, "Groups and shards": rebuild the packs from the description
+    and recompute both parity files with the systematic Reed-Solomon code
+    (GF(2^8) with x^8+x^4+x^3+x^2+1, encoding matrix V * T^-1). The restorer
+    never repairs; this proves the spec pins the code byte for byte."""
+    exp, log = [0] * 512, [0] * 256
+    x = 1
+    for i in range(255):
+        exp[i], log[x] = x, i
+        x = (x << 1) ^ (0x11D if x & 0x80 else 0)
+    for i in range(255, 512):
+        exp[i] = exp[i - 255]
+    mul = lambda a, b: exp[log[a] + log[b]] if a and b else 0
+    inv = lambda a: exp[255 - log[a]]
+    power = lambda r, c: 1 if c == 0 else (0 if r == 0 else exp[(log[r] * c) % 255])
+    packs = [blake3.blake3(("cairn parity vector %d" % i).encode()).digest(length=n)
+             for i, n in enumerate((4096, 8192, 4096))]
+    packs.sort(key=lambda p: blake3.blake3(p).digest())  # members in pack-ID order
+    need([blake3.blake3(p).hexdigest() for p in packs] == [m["pack_id"] for m in v["members"]], "parity members")
+    k, m, L = len(packs), len(v["parity_files"]), max(map(len, packs))
+    V = [[power(r, c) for c in range(k)] for r in range(k + m)]
+    T = [row[:] + [int(i == j) for j in range(k)] for i, row in enumerate(V[:k])]  # [T | I]
+    for c in range(k):  # Gauss-Jordan over GF(2^8): T^-1
+        p = next(r for r in range(c, k) if T[r][c])
+        T[c], T[p] = T[p], T[c]
+        f = inv(T[c][c])
+        T[c] = [mul(f, a) for a in T[c]]
+        for r in range(k):
+            if r != c and T[r][c]:
+                g = T[r][c]
+                T[r] = [a ^ mul(g, b) for a, b in zip(T[r], T[c])]
+    Tinv = [row[k:] for row in T]
+    shards = [p + bytes(L - len(p)) for p in packs]
+    for j in range(m):
+        row = [0] * k  # row k+j of V * T^-1
+        for c in range(k):
+            for t in range(k):
+                row[c] ^= mul(V[k + j][t], Tinv[t][c])
+        parity = bytearray(L)
+        for c in range(k):
+            if row[c]:
+                tab = bytes(mul(row[c], b) for b in range(256))
+                parity = bytearray(a ^ b for a, b in zip(parity, shards[c].translate(tab)))
+        f = bytes.fromhex(v["parity_files"][j])
+        need(f[48 + 40 * k:48 + 40 * k + L] == parity, "parity shard %d" % j)
+    return True
