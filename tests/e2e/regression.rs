@@ -97,3 +97,39 @@ fn closed_stdout_is_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+#[test]
+fn file_capabilities_and_setuid_survive_a_restore_as_root() {
+    // A change of owner clears setuid and, on Linux, drops the
+    // `security.capability` attribute: restore sets the owner first.
+    if !cairn_tests::is_root() {
+        return cairn_tests::skip("needs root to set file capabilities and owners");
+    }
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    let f = src.join("ping");
+    fs::write(&f, b"#!/bin/true\n").unwrap();
+    std::os::unix::fs::lchown(&f, Some(1234), Some(5678)).unwrap();
+    // VFS_CAP_REVISION_2, cap_net_raw (13) permitted, no effective bit.
+    let mut cap = vec![0u8; 20];
+    cap[..4].copy_from_slice(&0x0200_0000u32.to_le_bytes());
+    cap[4..8].copy_from_slice(&(1u32 << 13).to_le_bytes());
+    if let Err(e) = xattr::set(&f, "security.capability", &cap) {
+        return cairn_tests::skip(&format!("this filesystem takes no file capabilities: {e}"));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o4755)).unwrap();
+    env.backup(&src, &[]);
+    let target = env.restore_latest("out");
+    let r = target.join(src.strip_prefix("/").unwrap()).join("ping");
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::symlink_metadata(&r).unwrap();
+    assert_eq!((m.uid(), m.gid()), (1234, 5678));
+    assert_eq!(m.mode() & 0o7777, 0o4755, "setuid lost");
+    assert_eq!(
+        xattr::get(&r, "security.capability").unwrap(),
+        Some(cap),
+        "file capability lost"
+    );
+}

@@ -264,9 +264,17 @@ fn timespec(t: Timestamp) -> nix::sys::time::TimeSpec {
     nix::sys::time::TimeSpec::new(t.secs, i64::from(t.nanos))
 }
 
-/// Apply xattrs, ownership (as root), mode and times.
+/// Apply ownership (as root), xattrs, mode and times, in that order
+/// (`format-spec/v1/trees-and-snapshots.md`, "Restoring metadata"): a
+/// change of owner clears setuid/setgid and, on Linux, drops
+/// `security.capability`, so both come after it.
 fn apply_metadata(path: &Path, node: &Node, as_root: bool, warnings: &Mutex<Vec<String>>) {
     let warn = |m: String| warnings.lock().unwrap_or_else(|p| p.into_inner()).push(m);
+    if as_root {
+        if let Err(e) = std::os::unix::fs::lchown(path, Some(node.uid), Some(node.gid)) {
+            warn(format!("{}: chown: {e}", path.display()));
+        }
+    }
     for (k, v) in &node.xattrs {
         if let Err(e) = xattr::set(path, OsStr::from_bytes(k), v) {
             warn(format!(
@@ -274,11 +282,6 @@ fn apply_metadata(path: &Path, node: &Node, as_root: bool, warnings: &Mutex<Vec<
                 path.display(),
                 String::from_utf8_lossy(k)
             ));
-        }
-    }
-    if as_root {
-        if let Err(e) = std::os::unix::fs::lchown(path, Some(node.uid), Some(node.gid)) {
-            warn(format!("{}: chown: {e}", path.display()));
         }
     }
     if node.kind != NodeKind::Symlink {
