@@ -106,7 +106,7 @@ pub enum Command {
     Prune(PruneArgs),
     /// Copy snapshots to other repositories (other keys, backends or
     /// parity), deduplicating against what each already holds.
-    Copy(CopyArgs),
+    Copy(crate::commands::copy::CopyArgs),
     /// Write snapshots as a self-contained volume set for cold media
     /// (tape, optical discs, offline disks); `export verify` checks one.
     Export(crate::commands::export::ExportArgs),
@@ -117,34 +117,10 @@ pub enum Command {
     Schedule(crate::commands::schedule::ScheduleCommand),
     /// Run a profile's routine: back up every source, forget and prune by
     /// its policy, copy to every target, scrub, drill; one JSON report.
-    Run(RunArgs),
+    Run(crate::commands::run::RunArgs),
     /// Key files (one per password) and the paper key.
     #[command(subcommand)]
     Key(crate::commands::key::KeyCommand),
-}
-
-#[derive(Args, Debug)]
-pub struct RunArgs {
-    /// The profile (a `[profiles.NAME]` table of the config file).
-    pub profile: String,
-    /// Skip the drill even if the profile enables it.
-    #[arg(long)]
-    pub no_drill: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct CopyArgs {
-    /// Snapshots to copy (IDs, prefixes or `latest`) [default: all that match the filters].
-    pub snapshots: Vec<String>,
-    /// Destination repository (repeatable: one report per destination)
-    /// [default: the copy targets of --profile].
-    #[arg(long = "to", value_name = "REPO")]
-    pub to: Vec<std::ffi::OsString>,
-    /// File holding the destinations' password [env: CAIRN_TO_PASSWORD_FILE].
-    #[arg(long, value_name = "FILE")]
-    pub to_password_file: Option<PathBuf>,
-    #[command(flatten)]
-    pub filter: SnapshotFilter,
 }
 
 #[derive(Args, Debug)]

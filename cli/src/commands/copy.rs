@@ -3,11 +3,26 @@
 //! failing destination does not stop the others, and makes the exit 1.
 
 use super::Ctx;
-use crate::args::CopyArgs;
 use crate::output::{bytes, count, esc};
 use cairn_engine::ops::copy::CopyReport;
 use cairn_engine::{Error, Result, SnapshotId};
+use clap::Args;
 use serde::Serialize;
+
+#[derive(Args, Debug)]
+pub struct CopyArgs {
+    /// Snapshots to copy (IDs, prefixes or `latest`) [default: all that match the filters].
+    pub snapshots: Vec<String>,
+    /// Destination repository (repeatable: one report per destination)
+    /// [default: the copy targets of --profile].
+    #[arg(long = "to", value_name = "REPO")]
+    pub to: Vec<std::ffi::OsString>,
+    /// File holding the destinations' password [env: CAIRN_TO_PASSWORD_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub to_password_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub filter: crate::args::SnapshotFilter,
+}
 
 /// The `--json` document: one entry per destination, in the order given.
 #[derive(Serialize)]

@@ -23,14 +23,23 @@ mod report;
 pub(crate) mod steps;
 
 use super::Ctx;
-use crate::args::RunArgs;
 use crate::profile::{Config, Profile};
 use report::{RunReport, Status, Step};
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::process::Stdio;
 
-/// Run `run`.
+/// `cairn run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The profile (a `[profiles.NAME]` table of the config file).
+    pub profile: String,
+    /// Skip the drill even if the profile enables it.
+    #[arg(long)]
+    pub no_drill: bool,
+}
+
+/// Run a profile's routine.
 pub fn run(ctx: &Ctx, a: &RunArgs) -> cairn_engine::Result<i32> {
     let config = Config::find_and_load(ctx.config.as_deref())?;
     let profile = config.profile(&a.profile)?.clone();
