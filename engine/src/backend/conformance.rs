@@ -16,6 +16,30 @@ fn ensure(cond: bool, what: &str) -> Result<()> {
     }
 }
 
+/// Remove a file and wait until listings omit it: at once, or within the
+/// backend's [`Backend::listing_lag`]. Two listings in a row must omit it
+/// (a replicated store may answer each from other replicas).
+fn remove_settled(b: &dyn Backend, kind: Kind, name: &str) -> Result<()> {
+    b.remove(kind, name)?;
+    let start = std::time::Instant::now();
+    let mut omitted_in_a_row = 0;
+    loop {
+        let listed = b.list(kind)?.iter().any(|(n, _)| n == name);
+        omitted_in_a_row = if listed { 0 } else { omitted_in_a_row + 1 };
+        let settled = omitted_in_a_row >= 2 || (omitted_in_a_row == 1 && b.listing_lag().is_zero());
+        if settled {
+            return Ok(());
+        }
+        if start.elapsed() > b.listing_lag() && listed {
+            return ensure(
+                false,
+                "a removed file is not listed (after the backend's listing lag)",
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Run every check against an empty backend; the first failure is returned.
 pub fn run(b: &dyn Backend) -> Result<()> {
     b.create()?;
@@ -73,7 +97,7 @@ pub fn run(b: &dyn Backend) -> Result<()> {
         "size of a missing file is NotFound",
     )?;
     // Remove is idempotent.
-    b.remove(Kind::Data, &name)?;
+    remove_settled(b, Kind::Data, &name)?;
     b.remove(Kind::Data, &name)?;
     ensure(
         b.list(Kind::Data)?.is_empty(),
@@ -85,7 +109,7 @@ pub fn run(b: &dyn Backend) -> Result<()> {
     }
     ensure(b.list(Kind::Snapshot)?.len() == 20, "list shows every file")?;
     for i in 0..20u8 {
-        b.remove(Kind::Snapshot, &crate::id::hex_encode(&[i; 32]))?;
+        remove_settled(b, Kind::Snapshot, &crate::id::hex_encode(&[i; 32]))?;
     }
     // Streamed writes: invisible until commit, discarded when dropped.
     let mut w = b.begin_write(Kind::Data)?;
@@ -103,13 +127,13 @@ pub fn run(b: &dyn Backend) -> Result<()> {
         b.read(Kind::Index, &name)? == b"complete",
         "stale-temporary cleanup leaves complete files alone",
     )?;
-    b.remove(Kind::Index, &name)?;
+    remove_settled(b, Kind::Index, &name)?;
     w.commit(&name)?;
     ensure(
         b.read(Kind::Data, &name)? == b"part one, part two",
         "a committed stream reads back (after a cleanup of stale temporaries)",
     )?;
-    b.remove(Kind::Data, &name)?;
+    remove_settled(b, Kind::Data, &name)?;
     let mut w = b.begin_write(Kind::Data)?;
     w.write_all(b"abandoned")?;
     drop(w);
@@ -123,7 +147,7 @@ pub fn run(b: &dyn Backend) -> Result<()> {
         b.read(Kind::Lock, &name)?.is_empty(),
         "empty files round-trip",
     )?;
-    b.remove(Kind::Lock, &name)?;
+    remove_settled(b, Kind::Lock, &name)?;
     names(b)?;
     bounded_reads(b)?;
     Ok(())
@@ -177,7 +201,7 @@ fn names(b: &dyn Backend) -> Result<()> {
                 "listings hold only valid names",
             )?;
         }
-        b.remove(kind, &name)?;
+        remove_settled(b, kind, &name)?;
     }
     Ok(())
 }
@@ -197,5 +221,5 @@ fn bounded_reads(b: &dyn Backend) -> Result<()> {
             == Some(ErrorKind::Corrupt),
         "read_max refuses a file over the limit as corrupt",
     )?;
-    b.remove(Kind::Snapshot, &name)
+    remove_settled(b, Kind::Snapshot, &name)
 }

@@ -29,6 +29,11 @@
 //!   audits. Listing a [required](Kind::required) kind whose directory is
 //!   missing is an error ([`crate::ErrorKind::NotFound`]), never an empty
 //!   list: a repository without `snapshots/` is damaged, not empty.
+//! * **Listings see writes at once, removals within a lag.** A listing that
+//!   begins after a write was acknowledged includes the file; one that
+//!   begins at least [`Backend::listing_lag`] after a removal was
+//!   acknowledged omits it (zero for file systems; a replicated object
+//!   store may answer from a replica that has not yet had the removal).
 //! * **No indirection.** The storage is hostile
 //!   (`format-spec/v1/threat-model.md`): where it has symbolic links or
 //!   special files, a backend never follows or opens them inside the
@@ -49,7 +54,7 @@ pub use export::{ExportBackend, Volume, VolumeAsker};
 pub use local::LocalBackend;
 pub use memory::MemoryBackend;
 #[cfg(feature = "s3")]
-pub use s3::{S3Backend, S3Config, S3Credentials};
+pub use s3::{S3Backend, S3Config, S3Credentials, DEFAULT_LISTING_LAG};
 
 use crate::error::Result;
 
@@ -255,6 +260,16 @@ pub trait Backend: Send + Sync {
     fn has_directories(&self) -> bool {
         true
     }
+    /// How long after a removal was acknowledged a listing may still show
+    /// the removed file (uploads are listed at once). Zero for storage
+    /// that lists consistently; a replicated object store that answers a
+    /// listing from a replica that has not yet received the removal sets
+    /// it (`format-spec/v1/gc.md`, "A store whose listings lag"), and
+    /// prune waits that long between removing index files and removing
+    /// its plan.
+    fn listing_lag(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
     /// Make sure what `need` reads is at hand. An export asks for the
     /// volumes it lacks (or fails naming them,
     /// [`crate::ErrorKind::VolumesMissing`]); other storage has everything
@@ -329,6 +344,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     }
     fn has_directories(&self) -> bool {
         (**self).has_directories()
+    }
+    fn listing_lag(&self) -> std::time::Duration {
+        (**self).listing_lag()
     }
     fn make_available(&self, need: &Need) -> Result<()> {
         (**self).make_available(need)

@@ -9,6 +9,7 @@
 //! * `damage`: check and scrub name the damage done through the backend;
 //! * `crash`: a backend wrapper that fails every mutation after the Nth;
 //! * `gc_race`: a backup running across a prune's sweep;
+//! * `lag`: prune on storage whose listings show removals late;
 //! * `model`: random operation sequences with crashes and reboots, checked
 //!   against a model of which snapshots exist and what each holds.
 
@@ -16,5 +17,6 @@ mod common;
 mod crash;
 mod damage;
 mod gc_race;
+mod lag;
 mod model;
 mod roundtrip;

@@ -20,7 +20,9 @@
 //!   the `CAIRN` marker and `config` are what make a repository.
 //! * **Listing** uses `ListObjectsV2` under the kind's prefix and keeps only
 //!   valid names ([`Kind::is_valid_name`], and for packs the `data/XX/`
-//!   fan-out matching the name); the rest is [`Backend::foreign`].
+//!   fan-out matching the name); the rest is [`Backend::foreign`]. A
+//!   listing shows every acknowledged upload, but may show a removed key
+//!   for up to [`S3Config::listing_lag`] ([`Backend::listing_lag`]).
 //! * **Transient failures** (5xx, 429, timeouts, connection resets) are
 //!   retried with exponential backoff and jitter ([`S3Config::retries`]);
 //!   requests in flight are bounded ([`S3Config::concurrency`]).
@@ -35,6 +37,10 @@ use crate::error::{Error, Result};
 use opendal::layers::{ConcurrentLimitLayer, RetryLayer, TimeoutLayer};
 use opendal::options::ListOptions;
 use std::time::Duration;
+
+/// The default [`S3Config::listing_lag`]: replicas of a healthy cluster
+/// receive a removal within milliseconds; ten seconds leaves a wide margin.
+pub const DEFAULT_LISTING_LAG: Duration = Duration::from_secs(10);
 
 /// Where an S3 repository is and how to reach it. Unless
 /// [`credentials`](Self::credentials) are given, the access key pair comes
@@ -63,6 +69,12 @@ pub struct S3Config {
     pub concurrency: usize,
     /// An explicit key pair, for programs that embed the engine (tests).
     pub credentials: Option<S3Credentials>,
+    /// How long after a removal is acknowledged a listing may still show
+    /// the removed key ([`Backend::listing_lag`]). A replicated store can
+    /// answer a listing from a replica that has not yet received the
+    /// removal (Garage filters removed keys on each replica before merging
+    /// the answers).
+    pub listing_lag: Duration,
 }
 
 /// An access key pair. Its `Debug` never shows the secret.
@@ -105,6 +117,7 @@ impl S3Config {
             retries: 8,
             concurrency: 16,
             credentials: None,
+            listing_lag: DEFAULT_LISTING_LAG,
         }
     }
 }
@@ -249,6 +262,10 @@ impl Backend for S3Backend {
 
     fn has_directories(&self) -> bool {
         false
+    }
+
+    fn listing_lag(&self) -> Duration {
+        self.config.listing_lag
     }
 
     fn location(&self) -> String {

@@ -141,6 +141,7 @@ pub fn sweep(
     // 2. Parity for the survivors.
     let (_, dissolved) = crate::ops::parity::protect_except(repo, lock, &gone, progress)?;
     // 3. Index files.
+    let mut index_removed = None;
     lock.ensure_fresh()?;
     if view.packs.keys().any(|p| gone.contains(p)) {
         for file in view.rewritten(&|p| gone.contains(p), ENTRIES_PER_INDEX) {
@@ -155,6 +156,7 @@ pub fn sweep(
         for old in &view.files {
             backend.remove(Kind::Index, &old.to_hex())?;
         }
+        index_removed = Some(std::time::Instant::now());
     }
     // 4. Packs, then parity files of dissolved groups.
     let mut doomed_list: Vec<&PackId> = gone.iter().collect();
@@ -172,7 +174,19 @@ pub fn sweep(
     for name in dissolved {
         backend.remove(Kind::Parity, &name)?;
     }
-    // 5. The plans.
+    // 5. The plans, once listings no longer show the removed index files
+    //    (gc.md, "A store whose listings lag", item 4): a writer that no
+    //    longer lists a plan must not list what it made obsolete either.
+    if let Some(at) = index_removed {
+        let lag = backend.listing_lag();
+        while at.elapsed() < lag {
+            check_interrupt()?;
+            std::thread::sleep(
+                lag.saturating_sub(at.elapsed())
+                    .min(std::time::Duration::from_millis(200)),
+            );
+        }
+    }
     for plan in &plans {
         backend.remove(Kind::State, &plan.name)?;
         out.plans += 1;
