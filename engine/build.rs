@@ -35,11 +35,25 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../format-spec");
+    // The manifest directory of this build, as Cargo gives it when it runs
+    // the script (not `env!`, fixed when the script was compiled: a script
+    // compiled for a checkout elsewhere would walk a directory that may no
+    // longer exist, and embed nothing).
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("../format-spec");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     walk(&root, "", &mut files);
     files.sort();
+    // A build without its spec would write repositories that do not
+    // explain themselves: refuse it.
+    for required in ["README.md", "v1-overview.md", "reference-cairn_ref.py"] {
+        assert!(
+            files.iter().any(|(name, _)| name == required),
+            "format-spec/ not found or incomplete at {} (no {required})",
+            root.display()
+        );
+    }
     let mut src = String::from("/// Every file of `format-spec/`: (name inside `spec/`, contents).\npub const FILES: &[(&str, &[u8])] = &[\n");
     for (name, path) in &files {
         let abs = path.canonicalize().expect("spec file");

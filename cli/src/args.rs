@@ -181,6 +181,8 @@ pub struct BackupArgs {
     #[arg(long, default_value = "stdin", requires = "stdin")]
     pub stdin_name: String,
     #[command(flatten)]
+    pub select: crate::commands::backup::SelectArgs,
+    #[command(flatten)]
     pub mongo: MongoArgs,
 }
 

@@ -192,7 +192,7 @@ impl Output {
 
     /// A progress reporter for a long operation.
     pub fn progress(&self, what: &str) -> TermProgress {
-        let bar = if !self.json && !self.quiet && std::io::stderr().is_terminal() {
+        let bar = if wants_bar(self) {
             let b = ProgressBar::new_spinner();
             b.set_style(
                 ProgressStyle::with_template(
@@ -212,6 +212,12 @@ impl Output {
             warnings: Mutex::new(0),
         }
     }
+}
+
+/// Should progress be drawn? Only on a terminal (stderr), without `-q`
+/// or `--json`.
+pub fn wants_bar(out: &Output) -> bool {
+    !out.json && !out.quiet && std::io::stderr().is_terminal()
 }
 
 /// Draws a spinner with byte counts; prints warnings as they happen.

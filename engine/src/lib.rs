@@ -26,7 +26,7 @@
 //!                             cairn_engine::default_cache_root())?;
 //! let opts = BackupOptions { paths: vec!["/etc".into()], ..Default::default() };
 //! let summary = cairn_engine::backup(&repo, &opts, &NoProgress)?;
-//! println!("snapshot {}", summary.snapshot_id);
+//! println!("snapshot {:?}", summary.snapshot_id);
 //! # Ok::<(), cairn_engine::Error>(())
 //! ```
 
@@ -53,11 +53,12 @@ pub use format::paper::PaperKey;
 pub use format::snapshot::{Snapshot, SnapshotStats};
 pub use format::tree::{Extent, Node, NodeKind, Timestamp, Tree};
 pub use id::{hex_encode, BlobId, ChunkId, IndexId, KeyId, PackId, SnapshotId, TreeId};
-pub use ops::backup::{backup, backup_stdin, BackupOptions, BackupSummary};
+pub use ops::backup::{backup, backup_stdin, BackupOptions, BackupSummary, ChangeCounts};
 pub use ops::restore::{restore, RestoreOptions, RestorePatterns, RestoreSummary};
-pub use progress::{check_interrupt, request_interrupt, NoProgress, Progress};
+pub use progress::{check_interrupt, request_interrupt, Change, NoProgress, Progress};
 pub use repo::lock::{hostname as this_host, LockGuard, LockInfo, LockMode};
 pub use repo::{default_cache_root, InitOptions, Repository, SharedKeys, SnapshotFilter};
+pub use source::files::FileSelection;
 
 /// Codecs and primitives for test vectors, repository forging in tests,
 /// benchmarks and fuzz targets. Not a stable API: use [`ops`] and

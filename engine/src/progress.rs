@@ -16,6 +16,26 @@ pub trait Progress: Send + Sync {
     fn bytes(&self, _n: u64) {}
     /// A non-fatal problem (the operation continues; the result is partial).
     fn warn(&self, _message: &str) {}
+    /// A backup finished an entry; `kind` is its type's stable name
+    /// (`file`, `dir`, `symlink`, … as in `ls --json`), `size` a regular
+    /// file's bytes (0 otherwise).
+    fn done(&self, _path: &Path, _kind: &str, _size: u64, _change: Change) {}
+    /// The scan that runs beside a backup counted `files` files of
+    /// `bytes` bytes so far (`finished`: that is all of them).
+    fn scanned(&self, _files: u64, _bytes: u64, _finished: bool) {}
+}
+
+/// How a backed-up entry compares with the parent snapshot's entry of the
+/// same path (restic's new / modified / unmodified).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// The parent snapshot has no entry at this path (or there is no parent).
+    New,
+    /// The entry differs from the parent's (content or metadata).
+    Changed,
+    /// The entry equals the parent's.
+    Unmodified,
 }
 
 /// Reports nothing.

@@ -2,6 +2,7 @@
 //! RocksDB cache. One test binary; one module per capability.
 
 mod audit;
+mod backup_output;
 mod copy;
 mod dedup;
 mod durability;

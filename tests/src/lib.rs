@@ -154,6 +154,13 @@ impl Env {
         self.dir.path().join(rel)
     }
 
+    /// Another program with this environment's variables (repository,
+    /// password file, cache), e.g. `script` to run `cairn` on a
+    /// pseudo-terminal.
+    pub fn program(&self, program: &str) -> Command {
+        self.with_env(Command::new(program))
+    }
+
     /// A `cairn` command with repository, cache and password set.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = self.with_env(Command::new(cairn_bin()));
@@ -253,7 +260,7 @@ impl Env {
         let mut a = vec!["--json"];
         a.extend_from_slice(args);
         let s = self.ok(&a);
-        serde_json::from_str(&s).unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{s}"))
+        json_doc(&s).unwrap_or_else(|e| panic!("bad JSON from {args:?}: {e}\n{s}"))
     }
 
     /// Back up `path`, return the JSON summary.
@@ -452,4 +459,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// `OsStr` from raw bytes.
 pub fn os(b: &[u8]) -> &OsStr {
     OsStr::from_bytes(b)
+}
+
+/// The JSON document a command printed: the whole of stdout, or, for a
+/// command that streams JSON lines (`backup`: status, error and
+/// verbose_status lines, then one summary), its `summary` line.
+pub fn json_doc(stdout: &str) -> Result<serde_json::Value, String> {
+    match serde_json::from_str(stdout) {
+        Ok(v) => Ok(v),
+        Err(whole) => {
+            let mut summary = None;
+            for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+                let v: serde_json::Value = serde_json::from_str(line)
+                    .map_err(|e| format!("{whole}; line {line:?}: {e}"))?;
+                if v["message_type"].is_null() {
+                    return Err(format!("{whole}; a line without message_type: {line}"));
+                }
+                if v["message_type"] == "summary" {
+                    summary = Some(v);
+                }
+            }
+            summary.ok_or_else(|| format!("{whole}; no summary line"))
+        }
+    }
 }

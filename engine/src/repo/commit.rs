@@ -41,7 +41,8 @@ const INDEX_EVERY_PACKS: usize = 64;
 /// Concurrent writer of new blobs for one session.
 pub struct BlobWriter<'r> {
     repo: &'r Repository,
-    lock: &'r LockGuard,
+    /// `None` only for a dry run, which never writes.
+    lock: Option<&'r LockGuard>,
     data: Mutex<Option<PackBuilder<'r>>>,
     trees: Mutex<Option<PackBuilder<'r>>>,
     pending: Mutex<Vec<PackEntries>>,
@@ -61,6 +62,10 @@ impl<'r> BlobWriter<'r> {
     /// A writer for `repo`. Call it only while holding a lock: it reads
     /// the GC plans (failing if one is unreadable), then syncs the index.
     pub fn new(repo: &'r Repository, lock: &'r LockGuard) -> Result<Self> {
+        Self::with_lock(repo, Some(lock))
+    }
+
+    fn with_lock(repo: &'r Repository, lock: Option<&'r LockGuard>) -> Result<Self> {
         let plans = crate::repo::gc::load_all(&**repo.backend(), repo.sealer())?;
         let condemned = crate::repo::gc::condemned(&plans);
         repo.resync_index()?;
@@ -76,6 +81,21 @@ impl<'r> BlobWriter<'r> {
             new_bytes: AtomicU64::new(0),
             stored_bytes: AtomicU64::new(0),
         })
+    }
+
+    /// A writer that deduplicates, compresses and seals like a real one
+    /// and counts what it would add, but stores nothing (a dry run). It
+    /// needs no lock: it writes no file, so it cannot make a deleted pack
+    /// reachable; its counts are an estimate if a prune runs meanwhile.
+    pub fn dry_run(repo: &'r Repository) -> Result<Self> {
+        Self::with_lock(repo, None)
+    }
+
+    /// The lock to prove fresh before a write; a dry run has none and
+    /// must never get this far.
+    fn held(&self) -> Result<&'r LockGuard> {
+        self.lock
+            .ok_or_else(|| crate::Error::internal("a dry run tried to store a file"))
     }
 
     /// Reserve `id` for storing as `blob_type`. `true` means the caller
@@ -141,6 +161,14 @@ impl<'r> BlobWriter<'r> {
             .sealer
             .seal_compact_in_place(blob_type.object_type(), &id.0, scratch)?;
         let sealed: &[u8] = scratch;
+        if self.lock.is_none() {
+            // A dry run: count, keep nothing.
+            self.new_bytes
+                .fetch_add(plain.len() as u64, Ordering::Relaxed);
+            self.stored_bytes
+                .fetch_add(sealed.len() as u64, Ordering::Relaxed);
+            return Ok(());
+        }
         if blob_type == BlobType::Tree {
             // The next backup reads this tree as its parent's: keep it.
             self.repo.index()?.cache_tree(&id, sealed);
@@ -160,6 +188,7 @@ impl<'r> BlobWriter<'r> {
         plain_len: u32,
         sealed: &[u8],
     ) -> Result<()> {
+        self.held()?;
         self.stored_bytes
             .fetch_add(sealed.len() as u64, Ordering::Relaxed);
         let entry = BlobEntry {
@@ -230,7 +259,7 @@ impl<'r> BlobWriter<'r> {
             .seal(&self.repo.sealer, self.repo.config.zstd_level)
             .and_then(|bytes| {
                 let id = IndexId(*blake3::hash(&bytes).as_bytes());
-                self.lock.ensure_fresh()?;
+                self.held()?.ensure_fresh()?;
                 self.repo.backend.write(Kind::Index, &id.to_hex(), &bytes)?;
                 Ok(id)
             });
@@ -287,7 +316,7 @@ impl<'r> BlobWriter<'r> {
         self.store_all()?;
         let bytes = snapshot.seal(&self.repo.sealer)?;
         let id = SnapshotId(*blake3::hash(&bytes).as_bytes());
-        self.lock.ensure_fresh()?;
+        self.held()?.ensure_fresh()?;
         self.repo
             .backend
             .write(Kind::Snapshot, &id.to_hex(), &bytes)?;

@@ -24,6 +24,12 @@ impl PathFilter {
     /// Compile patterns; an invalid or empty pattern is an `InvalidInput`
     /// error that quotes the pattern as the user wrote it.
     pub fn new(patterns: &[String]) -> Result<Self> {
+        Self::with_case(patterns, false)
+    }
+
+    /// As [`new`](Self::new), matching letters regardless of case when
+    /// `ignore_case` (restic's `--iexclude`).
+    pub fn with_case(patterns: &[String], ignore_case: bool) -> Result<Self> {
         let mut b = GlobSetBuilder::new();
         for given in patterns {
             let p = given.trim_end_matches('/');
@@ -39,6 +45,7 @@ impl PathFilter {
             };
             let g = GlobBuilder::new(&full)
                 .literal_separator(true)
+                .case_insensitive(ignore_case)
                 .backslash_escape(true)
                 .build()
                 .map_err(|e| Error::invalid(format!("invalid pattern '{given}': {}", e.kind())))?;
@@ -87,5 +94,10 @@ mod tests {
             assert!(PathFilter::new(&[empty.into()]).is_err(), "{empty:?}");
         }
         assert!(!PathFilter::new(&[]).unwrap().matches(Path::new("/x")));
+        let i = PathFilter::with_case(&["*.LOG".into()], true).unwrap();
+        assert!(i.matches(Path::new("/a/x.log")));
+        assert!(!PathFilter::new(&["*.LOG".into()])
+            .unwrap()
+            .matches(Path::new("/a/x.log")));
     }
 }

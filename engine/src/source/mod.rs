@@ -49,6 +49,14 @@ pub trait Sink {
     fn warn(&mut self, msg: String);
     /// The running totals of the snapshot.
     fn stats(&mut self) -> &mut SnapshotStats;
+    /// A walk finished the entry at `path` (its node as stored).
+    fn entry_done(
+        &mut self,
+        _path: &std::path::Path,
+        _node: &Node,
+        _change: crate::progress::Change,
+    ) {
+    }
 }
 
 /// What a source knows about the snapshot it builds.

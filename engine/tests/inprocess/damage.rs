@@ -45,9 +45,15 @@ fn two_snapshots() -> Damaged {
         ("d/y".to_owned(), rng.bytes(3000)),
     ]
     .into();
-    let clean_id = backup(&m.repo, &clean, 1).expect("backup").snapshot_id;
+    let clean_id = backup(&m.repo, &clean, 1)
+        .expect("backup")
+        .snapshot_id
+        .expect("stored");
     let before = pack_names(&m);
-    let hit_id = backup(&m.repo, &hit, 2).expect("backup").snapshot_id;
+    let hit_id = backup(&m.repo, &hit, 2)
+        .expect("backup")
+        .snapshot_id
+        .expect("stored");
     let hit_packs: Vec<String> = pack_names(&m).difference(&before).cloned().collect();
     assert!(hit_packs.len() >= 2, "{hit_packs:?}");
     Damaged {

@@ -55,7 +55,10 @@ fn a_backup_running_across_a_sweep_never_relies_on_condemned_packs() {
         ("d/b".to_owned(), rng.bytes(9000)),
     ]
     .into();
-    let old = backup(&m.repo, &files, 1).expect("backup").snapshot_id;
+    let old = backup(&m.repo, &files, 1)
+        .expect("backup")
+        .snapshot_id
+        .expect("stored");
     forget(&m.repo, &[old]).expect("forget");
 
     // Prune 1 marks the forgotten data while another process holds a
@@ -90,7 +93,7 @@ fn a_backup_running_across_a_sweep_never_relies_on_condemned_packs() {
         running.join().expect("backup thread").expect("backup")
     });
 
-    let id = new.snapshot_id;
+    let id = new.snapshot_id.expect("stored");
     assert_eq!(listed(&m.repo).expect("list"), [id].into());
     assert_eq!(restore(&m.repo, &id).expect("restore"), files);
     let c = check(&m.repo, &NoProgress).expect("check");

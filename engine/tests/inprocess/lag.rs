@@ -75,7 +75,10 @@ fn prune_keeps_its_plan_for_the_listing_lag_after_removing_index_files() {
     .expect("init");
     let mut rng = Rng::new(7);
     let files: Files = [("a".to_owned(), rng.bytes(30_000))].into();
-    let old = backup(&repo, &files, 1).expect("backup").snapshot_id;
+    let old = backup(&repo, &files, 1)
+        .expect("backup")
+        .snapshot_id
+        .expect("stored");
     forget(&repo, &[old]).expect("forget");
     storage.removed.lock().expect("not poisoned").clear();
     let opts = PruneOptions {

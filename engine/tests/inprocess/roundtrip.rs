@@ -169,7 +169,10 @@ fn files_backup_restores_every_byte_and_metadata() {
         "small packs: several expected"
     );
     let target = work.path().join("restored");
-    let snap = m.repo.load_snapshot(&summary.snapshot_id).expect("load");
+    let snap = m
+        .repo
+        .load_snapshot(&summary.snapshot_id.expect("stored"))
+        .expect("load");
     let r = cairn_engine::restore(
         &m.repo,
         &snap,
@@ -223,9 +226,12 @@ fn synthetic_backups_deduplicate_and_restore_exactly() {
         "the shared 30 KB must be deduplicated, stored {} new bytes",
         s2.stats.new_bytes
     );
-    assert_eq!(restore(&m.repo, &s1.snapshot_id).expect("restore 1"), first);
     assert_eq!(
-        restore(&m.repo, &s2.snapshot_id).expect("restore 2"),
+        restore(&m.repo, &s1.snapshot_id.expect("stored")).expect("restore 1"),
+        first
+    );
+    assert_eq!(
+        restore(&m.repo, &s2.snapshot_id.expect("stored")).expect("restore 2"),
         second
     );
     assert!(check(&m.repo, &NoProgress).expect("check").ok());
@@ -250,9 +256,18 @@ fn forget_then_prune_keeps_the_remaining_snapshot_whole() {
     ]
     .into();
     let newer: Files = [("newer-only".to_owned(), rng.bytes(60_000))].into();
-    let a = backup(&m.repo, &old, 1).expect("backup").snapshot_id;
-    let b = backup(&m.repo, &kept, 2).expect("backup").snapshot_id;
-    let c = backup(&m.repo, &newer, 3).expect("backup").snapshot_id;
+    let a = backup(&m.repo, &old, 1)
+        .expect("backup")
+        .snapshot_id
+        .expect("stored");
+    let b = backup(&m.repo, &kept, 2)
+        .expect("backup")
+        .snapshot_id
+        .expect("stored");
+    let c = backup(&m.repo, &newer, 3)
+        .expect("backup")
+        .snapshot_id
+        .expect("stored");
     let stored = |m: &MemRepo| -> u64 {
         m.files(Kind::Data)
             .iter()
@@ -331,6 +346,6 @@ fn a_broken_stream_makes_no_snapshot_and_its_chunks_are_reused() {
         "the chunks stored before the failure must be reused; stored {} new bytes",
         s.stats.new_bytes
     );
-    let restored = restore(&m.repo, &s.snapshot_id).expect("restore");
+    let restored = restore(&m.repo, &s.snapshot_id.expect("stored")).expect("restore");
     assert_eq!(restored, Files::from([("dump".to_owned(), data)]));
 }

@@ -16,7 +16,7 @@
 //! - Registered literals (the scratch directory, a child's PID) become
 //!   their placeholder; the machine's host name becomes `<host>` where it
 //!   is quoted or is the value of a JSON `host`.
-//! - In JSON: `*_secs` numbers become `<secs>`. Sizes of stored data
+//! - In JSON: `*_secs` and `seconds_*` numbers become `<secs>`. Sizes of stored data
 //!   become `<size>`: a backup's `new_bytes` and `stored_bytes` always,
 //!   the others (`used_bytes`, …; `bytes` unless a count of `files` or
 //!   `documents` sits beside it, where it is their content; `size` and
@@ -161,7 +161,11 @@ impl Normaliser {
                     // A zero size is the same in every run: it stays.
                     let size = child.is_number() && child.as_u64() != Some(0);
                     let placeholder = match k.as_str() {
-                        k if k.ends_with("_secs") && child.is_number() => Some("<secs>"),
+                        k if (k.ends_with("_secs") || k.starts_with("seconds_"))
+                            && child.is_number() =>
+                        {
+                            Some("<secs>")
+                        }
                         k if NEW_DATA.contains(&k) && child.is_number() => Some("<size>"),
                         k if STORED_SIZES.contains(&k) && size => Some("<size>"),
                         "bytes" if !counts_content && size => Some("<size>"),

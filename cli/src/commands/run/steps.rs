@@ -88,8 +88,8 @@ fn backup_source(
             one_file_system,
         } => {
             opts.paths = paths.clone();
-            opts.excludes = excludes.clone();
-            opts.one_file_system = *one_file_system;
+            opts.files.excludes = excludes.clone();
+            opts.files.one_file_system = *one_file_system;
             cairn_engine::backup(repo, &opts, progress)
         }
         SourceKind::MongoDb {

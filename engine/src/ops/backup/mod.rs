@@ -17,16 +17,17 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::format::snapshot::{Snapshot, SnapshotStats};
 use crate::format::tree::{Timestamp, Tree};
 use crate::id::{SnapshotId, TreeId};
-use crate::progress::{check_interrupt, NoProgress, Progress};
+use crate::progress::{check_interrupt, Change, NoProgress, Progress};
 use crate::repo::commit::BlobWriter;
 use crate::repo::lock::LockMode;
 use crate::repo::Repository;
-use crate::source::files::FilesSource;
+use crate::source::files::{FileSelection, FilesSource};
 use crate::source::stdin::StdinSource;
 use crate::source::{BuildContext, Sink, Source};
 use serde::Serialize;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -41,31 +42,34 @@ pub struct BackupOptions {
     pub host: Option<String>,
     /// Snapshot time (default: now).
     pub time: Option<Timestamp>,
-    /// Exclude patterns (see [`crate::source::filter::PathFilter`]).
-    pub excludes: Vec<String>,
-    /// Do not descend into other filesystems.
-    pub one_file_system: bool,
+    /// Which files to read and how to tell unchanged ones (file backups).
+    pub files: FileSelection,
     /// Parent snapshot for change detection (default: the latest snapshot
     /// with the same source, host and paths).
     pub parent: Option<SnapshotId>,
-    /// Record access times. Off by default, as in restic: reading a file
-    /// changes its atime, so recording it would make every re-backup of
-    /// an unchanged tree store new tree data. Without it a node's atime is
-    /// its mtime.
-    pub with_atime: bool,
+    /// Use no parent: read every file again (restic's `--force`).
+    pub force: bool,
+    /// Read and chunk everything, count what would be added, store
+    /// nothing: no lock, no pack, no index, no snapshot.
+    pub dry_run: bool,
 }
 
 /// The result of a backup. Serialized as the `--json` document of
 /// `cairn backup`.
 #[derive(Clone, Debug, Serialize)]
 pub struct BackupSummary {
-    /// The new snapshot.
-    pub snapshot_id: SnapshotId,
+    /// The new snapshot (`None` after a dry run).
+    pub snapshot_id: Option<SnapshotId>,
     /// Its parent, if one was used for change detection.
     pub parent: Option<SnapshotId>,
+    /// Nothing was stored: the totals say what a backup would add.
+    pub dry_run: bool,
     /// The snapshot's totals (shown flat in the report).
     #[serde(flatten)]
     pub stats: SnapshotStats,
+    /// Files and directories by how they compare with the parent.
+    #[serde(flatten)]
+    pub changes: ChangeCounts,
     /// Wall-clock time of the backup, seconds.
     pub duration_secs: f64,
     /// Some entries could not be read (the snapshot is tagged `partial`).
@@ -75,6 +79,41 @@ pub struct BackupSummary {
     /// The maintenance step after the commit.
     #[serde(skip)]
     pub parity: ParityStep,
+}
+
+/// Entries of a file backup by [`Change`] (restic's summary counters;
+/// other sources report none). "Files" are all entries that are not
+/// directories (symlinks and special files too, as in restic); the
+/// backup paths' ancestors are not counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeCounts {
+    /// Files the parent snapshot did not have.
+    pub files_new: u64,
+    /// Files that differ from the parent's (content or metadata).
+    pub files_changed: u64,
+    /// Files equal to the parent's.
+    pub files_unmodified: u64,
+    /// Directories the parent snapshot did not have.
+    pub dirs_new: u64,
+    /// Directories that differ (an entry below them changed).
+    pub dirs_changed: u64,
+    /// Directories equal to the parent's.
+    pub dirs_unmodified: u64,
+}
+
+impl ChangeCounts {
+    /// Count one entry.
+    pub fn add(&mut self, is_dir: bool, change: Change) {
+        let slot = match (is_dir, change) {
+            (false, Change::New) => &mut self.files_new,
+            (false, Change::Changed) => &mut self.files_changed,
+            (false, Change::Unmodified) => &mut self.files_unmodified,
+            (true, Change::New) => &mut self.dirs_new,
+            (true, Change::Changed) => &mut self.dirs_changed,
+            (true, Change::Unmodified) => &mut self.dirs_unmodified,
+        };
+        *slot += 1;
+    }
 }
 
 /// The outcome of protecting a backup's new packs with parity.
@@ -100,13 +139,17 @@ pub fn backup(
     opts: &BackupOptions,
     progress: &dyn Progress,
 ) -> Result<BackupSummary> {
-    let mut source = FilesSource::new(
-        &opts.paths,
-        &opts.excludes,
-        opts.one_file_system,
-        opts.with_atime,
-    )?;
-    backup_source(repo, &mut source, opts, progress)
+    let mut source = FilesSource::new(&opts.paths, &opts.files)?;
+    // The scan beside the backup gives progress its totals; it stops when
+    // the backup ends, finished or not.
+    let scanning = source.clone();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| crate::source::files::scan(&scanning, progress, &stop));
+        let out = backup_source(repo, &mut source, opts, progress);
+        stop.store(true, Ordering::Relaxed);
+        out
+    })
 }
 
 /// Back up one stream (standard input) as a file named `name`.
@@ -143,8 +186,12 @@ pub fn backup_source(
 ) -> Result<BackupSummary> {
     let start = Instant::now();
     let mut snapshot = base_snapshot(opts, source.paths(), source.kind());
-    let lock = repo.lock(LockMode::Shared)?;
-    let parent = if source.wants_parent() {
+    let lock = if opts.dry_run {
+        None
+    } else {
+        Some(repo.lock(LockMode::Shared)?)
+    };
+    let parent = if source.wants_parent() && !opts.force {
         match opts.parent {
             Some(id) => Some((id, repo.load_snapshot(&id)?)),
             None => repo.snapshots()?.into_iter().rev().find(|(_, s)| {
@@ -160,7 +207,10 @@ pub fn backup_source(
     let parent_root: Option<Tree> = parent
         .as_ref()
         .and_then(|(_, s)| repo.read_tree(&s.tree).ok());
-    let writer = BlobWriter::new(repo, &lock)?;
+    let writer = match &lock {
+        Some(lock) => BlobWriter::new(repo, lock)?,
+        None => BlobWriter::dry_run(repo)?,
+    };
     let failed = Mutex::new(None);
     let ctx = BuildContext {
         time: snapshot.time,
@@ -175,7 +225,7 @@ pub fn backup_source(
     // An interrupt that arrived while a stream ended (a signal closes the
     // pipe too) still means "no snapshot": check once more before commit.
     let walked = walked.and_then(|w| check_interrupt().map(|()| w));
-    let (tree, stats, warnings): (TreeId, SnapshotStats, Vec<String>) = match (walked, failed) {
+    let (tree, stats, warnings, changes) = match (walked, failed) {
         (Ok(v), None) => v,
         (Err(e), _) | (Ok(_), Some(e)) => {
             let _ = writer.abandon();
@@ -191,18 +241,33 @@ pub fn backup_source(
         snapshot.tags.sort();
         snapshot.tags.dedup();
     }
+    let Some(lock) = lock.as_ref() else {
+        writer.abandon()?; // a dry run: nothing to store
+        return Ok(BackupSummary {
+            snapshot_id: None,
+            parent: snapshot.parent,
+            dry_run: true,
+            stats: snapshot.stats,
+            changes,
+            duration_secs: start.elapsed().as_secs_f64(),
+            partial: !warnings.is_empty(),
+            warnings,
+            parity: ParityStep::NotConfigured,
+        });
+    };
     if let Err(e) = lock.ensure_fresh() {
         let _ = writer.abandon();
         return Err(e);
     }
     let id = writer.commit(&snapshot)?;
     // Still under the backup's lock, as `parity protect` would be.
-    let parity = protect_new_packs(repo, &lock);
-    drop(lock);
+    let parity = protect_new_packs(repo, lock);
     Ok(BackupSummary {
-        snapshot_id: id,
+        snapshot_id: Some(id),
         parent: snapshot.parent,
+        dry_run: false,
         stats: snapshot.stats,
+        changes,
         duration_secs: start.elapsed().as_secs_f64(),
         partial: !warnings.is_empty(),
         warnings,

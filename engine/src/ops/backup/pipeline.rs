@@ -13,16 +13,19 @@
 use crate::chunking::StreamChunker;
 use crate::error::{Error, Result};
 use crate::format::snapshot::SnapshotStats;
-use crate::format::tree::{Extent, Tree};
+use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::id::{BlobId, ChunkId, TreeId};
-use crate::progress::{check_interrupt, Progress};
+use crate::progress::{check_interrupt, Change, Progress};
 use crate::repo::commit::BlobWriter;
 use crate::repo::pack::BlobType;
 use crate::repo::Repository;
 use crate::source::Sink;
 use crossbeam_channel::Sender;
 use std::io::Read;
+use std::path::Path;
 use std::sync::Mutex;
+
+use super::ChangeCounts;
 
 type Job = (BlobType, BlobId, Vec<u8>);
 
@@ -34,6 +37,7 @@ pub(super) struct Pipeline<'a, 'r> {
     failed: &'a Mutex<Option<Error>>,
     pub(super) stats: SnapshotStats,
     pub(super) warnings: Vec<String>,
+    changes: ChangeCounts,
     progress: &'a dyn Progress,
     /// Read buffer reused for every stream (see `StreamChunker`).
     buf: Vec<u8>,
@@ -127,7 +131,23 @@ impl Sink for Pipeline<'_, '_> {
     fn stats(&mut self) -> &mut SnapshotStats {
         &mut self.stats
     }
+
+    fn entry_done(&mut self, path: &Path, node: &Node, change: Change) {
+        let is_dir = node.kind == NodeKind::Dir;
+        self.changes.add(is_dir, change);
+        let size = if node.kind == NodeKind::File {
+            node.size
+        } else {
+            0
+        };
+        let kind = crate::ops::ls::kind_name(node.kind);
+        self.progress.done(path, kind, size, change);
+    }
 }
+
+/// What a pipeline run returns: the body's value, the snapshot's totals,
+/// the warnings and the entries by change.
+pub(super) type Walked<T> = (T, SnapshotStats, Vec<String>, ChangeCounts);
 
 /// Run `body` on a fresh [`Pipeline`] whose blobs worker threads store;
 /// returns what `body` returns with the pipeline's totals and warnings.
@@ -137,7 +157,7 @@ pub(super) fn run<'r, T>(
     failed: &Mutex<Option<Error>>,
     progress: &dyn Progress,
     body: impl FnOnce(&mut Pipeline<'_, 'r>) -> Result<T>,
-) -> Result<(T, SnapshotStats, Vec<String>)> {
+) -> Result<Walked<T>> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -166,10 +186,11 @@ pub(super) fn run<'r, T>(
             failed,
             stats: SnapshotStats::default(),
             warnings: Vec::new(),
+            changes: ChangeCounts::default(),
             progress,
             buf: Vec::new(),
         };
         let out = body(&mut p)?;
-        Ok((out, p.stats, p.warnings))
+        Ok((out, p.stats, p.warnings, p.changes))
     })
 }

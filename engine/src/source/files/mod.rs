@@ -7,8 +7,12 @@
 //! treated as dense (one region), so ordinary files cost no extra syscalls.
 
 mod paths;
+mod scan;
+mod select;
 mod walk;
 
+pub use scan::{scan, ScanTotals};
+pub use select::{FileSelection, Selector, CACHEDIR_SIGNATURE};
 pub use walk::FilesSource;
 
 use crate::format::tree::{Node, NodeKind, Timestamp};

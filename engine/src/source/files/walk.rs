@@ -9,11 +9,11 @@
 //! which no given path could be read fails, so it writes no snapshot.
 
 use super::paths::{absolute_paths, build_trie, Trie};
+use super::select::{FileSelection, Selector};
 use super::{data_regions, node_from, open_noatime, prefetch, ts, NameCache};
 use crate::error::{Error, ErrorKind, Result};
-use crate::format::tree::{Extent, Node, NodeKind, Timestamp, Tree};
-use crate::progress::{check_interrupt, Progress};
-use crate::source::filter::PathFilter;
+use crate::format::tree::{Extent, Node, NodeKind, Tree};
+use crate::progress::{check_interrupt, Change, Progress};
 use crate::source::{dir_node, BuildContext, Sink, Source};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
@@ -21,27 +21,19 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Files and directories given by path.
+#[derive(Clone, Debug)]
 pub struct FilesSource {
-    paths: Vec<PathBuf>,
-    excludes: PathFilter,
-    one_fs: bool,
-    with_atime: bool,
+    pub(super) paths: Vec<PathBuf>,
+    pub(super) sel: Selector,
 }
 
 impl FilesSource {
     /// A walk of `paths` (made absolute, `..` resolved against the real
     /// directories, sorted, deduplicated). Fails when none of them exists.
-    pub fn new(
-        paths: &[PathBuf],
-        excludes: &[String],
-        one_file_system: bool,
-        with_atime: bool,
-    ) -> Result<Self> {
+    pub fn new(paths: &[PathBuf], selection: &FileSelection) -> Result<Self> {
         Ok(FilesSource {
             paths: absolute_paths(paths)?,
-            excludes: PathFilter::new(excludes)?,
-            one_fs: one_file_system,
-            with_atime,
+            sel: Selector::new(selection)?,
         })
     }
 }
@@ -115,7 +107,7 @@ impl Walk<'_> {
         for w in warns {
             self.warn(w);
         }
-        if !self.src.with_atime {
+        if !self.src.sel.with_atime {
             node.atime = node.mtime;
         }
         node
@@ -143,9 +135,15 @@ impl Walk<'_> {
         dir_node(self.sink, node, tree)
     }
     fn file(&mut self, path: &Path, mut node: Node, parent: Option<&Node>) -> Result<Option<Node>> {
+        if self.src.sel.too_large(node.size) {
+            return Ok(None);
+        }
         self.progress.file(path);
         if let Some(p) = parent {
-            if unchanged(p, node.size, node.mtime, node.ctime, node.inode)
+            if self
+                .src
+                .sel
+                .unchanged(p, node.size, node.mtime, node.ctime, node.inode)
                 && self.sink.is_stored(&p.content)?
             {
                 node.content = p.content.clone();
@@ -224,7 +222,7 @@ impl Walk<'_> {
         root_dev: u64,
     ) -> Result<Option<Node>> {
         check_interrupt()?;
-        if self.src.excludes.matches(path) {
+        if self.src.sel.excluded(path) {
             return Ok(None);
         }
         let md = match std::fs::symlink_metadata(path) {
@@ -237,8 +235,29 @@ impl Walk<'_> {
         self.entry_with(path, name, md, parent, root_dev)
     }
 
-    /// As [`entry`](Self::entry) with the `lstat` result already in hand.
+    /// As [`entry`](Self::entry) with the `lstat` result already in hand;
+    /// tells the sink whether the entry is new, changed or unmodified.
     fn entry_with(
+        &mut self,
+        path: &Path,
+        name: &[u8],
+        md: std::fs::Metadata,
+        parent: Option<&Node>,
+        root_dev: u64,
+    ) -> Result<Option<Node>> {
+        let out = self.entry_node(path, name, md, parent, root_dev)?;
+        if let Some(n) = &out {
+            let change = match parent {
+                None => Change::New,
+                Some(p) if p == n => Change::Unmodified,
+                Some(_) => Change::Changed,
+            };
+            self.sink.entry_done(path, n, change);
+        }
+        Ok(out)
+    }
+
+    fn entry_node(
         &mut self,
         path: &Path,
         name: &[u8],
@@ -253,7 +272,7 @@ impl Walk<'_> {
         match node.kind {
             NodeKind::File => self.file(path, node, parent),
             NodeKind::Dir => {
-                if self.src.one_fs && md.dev() != root_dev {
+                if self.src.sel.one_fs && md.dev() != root_dev {
                     return self.dir_node(node, Tree::default()).map(Some);
                 }
                 let parent_tree = self.parent_subtree(parent);
@@ -297,6 +316,9 @@ impl Walk<'_> {
             }
         }
         names.sort();
+        if let Some(tag) = self.src.sel.tag_in(path) {
+            names.retain(|n| n.as_slice() == tag);
+        }
         // Look ahead: lstat the next entries and ask the kernel to start
         // reading the files we will have to read (new or changed ones), so
         // disk latency overlaps our work. Unchanged files are never touched.
@@ -312,7 +334,7 @@ impl Walk<'_> {
                 if let Ok(m) = &md {
                     let pnode = parent.and_then(|t| t.get(&name));
                     let same = pnode.is_some_and(|p| {
-                        unchanged(
+                        self.src.sel.unchanged(
                             p,
                             m.len(),
                             ts(m.mtime(), m.mtime_nsec()),
@@ -320,7 +342,7 @@ impl Walk<'_> {
                             m.ino(),
                         )
                     });
-                    if m.is_file() && !same && !self.src.excludes.matches(&child) {
+                    if m.is_file() && !same && !self.src.sel.excluded(&child) {
                         prefetch(&child);
                     }
                 }
@@ -331,7 +353,7 @@ impl Walk<'_> {
             };
             check_interrupt()?;
             let child = path.join(std::ffi::OsStr::from_bytes(&name));
-            if self.src.excludes.matches(&child) {
+            if self.src.sel.excluded(&child) {
                 continue;
             }
             let md = match md {
@@ -386,15 +408,6 @@ impl Walk<'_> {
         }
         Ok(tree)
     }
-}
-
-/// Would a file with this metadata reuse `p`'s content without reading?
-fn unchanged(p: &Node, size: u64, mtime: Timestamp, ctime: Timestamp, inode: u64) -> bool {
-    p.kind == NodeKind::File
-        && p.size == size
-        && p.mtime == mtime
-        && p.ctime == ctime
-        && p.inode == inode
 }
 
 /// How many entries ahead of the current one are examined and prefetched.

@@ -233,10 +233,10 @@ impl<'l> World<'l> {
         let crashed = self.settle(armed);
         match result {
             Ok(s) => {
-                self.note(format!("  -> {}", s.snapshot_id.short()));
+                self.note(format!("  -> {}", s.snapshot_id.expect("stored").short()));
                 self.saw("backup");
-                assert!(!self.has(&s.snapshot_id));
-                self.model.push((s.snapshot_id, files));
+                assert!(!self.has(&s.snapshot_id.expect("stored")));
+                self.model.push((s.snapshot_id.expect("stored"), files));
             }
             Err(e) => {
                 assert!(crashed, "backup failed without a crash: {e}");

@@ -1,11 +1,19 @@
-//! `cairn backup`: paths or standard input into a new snapshot.
+//! `cairn backup`: paths, path lists, standard input or a MongoDB URI
+//! into a new snapshot, with progress while it runs (`progress`) and a
+//! summary at the end (`report`).
+
+mod progress;
+mod report;
+mod select;
+
+pub use select::SelectArgs;
 
 use super::Ctx;
 use crate::args::BackupArgs;
-use crate::output::{bytes, parse_time};
+use crate::output::parse_time;
 use cairn_engine::ops::backup::ParityStep;
 use cairn_engine::source::mongodb::{Consistency, DumpOptions};
-use cairn_engine::{BackupOptions, BackupSummary, Error, Result};
+use cairn_engine::{BackupOptions, Error, Result};
 
 fn read_exclude_file(path: &std::path::Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path)
@@ -18,36 +26,53 @@ fn read_exclude_file(path: &std::path::Path) -> Result<Vec<String>> {
         .collect())
 }
 
-fn options(ctx: &Ctx, args: &BackupArgs) -> Result<BackupOptions> {
+fn options(args: &BackupArgs, paths: Vec<std::path::PathBuf>) -> Result<BackupOptions> {
     let mut excludes = args.excludes.clone();
     for f in &args.exclude_files {
         excludes.extend(read_exclude_file(f)?);
     }
     let time = args.time.as_deref().map(parse_time).transpose()?;
-    let _ = ctx;
+    let mut files = args.select.selection(excludes)?;
+    files.one_file_system = args.one_file_system;
+    files.with_atime = args.with_atime;
     Ok(BackupOptions {
-        paths: args.paths.clone(),
+        paths,
         tags: super::tag::checked_tags(&args.tags, "--tag")?,
         host: args.host.clone(),
         time,
-        excludes,
-        one_file_system: args.one_file_system,
+        files,
         parent: None,
-        with_atime: args.with_atime,
+        force: args.select.force,
+        dry_run: args.select.dry_run,
     })
 }
 
 /// Run `backup`.
 pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
-    let mut opts = options(ctx, args)?;
-    if !args.stdin && args.paths.is_empty() {
+    let mut paths = args.paths.clone();
+    if args.select.has_lists() {
+        if args.stdin {
+            return Err(Error::invalid(
+                "--files-from* and --stdin cannot be combined",
+            ));
+        }
+        let listed = args.select.listed_paths()?;
+        if listed.is_empty() && paths.is_empty() {
+            return Err(Error::invalid(
+                "nothing to back up: the --files-from lists name no path",
+            ));
+        }
+        paths.extend(listed);
+    }
+    let mut opts = options(args, paths)?;
+    if !args.stdin && opts.paths.is_empty() {
         return Err(Error::invalid(
-            "nothing to back up: give one or more paths, or --stdin",
+            "nothing to back up: give one or more paths, --files-from FILE, or --stdin",
         ));
     }
     // Any argument may be a URI: never treat one as a path (its password
     // would be echoed in a "does not exist" message).
-    let uris: Vec<&str> = args
+    let uris: Vec<&str> = opts
         .paths
         .iter()
         .filter_map(|p| p.to_str())
@@ -55,7 +80,7 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
         .collect();
     let dump = match uris.first() {
         Some(uri) => {
-            if args.paths.len() > 1 {
+            if opts.paths.len() > 1 {
                 return Err(Error::invalid(format!(
                     "back up one MongoDB URI at a time, without file paths ({})",
                     cairn_engine::source::mongodb::mask_uri(uri)
@@ -81,9 +106,12 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
     };
     let repo = ctx.open()?;
     if let Some(p) = &args.parent {
+        if args.select.force {
+            return Err(Error::invalid("--parent and --force cannot be combined"));
+        }
         opts.parent = Some(repo.find_snapshot(p)?.0);
     }
-    let progress = ctx.out.progress("backup");
+    let progress = progress::BackupProgress::new(ctx.out);
     let result = if let Some(d) = &dump {
         cairn_engine::ops::backup::backup_mongodb(&repo, d, &opts, &progress)
     } else if args.stdin {
@@ -94,7 +122,11 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
     };
     progress.finish();
     let summary = result?;
-    report(ctx, &summary);
+    if ctx.out.json {
+        crate::output::print_json(&report::json(&summary));
+    } else if !ctx.out.quiet {
+        crate::outln!("{}", report::human(&summary, args.select.force));
+    }
     let parity_failure = match &summary.parity {
         ParityStep::Failed(e) => Some(e.as_str()),
         ParityStep::Interrupted => Some("interrupted"),
@@ -110,36 +142,4 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
     } else {
         crate::exit::OK
     })
-}
-
-fn report(ctx: &Ctx, s: &BackupSummary) {
-    let st = &s.stats;
-    let secs = s.duration_secs;
-    if ctx.out.json {
-        crate::output::print_report(s);
-        return;
-    }
-    let rate = if secs > 0.0 {
-        st.bytes as f64 / secs / 1e6
-    } else {
-        0.0
-    };
-    ctx.out.info(&format!(
-        "snapshot {} saved\n  files: {} ({} unchanged), dirs: {}\n  processed {} in {:.2}s ({:.1} MB/s), new data {}, stored {}",
-        s.snapshot_id.short(),
-        st.files,
-        st.unchanged_files,
-        st.dirs,
-        bytes(st.bytes),
-        secs,
-        rate,
-        bytes(st.new_bytes),
-        bytes(st.stored_bytes),
-    ));
-    if !s.warnings.is_empty() {
-        ctx.out.info(&format!(
-            "warning: {} entries could not be read; the snapshot is partial (exit code 3)",
-            s.warnings.len()
-        ));
-    }
 }
