@@ -5,10 +5,12 @@ mod advice;
 mod args;
 mod commands;
 mod exit;
+mod help;
 mod location;
 mod output;
 mod password;
 mod profile;
+mod repo_source;
 mod volume_prompt;
 
 use args::{Cli, Command};
@@ -69,6 +71,9 @@ fn main() {
         Command::Run(a) => commands::run::run(&ctx, a),
         Command::Schedule(a) => commands::schedule::run(&ctx, a),
         Command::Key(a) => commands::key::run(&ctx, a),
+        Command::Completions(a) => commands::completions::run(&ctx, a),
+        Command::Man(a) => commands::man::run(&ctx, a),
+        Command::Version(a) => commands::version::run(&ctx, a),
     };
     // A failed write to stdout is an error (exit 1; ENOSPC is kind
     // no_space); a closed pipe is not: the reader has what it wanted.
@@ -93,8 +98,11 @@ fn context(cli: &Cli, out: Output) -> cairn_engine::Result<Ctx> {
         cli.password_command.as_deref(),
     );
     Ok(Ctx {
-        repo: location::from_flag_or_env(cli.repo.as_ref())
-            .or_else(|| p.map(|p| p.repository.clone())),
+        repo: repo_source::RepoSource::from_flags_or_env(
+            cli.repo.as_ref(),
+            cli.repository_file.as_deref(),
+        )
+        .or(p.map(|p| p.repository.clone())),
         password: flags.or_else(|| match password::in_env() {
             true => None,
             false => p.and_then(|p| p.password.clone()),

@@ -143,3 +143,15 @@ fn report(ctx: &Ctx, s: &BackupSummary) {
         ));
     }
 }
+
+/// The examples `cairn backup --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Back up two directories with a tag, skipping temporary files
+  cairn backup /srv /etc --tag nightly --exclude '*.tmp'
+  # Stay on one filesystem; exclude patterns from a file
+  cairn backup / -x --exclude-file /etc/cairn/excludes
+  # Back up a stream from standard input under a file name
+  mongodump --archive | cairn backup --stdin --stdin-name mongo.archive
+  # Back up MongoDB databases directly
+  cairn backup 'mongodb://backup@db1.example:27017/?authSource=admin' --tag nightly";
