@@ -21,15 +21,7 @@ use output::Output;
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
-            let _ = e.print();
-            std::process::exit(code);
-        }
+        Err(e) => std::process::exit(usage_error(&e)),
     };
     // First Ctrl-C / SIGTERM: stop at the next safe point. Second: exit now.
     let _ = ctrlc::set_handler(|| {
@@ -134,6 +126,36 @@ fn fail(out: Output, e: &cairn_engine::Error) -> i32 {
     }
     crate::errln!("cairn: error: {}", output::esc(&advice::message(e)));
     code
+}
+
+/// Report a flag clap refused (or print the help or version it was
+/// asked for) and return the exit code. With `--json` anywhere before a
+/// `--`, a usage error is also a JSON error document on stdout (kind
+/// `invalid_input`, exit 2), as for every error that stops a command, so
+/// a script reading stdout always gets one document.
+fn usage_error(e: &clap::Error) -> i32 {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return exit::OK;
+    }
+    let json = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if json {
+        let text = e.to_string();
+        let what = text.split("\n\n").next().unwrap_or_default();
+        let what = what.strip_prefix("error: ").unwrap_or(what);
+        output::print_report(&output::ErrorDoc {
+            error: what.split_whitespace().collect::<Vec<_>>().join(" "),
+            kind: cairn_engine::ErrorKind::InvalidInput.as_str(),
+            remedy: None,
+            exit_code: exit::USAGE,
+        });
+        let _ = output::finish_stdout();
+    }
+    let _ = e.print();
+    exit::USAGE
 }
 
 /// A path from an environment variable; empty means unset.

@@ -13,6 +13,7 @@ mod gc_stress;
 mod golden;
 mod golden_output;
 mod hostile;
+mod json_docs;
 mod keys;
 mod locks;
 mod mongo;
