@@ -29,6 +29,7 @@ mod retention;
 mod roundtrip;
 mod run;
 mod s3;
+mod shell;
 mod spec_tables;
 mod stdin_dump;
 mod traps;

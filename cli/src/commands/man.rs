@@ -28,14 +28,51 @@ struct ManDoc {
     pages: Vec<String>,
 }
 
+/// One page: clap_mangen's sections, then the text after the options
+/// (examples; at the top, exit codes and environment) as sections of
+/// their own, each line kept as written (`.nf`), where clap_mangen would
+/// fill them into one paragraph under "EXTRA".
+fn page(cmd: &clap::Command) -> std::io::Result<(String, Vec<u8>)> {
+    use clap_mangen::roff::{roman, Roff};
+    let name = cmd.get_display_name().unwrap_or(cmd.get_name()).to_owned();
+    let man = clap_mangen::Man::new(cmd.clone()).title(name);
+    let mut w = Vec::new();
+    man.render_title(&mut w)?;
+    man.render_name_section(&mut w)?;
+    man.render_synopsis_section(&mut w)?;
+    man.render_description_section(&mut w)?;
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        man.render_options_section(&mut w)?;
+    }
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        man.render_subcommands_section(&mut w)?;
+    }
+    let after = cmd
+        .get_after_long_help()
+        .or_else(|| cmd.get_after_help())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let mut roff = Roff::default();
+    for block in after.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let (head, body) = match block.split_once('\n') {
+            Some((h, b)) if h.ends_with(':') && !h.starts_with(' ') => (h.trim_end_matches(':'), b),
+            _ => ("NOTES", block),
+        };
+        roff.control("SH", [head.to_uppercase().as_str()]);
+        roff.control("nf", []);
+        for line in body.lines() {
+            roff.text([roman(line)]);
+        }
+        roff.control("fi", []);
+    }
+    roff.to_writer(&mut w)?;
+    Ok((man.get_filename(), w))
+}
+
 /// Every page: file name and roff text, the top-level page first.
 pub fn pages() -> Result<Vec<(String, Vec<u8>)>> {
     fn walk(cmd: &clap::Command, out: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
-        let man = clap_mangen::Man::new(cmd.clone());
-        let mut text = Vec::new();
-        man.render(&mut text)
-            .map_err(|e| Error::io("rendering a manual page", e))?;
-        out.push((man.get_filename(), text));
+        out.push(page(cmd).map_err(|e| Error::io("rendering a manual page", e))?);
         for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
             walk(sub, out)?;
         }
