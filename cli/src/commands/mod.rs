@@ -59,8 +59,9 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Where the repository is (`-r` or `CAIRN_REPOSITORY`); not giving
-    /// one is a usage error.
+    /// Where the repository is (see `repo_source` for where it may come
+    /// from; a repository file is read here); not giving one is a usage
+    /// error.
     pub fn location(&self) -> Result<Location> {
         let raw = self.repo.resolve()?.ok_or_else(|| {
             Error::invalid("no repository given: use -r REPO or --repository-file FILE, or set CAIRN_REPOSITORY or CAIRN_REPOSITORY_FILE")
