@@ -5,19 +5,46 @@ use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
 /// Cairn: encrypted, deduplicating backups that stay restorable for decades.
 #[derive(Parser, Debug)]
-#[command(name = "cairn", version, about, long_about = None, max_term_width = 100)]
+#[command(
+    name = "cairn",
+    version,
+    long_about = None,
+    max_term_width = 100,
+    after_help = crate::help::AFTER_HELP,
+    after_long_help = crate::help::after_long_help()
+)]
 pub struct Cli {
     /// Repository location: a local directory (PATH or local:PATH), S3
     /// (s3://BUCKET/PREFIX with AWS_ENDPOINT_URL, or s3:https://HOST/BUCKET/PREFIX)
     /// or an export volume set, read-only (export:DIR) [env: CAIRN_REPOSITORY].
-    #[arg(short = 'r', long = "repo", global = true, value_name = "REPO")]
+    #[arg(
+        short = 'r',
+        long = "repo",
+        global = true,
+        value_name = "REPO",
+        help_heading = GLOBAL
+    )]
     pub repo: Option<std::ffi::OsString>,
+
+    /// File holding the repository location (as -r takes it), as restic's
+    /// --repository-file [env: CAIRN_REPOSITORY_FILE].
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "repo",
+        help_heading = GLOBAL
+    )]
+    pub repository_file: Option<PathBuf>,
 
     /// File holding the repository password (never pass the password
     /// itself) [env: CAIRN_PASSWORD_FILE].
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub password_file: Option<PathBuf>,
 
     /// Command (run with `sh -c`) whose first line of output is the
@@ -26,41 +53,42 @@ pub struct Cli {
         long,
         global = true,
         value_name = "CMD",
-        conflicts_with = "password_file"
+        conflicts_with = "password_file",
+        help_heading = GLOBAL
     )]
     pub password_command: Option<std::ffi::OsString>,
 
     /// Config file with profiles [default: $XDG_CONFIG_HOME/cairn/cairn.toml,
     /// then /etc/cairn/cairn.toml].
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
     /// Take the repository, password source, cache directory and S3
     /// settings from this profile where no flag or variable gives them.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub profile: Option<String>,
 
     /// With -r export:DIR: another directory holding volumes of the
     /// export (repeatable); missing volumes then fail the command with
     /// their list instead of being asked for on the terminal.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub volumes_at: Vec<PathBuf>,
 
     /// Directory for the local index cache [env: CAIRN_CACHE_DIR; default:
     /// $XDG_CACHE_HOME/cairn].
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub cache_dir: Option<PathBuf>,
 
     /// Machine-readable JSON output.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
 
     /// Print only errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
     /// More detail (repeat for more).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
     #[command(subcommand)]
@@ -70,57 +98,90 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create a new encrypted repository.
+    #[command(after_help = crate::commands::init::EXAMPLES)]
     Init(InitArgs),
     /// Back up files, directories or standard input into a new snapshot.
+    #[command(after_help = crate::commands::backup::EXAMPLES)]
     Backup(BackupArgs),
     /// List snapshots.
+    #[command(after_help = crate::commands::snapshots::EXAMPLES)]
     Snapshots(SnapshotsArgs),
     /// List the contents of a snapshot.
+    #[command(after_help = crate::commands::ls::EXAMPLES)]
     Ls(LsArgs),
     /// Restore a snapshot (or part of it) into a directory.
+    #[command(after_help = crate::commands::restore::EXAMPLES)]
     Restore(RestoreArgs),
     /// Write one file of a snapshot to standard output.
+    #[command(after_help = crate::commands::dump::EXAMPLES)]
     Dump(DumpArgs),
     /// Read every blob of a snapshot and check it against what was recorded.
+    #[command(after_help = crate::commands::verify::EXAMPLES)]
     Verify(VerifyArgs),
     /// Check the repository's structure: index, pack trailers, snapshots.
+    #[command(after_help = crate::commands::check::EXAMPLES)]
     Check(CheckArgs),
     /// Recovery drill: restore to a temporary place, compare, report, clean up.
+    #[command(after_help = crate::commands::drill::EXAMPLES)]
     Drill(DrillArgs),
     /// Read packs and verify every byte (names, tags, blob IDs).
+    #[command(after_help = crate::commands::scrub::EXAMPLES)]
     Scrub(ScrubArgs),
     /// Rebuild damaged repository metadata.
+    #[command(after_help = crate::commands::repair::EXAMPLES)]
     #[command(subcommand)]
     Repair(RepairCommand),
     /// Reed-Solomon parity settings and protection.
+    #[command(after_help = crate::commands::parity::EXAMPLES)]
     #[command(subcommand)]
     Parity(ParityCommand),
     /// Remove stale locks.
+    #[command(after_help = crate::commands::unlock::EXAMPLES)]
     Unlock(UnlockArgs),
     /// Remove snapshots by ID or by a retention policy (data is reclaimed by prune).
-    Forget(ForgetArgs),
+    #[command(after_help = crate::commands::forget::EXAMPLES)]
+    Forget(crate::commands::forget::ForgetArgs),
     /// Add, remove or set snapshot tags; protect snapshots from forget.
+    #[command(after_help = crate::commands::tag::EXAMPLES)]
     Tag(TagArgs),
     /// Delete data no snapshot references and repack mostly unused packs
     /// (safe while backups run).
+    #[command(after_help = crate::commands::prune::EXAMPLES)]
     Prune(PruneArgs),
     /// Copy snapshots to other repositories (other keys, backends or
     /// parity), deduplicating against what each already holds.
+    #[command(after_help = crate::commands::copy::EXAMPLES)]
     Copy(crate::commands::copy::CopyArgs),
     /// Write snapshots as a self-contained volume set for cold media
     /// (tape, optical discs, offline disks); `export verify` checks one.
+    #[command(after_help = crate::commands::export::EXAMPLES)]
     Export(crate::commands::export::ExportArgs),
     /// Bring the snapshots of an export volume set into a repository.
+    #[command(after_help = crate::commands::export::IMPORT_EXAMPLES)]
     Import(crate::commands::export::ImportArgs),
     /// Install, list or remove the systemd timer or cron job of a profile.
+    #[command(after_help = crate::commands::schedule::EXAMPLES)]
     #[command(subcommand)]
     Schedule(crate::commands::schedule::ScheduleCommand),
     /// Run a profile's routine: back up every source, forget and prune by
     /// its policy, copy to every target, scrub, drill; one JSON report.
+    #[command(after_help = crate::commands::run::EXAMPLES)]
     Run(crate::commands::run::RunArgs),
     /// Key files (one per password) and the paper key.
+    #[command(after_help = crate::commands::key::EXAMPLES)]
     #[command(subcommand)]
     Key(crate::commands::key::KeyCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = crate::commands::completions::EXAMPLES)]
+    Completions(crate::commands::completions::CompletionsArgs),
+    /// Write the manual pages: cairn.1 to standard output, or one page per
+    /// command into a directory.
+    #[command(after_help = crate::commands::man::EXAMPLES)]
+    Man(crate::commands::man::ManArgs),
+    /// Show the version, the repository format versions this build reads
+    /// and writes, and how it was built.
+    #[command(after_help = crate::commands::version::EXAMPLES)]
+    Version(crate::commands::version::VersionArgs),
 }
 
 #[derive(Args, Debug)]
@@ -235,71 +296,6 @@ pub struct SnapshotsArgs {
     /// Only the newest N snapshots of each host and paths group.
     #[arg(long, value_name = "N")]
     pub latest: Option<usize>,
-}
-
-#[derive(Args, Debug)]
-pub struct ForgetArgs {
-    /// Snapshots to forget explicitly (ID prefixes).
-    pub snapshots: Vec<String>,
-    /// Keep the N newest.
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_last: Option<i64>,
-    /// Keep the newest snapshot of each of the N newest hours (-1: all).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_hourly: Option<i64>,
-    /// Keep one per day for the N newest days (-1: all).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_daily: Option<i64>,
-    /// Keep one per ISO week for the N newest weeks (-1: all).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_weekly: Option<i64>,
-    /// Keep one per month for the N newest months (-1: all).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_monthly: Option<i64>,
-    /// Keep one per quarter for the N newest quarters (-1: all).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_quarterly: Option<i64>,
-    /// Keep one per year for the N newest years (-1: all).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_yearly: Option<i64>,
-    /// Keep everything within DURATION of the newest snapshot, as in
-    /// restic: units y, m (months), d, h, combined like 1y5m7d2h.
-    #[arg(long, value_name = "DURATION")]
-    pub keep_within: Option<String>,
-    /// Keep one per hour within DURATION of the newest snapshot.
-    #[arg(long, value_name = "DURATION")]
-    pub keep_within_hourly: Option<String>,
-    /// Keep one per day within DURATION of the newest snapshot.
-    #[arg(long, value_name = "DURATION")]
-    pub keep_within_daily: Option<String>,
-    /// Keep one per week within DURATION of the newest snapshot.
-    #[arg(long, value_name = "DURATION")]
-    pub keep_within_weekly: Option<String>,
-    /// Keep one per month within DURATION of the newest snapshot.
-    #[arg(long, value_name = "DURATION")]
-    pub keep_within_monthly: Option<String>,
-    /// Keep one per quarter within DURATION of the newest snapshot.
-    #[arg(long, value_name = "DURATION")]
-    pub keep_within_quarterly: Option<String>,
-    /// Keep one per year within DURATION of the newest snapshot.
-    #[arg(long, value_name = "DURATION")]
-    pub keep_within_yearly: Option<String>,
-    /// Keep snapshots with this tag (repeatable).
-    #[arg(long = "keep-tag", value_name = "TAG")]
-    pub keep_tags: Vec<String>,
-    /// Apply the policy per group of: host, paths, tags (comma-separated).
-    #[arg(long, default_value = "host,paths")]
-    pub group_by: String,
-    /// Show what would be removed, and why everything else is kept.
-    #[arg(short = 'n', long)]
-    pub dry_run: bool,
-    #[command(flatten)]
-    pub filter: SnapshotFilter,
-    /// Prune right after forgetting (with --dry-run: show what it would do).
-    #[arg(long)]
-    pub prune: bool,
-    #[command(flatten)]
-    pub prune_opts: PruneOpts,
 }
 
 /// Options shared by `prune` and `forget --prune`.

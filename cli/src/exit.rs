@@ -31,6 +31,45 @@ pub const INTERNAL: i32 = 70;
 /// Interrupted (SIGINT/SIGTERM).
 pub const INTERRUPTED: i32 = 130;
 
+/// Every code with its one-line meaning, in order. `cairn --help` prints
+/// this table; README.md's "Exit codes" explains each code at length and
+/// lists exactly these (a test checks both).
+pub const TABLE: &[(i32, &str)] = &[
+    (OK, "success"),
+    (
+        ERROR,
+        "the command could not run (I/O, damaged repository, missing snapshot, ...)",
+    ),
+    (
+        USAGE,
+        "usage error: bad flag, argument, time, pattern or config; no repository",
+    ),
+    (
+        PARTIAL,
+        "backup completed, but some files could not be read (partial snapshot)",
+    ),
+    (
+        DAMAGE_FOUND,
+        "check, scrub, verify or drill ran to the end and found damage",
+    ),
+    (NO_REPOSITORY, "no repository at the given location"),
+    (LOCKED, "the repository is locked by another process"),
+    (WRONG_PASSWORD, "wrong password"),
+    (
+        ACCESS_DENIED,
+        "the storage refused access (S3 credentials or permissions)",
+    ),
+    (
+        VOLUMES_MISSING,
+        "an export volume set lacks volumes the command needs",
+    ),
+    (INTERNAL, "internal error: a bug in cairn; please report it"),
+    (
+        INTERRUPTED,
+        "interrupted (SIGINT/SIGTERM); the repository is consistent",
+    ),
+];
+
 /// Map the outcome of an operation that ran to the end to its exit code.
 pub fn for_outcome(outcome: Outcome) -> i32 {
     match outcome {
@@ -74,5 +113,47 @@ mod tests {
         assert_eq!(for_outcome(Outcome::Success), 0);
         assert_eq!(for_outcome(Outcome::Partial), 3);
         assert_eq!(for_outcome(Outcome::DamageFound), 4);
+    }
+
+    #[test]
+    fn the_table_has_every_code_once_and_the_readme_lists_it() {
+        let kinds = [
+            ErrorKind::RepositoryNotFound,
+            ErrorKind::Locked,
+            ErrorKind::WrongPassword,
+            ErrorKind::AccessDenied,
+            ErrorKind::VolumesMissing,
+            ErrorKind::Interrupted,
+            ErrorKind::InvalidInput,
+            ErrorKind::Internal,
+            ErrorKind::Corrupt,
+        ];
+        let outcomes = [Outcome::Success, Outcome::Partial, Outcome::DamageFound];
+        let codes: Vec<i32> = TABLE.iter().map(|(c, _)| *c).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted, "TABLE is in order, each code once");
+        for k in kinds {
+            assert!(codes.contains(&code_for(k)), "{k:?}");
+        }
+        for o in outcomes {
+            assert!(codes.contains(&for_outcome(o)), "{o:?}");
+        }
+        // README.md's "### Exit codes" table: its first column is TABLE's.
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("### Exit codes")
+            .nth(1)
+            .and_then(|s| s.split("\n#").next())
+            .unwrap();
+        let listed: Vec<i32> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| ")?.split(' ').next()?.parse().ok())
+            .collect();
+        assert_eq!(
+            listed, codes,
+            "README.md's exit codes differ from exit::TABLE"
+        );
     }
 }

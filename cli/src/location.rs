@@ -10,7 +10,7 @@
 
 use cairn_engine::backend::{Backend, ExportBackend, LocalBackend, S3Backend, S3Config};
 use cairn_engine::{Error, Result};
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -254,12 +254,6 @@ fn scheme_of(b: &[u8]) -> Option<String> {
         return None;
     }
     Some(String::from_utf8_lossy(s).into_owned())
-}
-
-/// `-r` if given, else `CAIRN_REPOSITORY` (an empty variable is unset).
-pub fn from_flag_or_env(flag: Option<&OsString>) -> Option<OsString> {
-    flag.cloned()
-        .or_else(|| std::env::var_os("CAIRN_REPOSITORY").filter(|v| !v.is_empty()))
 }
 
 #[cfg(test)]

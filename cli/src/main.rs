@@ -5,10 +5,12 @@ mod advice;
 mod args;
 mod commands;
 mod exit;
+mod help;
 mod location;
 mod output;
 mod password;
 mod profile;
+mod repo_source;
 mod volume_prompt;
 
 use args::{Cli, Command};
@@ -19,15 +21,7 @@ use output::Output;
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
-            let _ = e.print();
-            std::process::exit(code);
-        }
+        Err(e) => std::process::exit(usage_error(&e)),
     };
     // First Ctrl-C / SIGTERM: stop at the next safe point. Second: exit now.
     let _ = ctrlc::set_handler(|| {
@@ -69,6 +63,9 @@ fn main() {
         Command::Run(a) => commands::run::run(&ctx, a),
         Command::Schedule(a) => commands::schedule::run(&ctx, a),
         Command::Key(a) => commands::key::run(&ctx, a),
+        Command::Completions(a) => commands::completions::run(&ctx, a),
+        Command::Man(a) => commands::man::run(&ctx, a),
+        Command::Version(a) => commands::version::run(&ctx, a),
     };
     // A failed write to stdout is an error (exit 1; ENOSPC is kind
     // no_space); a closed pipe is not: the reader has what it wanted.
@@ -93,8 +90,11 @@ fn context(cli: &Cli, out: Output) -> cairn_engine::Result<Ctx> {
         cli.password_command.as_deref(),
     );
     Ok(Ctx {
-        repo: location::from_flag_or_env(cli.repo.as_ref())
-            .or_else(|| p.map(|p| p.repository.clone())),
+        repo: repo_source::RepoSource::from_flags_or_env(
+            cli.repo.as_ref(),
+            cli.repository_file.as_deref(),
+        )
+        .or(p.map(|p| p.repository.clone())),
         password: flags.or_else(|| match password::in_env() {
             true => None,
             false => p.and_then(|p| p.password.clone()),
@@ -126,6 +126,36 @@ fn fail(out: Output, e: &cairn_engine::Error) -> i32 {
     }
     crate::errln!("cairn: error: {}", output::esc(&advice::message(e)));
     code
+}
+
+/// Report a flag clap refused (or print the help or version it was
+/// asked for) and return the exit code. With `--json` anywhere before a
+/// `--`, a usage error is also a JSON error document on stdout (kind
+/// `invalid_input`, exit 2), as for every error that stops a command, so
+/// a script reading stdout always gets one document.
+fn usage_error(e: &clap::Error) -> i32 {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return exit::OK;
+    }
+    let json = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if json {
+        let text = e.to_string();
+        let what = text.split("\n\n").next().unwrap_or_default();
+        let what = what.strip_prefix("error: ").unwrap_or(what);
+        output::print_report(&output::ErrorDoc {
+            error: what.split_whitespace().collect::<Vec<_>>().join(" "),
+            kind: cairn_engine::ErrorKind::InvalidInput.as_str(),
+            remedy: None,
+            exit_code: exit::USAGE,
+        });
+        let _ = output::finish_stdout();
+    }
+    let _ = e.print();
+    exit::USAGE
 }
 
 /// A path from an environment variable; empty means unset.

@@ -52,6 +52,7 @@ pub use error::{Error, ErrorKind, Remedy, Result};
 pub use format::paper::PaperKey;
 pub use format::snapshot::{Snapshot, SnapshotStats};
 pub use format::tree::{Extent, Node, NodeKind, Timestamp, Tree};
+pub use format::{format_versions, FormatVersion, FormatVersions};
 pub use id::{hex_encode, BlobId, ChunkId, IndexId, KeyId, PackId, SnapshotId, TreeId};
 pub use ops::backup::{backup, backup_stdin, BackupOptions, BackupSummary, ChangeCounts};
 pub use ops::restore::{restore, RestoreOptions, RestorePatterns, RestoreSummary};

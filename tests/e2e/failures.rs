@@ -206,7 +206,7 @@ fn unreadable_file_gives_warning_and_exit_3() {
         env.run(&args)
     };
     assert_code(&out, 3);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = cairn_tests::stdout_json(&out);
     assert_eq!(v["partial"], true);
     assert_eq!(v["files"], 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("locked"));

@@ -61,7 +61,7 @@ fn stdin_worker(
             "stdin round {round}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let j = cairn_tests::stdout_json(&out);
         let id = j["snapshot_id"].as_str().unwrap().to_owned();
         expected.lock().unwrap().insert(id, Expect::Stdin(data));
         round += 1;
@@ -141,7 +141,7 @@ fn stress(env: &Env, secs: u64) {
                         "worker {w} round {round}: {}",
                         String::from_utf8_lossy(&out.stderr)
                     );
-                    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                    let j = cairn_tests::stdout_json(&out);
                     let id = j["snapshot_id"].as_str().unwrap().to_owned();
                     let copy = env.path(&format!("expected/{id}"));
                     copy_dir(&src, &copy);

@@ -258,7 +258,7 @@ fn a_running_backup_holds_back_the_sweep_and_keeps_what_it_uses() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = cairn_tests::stdout_json(&out);
     // Only its tree is new: every chunk came from the condemned packs.
     assert!(
         s["new_bytes"].as_u64().unwrap() < 4096,

@@ -483,3 +483,10 @@ pub fn json_doc(stdout: &str) -> Result<serde_json::Value, String> {
         }
     }
 }
+
+/// The JSON document (or the summary of a JSON stream, see [`json_doc`])
+/// a finished command printed on stdout; panics naming what it got.
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    json_doc(&text).unwrap_or_else(|e| panic!("bad JSON on stdout: {e}\n{text}"))
+}

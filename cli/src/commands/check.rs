@@ -42,3 +42,11 @@ pub fn run(ctx: &Ctx, _args: &CheckArgs) -> Result<i32> {
     }
     Ok(crate::exit::for_outcome(r.outcome()))
 }
+
+/// The examples `cairn check --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Structure only: index, pack trailers, snapshot trees (no content read)
+  cairn check
+  # For monitoring (exit 4 means damage found)
+  cairn --json check";

@@ -186,3 +186,11 @@ fn select(src: &cairn_engine::Repository, a: &CopyArgs) -> Result<Vec<SnapshotId
     }
     Ok(ids)
 }
+
+/// The examples `cairn copy --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Every snapshot to two other repositories
+  cairn copy --to s3://backups-eu/db1 --to s3://backups-us/db1 --to-password-file /root/.cairn-offsite
+  # Only the newest snapshot of one host
+  cairn copy latest --host db1 --to /mnt/usb/repo --to-password-file /root/.cairn-usb";

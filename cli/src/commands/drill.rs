@@ -56,3 +56,11 @@ pub fn run(ctx: &Ctx, args: &DrillArgs) -> Result<i32> {
         }
     }
 }
+
+/// The examples `cairn drill --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Restore the newest snapshot to a temporary place, compare, clean up
+  cairn drill
+  # Keep a report for alerting
+  cairn drill latest --tmp-dir /var/tmp --report /var/log/cairn-drill.json";

@@ -16,3 +16,11 @@ pub fn run(ctx: &Ctx, args: &DumpArgs) -> Result<i32> {
         .map_err(|e| r.explain(e))?;
     Ok(crate::exit::OK)
 }
+
+/// The examples `cairn dump --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # One file to standard output
+  cairn dump latest /etc/hostname
+  # A --stdin snapshot, back into the program that made it
+  cairn dump 3fa9c2 mongo.archive | mongorestore --archive";

@@ -210,3 +210,19 @@ pub fn import(ctx: &Ctx, a: &ImportArgs) -> Result<i32> {
     }
     Ok(crate::exit::OK)
 }
+
+/// The examples `cairn export --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Every snapshot as 23 GiB volumes for 25 GB BD-R discs
+  cairn export --to /mnt/staging/2026-12 --volume-size 23G
+  # Only what an earlier set lacks
+  cairn export latest --to /mnt/staging/2027-01 --incremental-from /mnt/staging/2026-12/cairn-3ebe6016-001/CATALOGUE
+  # Check a set (no password needed); rebuild damaged volumes
+  cairn export verify /mnt/bd --repair";
+
+/// The examples `cairn import --help` ends with (a test parses each).
+pub const IMPORT_EXAMPLES: &str = "\
+Examples:
+  # Bring every snapshot of a set into a repository
+  cairn import /mnt/bd --to /backup/new-repo --to-password-file /root/.cairn-pw";

@@ -3,11 +3,76 @@
 //! a prune reclaims it. Protected snapshots are never removed.
 
 use super::Ctx;
-use crate::args::ForgetArgs;
 use crate::output::{esc, local_time};
 use cairn_engine::ops::forget::{ForgetOptions, GroupBy};
 use cairn_engine::ops::retention::{CalendarDuration, Period, Policy};
 use cairn_engine::{Error, Result};
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct ForgetArgs {
+    /// Snapshots to forget explicitly (ID prefixes).
+    pub snapshots: Vec<String>,
+    /// Keep the N newest.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_last: Option<i64>,
+    /// Keep the newest snapshot of each of the N newest hours (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_hourly: Option<i64>,
+    /// Keep one per day for the N newest days (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_daily: Option<i64>,
+    /// Keep one per ISO week for the N newest weeks (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_weekly: Option<i64>,
+    /// Keep one per month for the N newest months (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_monthly: Option<i64>,
+    /// Keep one per quarter for the N newest quarters (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_quarterly: Option<i64>,
+    /// Keep one per year for the N newest years (-1: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_yearly: Option<i64>,
+    /// Keep everything within DURATION of the newest snapshot, as in
+    /// restic: units y, m (months), d, h, combined like 1y5m7d2h.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<String>,
+    /// Keep one per hour within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_hourly: Option<String>,
+    /// Keep one per day within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_daily: Option<String>,
+    /// Keep one per week within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_weekly: Option<String>,
+    /// Keep one per month within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_monthly: Option<String>,
+    /// Keep one per quarter within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_quarterly: Option<String>,
+    /// Keep one per year within DURATION of the newest snapshot.
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_yearly: Option<String>,
+    /// Keep snapshots with this tag (repeatable).
+    #[arg(long = "keep-tag", value_name = "TAG")]
+    pub keep_tags: Vec<String>,
+    /// Apply the policy per group of: host, paths, tags (comma-separated).
+    #[arg(long, default_value = "host,paths")]
+    pub group_by: String,
+    /// Show what would be removed, and why everything else is kept.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub filter: crate::args::SnapshotFilter,
+    /// Prune right after forgetting (with --dry-run: show what it would do).
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    pub prune_opts: crate::args::PruneOpts,
+}
 
 /// A `--keep-*` count: `-1` means all, `0` means the rule is not given
 /// (restic treats zero counts as unset), other negatives are refused.
@@ -139,3 +204,13 @@ pub fn run(ctx: &Ctx, a: &ForgetArgs) -> Result<i32> {
     }
     Ok(crate::exit::OK)
 }
+
+/// The examples `cairn forget --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # See what a policy would remove
+  cairn forget --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --dry-run
+  # Apply it and reclaim the space
+  cairn forget --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --prune
+  # Forget one snapshot by ID prefix
+  cairn forget 3fa9c2";

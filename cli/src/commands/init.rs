@@ -57,3 +57,13 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
 fn backend_location(ctx: &Ctx) -> String {
     ctx.location().map(|l| l.display()).unwrap_or_default()
 }
+
+/// The examples `cairn init --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Create a repository in a directory (asks for the password twice)
+  cairn -r /srv/backup init
+  # With Reed-Solomon parity: 2 parity shards per group of 10 packs
+  cairn -r /srv/backup init --parity 10+2
+  # A second repository that copy can deduplicate against the first
+  cairn -r s3://backups/db1 init --copy-chunker-params-from /srv/backup --from-password-file /root/.cairn-pw";

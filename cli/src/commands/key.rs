@@ -244,3 +244,17 @@ fn import(ctx: &Ctx, file: &std::path::Path, new: &NewKeyArgs) -> Result<i32> {
         )
     })
 }
+
+/// The examples `cairn key --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # The key files; * marks the one the password opened
+  cairn key list
+  # Another password for the same repository
+  cairn key add --label laptop --new-password-file /root/.cairn-laptop-password
+  # Change the password (asks twice)
+  cairn key passwd
+  # Print the paper key (keep no file of it)
+  cairn key export --paper | lp
+  # After every password is lost
+  cairn key import --paper scanned.txt";

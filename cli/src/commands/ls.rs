@@ -81,6 +81,16 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> Result<i32> {
     Ok(crate::exit::OK)
 }
 
+/// The examples `cairn ls --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # The top of the newest snapshot
+  cairn ls latest
+  # One directory, with mode, owner, size and time
+  cairn ls latest /etc --long
+  # The newest snapshot of another host
+  cairn ls latest /srv --host web1";
+
 #[cfg(test)]
 mod tests {
     use super::*;

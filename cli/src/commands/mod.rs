@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod check;
+pub mod completions;
 pub mod copy;
 pub mod drill;
 pub mod dump;
@@ -11,6 +12,7 @@ pub mod forget;
 pub mod init;
 pub mod key;
 pub mod ls;
+pub mod man;
 pub mod mongo_args;
 pub mod parity;
 pub mod prune;
@@ -23,20 +25,21 @@ pub mod snapshots;
 pub mod tag;
 pub mod unlock;
 pub mod verify;
+pub mod version;
 
 use crate::location::Location;
 use crate::output::Output;
 use cairn_engine::backend::Backend;
 use cairn_engine::{Error, ErrorKind, Repository, Result, Snapshot, SnapshotId};
-use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What every command gets: where the repository is and how to talk.
 pub struct Ctx {
-    /// `-r`, else `CAIRN_REPOSITORY`, else the profile's.
-    pub repo: Option<OsString>,
+    /// `-r` or `--repository-file`, else `CAIRN_REPOSITORY` or
+    /// `CAIRN_REPOSITORY_FILE`, else the profile's (read when needed).
+    pub repo: crate::repo_source::RepoSource,
     /// `--password-file` or `--password-command`, else the profile's
     /// (`None`: the environment, then the terminal; see `password`).
     pub password: Option<crate::password::Source>,
@@ -56,14 +59,15 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Where the repository is (`-r` or `CAIRN_REPOSITORY`); not giving
-    /// one is a usage error.
+    /// Where the repository is (see `repo_source` for where it may come
+    /// from; a repository file is read here); not giving one is a usage
+    /// error.
     pub fn location(&self) -> Result<Location> {
-        let raw = self.repo.as_ref().ok_or_else(|| {
-            Error::invalid("no repository given: use -r REPO or set CAIRN_REPOSITORY")
+        let raw = self.repo.resolve()?.ok_or_else(|| {
+            Error::invalid("no repository given: use -r REPO or --repository-file FILE, or set CAIRN_REPOSITORY or CAIRN_REPOSITORY_FILE")
         })?;
         let s3 = crate::location::S3Settings::from_env()?.overlaid(&self.s3);
-        let mut location = Location::parse_with(raw, &s3)?;
+        let mut location = Location::parse_with(&raw, &s3)?;
         if let Location::Export { dirs, ask } = &mut location {
             dirs.extend(self.volumes_at.iter().cloned());
             *ask = self.volumes_at.is_empty() && std::io::stdin().is_terminal();

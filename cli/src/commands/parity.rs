@@ -38,3 +38,13 @@ pub fn run(ctx: &Ctx, cmd: &ParityCommand) -> Result<i32> {
     }
     Ok(crate::exit::OK)
 }
+
+/// The examples `cairn parity --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Turn parity on and protect every pack
+  cairn parity set 10+2
+  # Protect packs written since parity was last set
+  cairn parity protect
+  # Turn it off
+  cairn parity set off";

@@ -146,3 +146,11 @@ pub fn render(ctx: &Ctx, r: &PruneReport, dry_run: bool) {
         ));
     }
 }
+
+/// The examples `cairn prune --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # What would be deleted and repacked, with sizes
+  cairn prune --dry-run
+  # Leave up to 10% unused; repack at most 2G this run
+  cairn prune --max-unused 10% --max-repack-size 2G";

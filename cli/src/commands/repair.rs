@@ -86,3 +86,11 @@ fn index(ctx: &Ctx) -> Result<i32> {
     }
     Ok(crate::exit::OK)
 }
+
+/// The examples `cairn repair --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Index lost or damaged: rebuild it from the packs
+  cairn repair index
+  # Data truly lost: keep the snapshots restorable, minus the lost files
+  cairn repair snapshots";

@@ -124,3 +124,13 @@ fn to_mongodb(ctx: &Ctx, args: &RestoreArgs, uri: &str) -> Result<i32> {
     }
     Ok(crate::exit::OK)
 }
+
+/// The examples `cairn restore --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Everything into a new directory
+  cairn restore latest --target /tmp/restore
+  # Only part of a snapshot, by ID prefix
+  cairn restore 3fa9c2 --target /tmp/restore --include '/etc/nginx'
+  # A MongoDB snapshot into a server, under another database name
+  cairn restore latest --to 'mongodb://admin@db2.example/' --rename-db shop=shop_drill --drop";

@@ -420,3 +420,14 @@ fn remove(a: &RemoveArgs) -> Result<Report> {
         next,
     })
 }
+
+/// The examples `cairn schedule --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # systemd service and timer for a profile's [schedule]
+  cairn --config /etc/cairn/cairn.toml schedule install nightly
+  # A cron.d file instead
+  cairn schedule install nightly --cron
+  # What is installed; remove it
+  cairn schedule list
+  cairn schedule remove nightly";

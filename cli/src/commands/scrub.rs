@@ -117,3 +117,13 @@ pub fn run(ctx: &Ctx, args: &ScrubArgs) -> Result<i32> {
     }
     Ok(crate::exit::for_outcome(run.outcome()))
 }
+
+/// The examples `cairn scrub --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Verify the 10% of packs verified least recently
+  cairn scrub --subset 10%
+  # Everything not verified for 90 days, for at most 30 minutes
+  cairn scrub --stale 90d --max-duration 30min
+  # Rebuild damaged packs from parity or from another copy
+  cairn scrub --repair --from /mnt/offsite/repo";

@@ -60,3 +60,13 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> Result<i32> {
     );
     outcome
 }
+
+/// The examples `cairn snapshots --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Every snapshot, oldest first
+  cairn snapshots
+  # The newest 3 of each group, of one host with a tag
+  cairn snapshots --host db1 --tag nightly --latest 3
+  # For scripts
+  cairn --json snapshots";

@@ -50,3 +50,11 @@ pub fn run(ctx: &Ctx, a: &TagArgs) -> Result<i32> {
     }
     Ok(crate::exit::OK)
 }
+
+/// The examples `cairn tag --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Never forget this snapshot, whatever the policy
+  cairn tag latest --protect
+  # Add and remove tags
+  cairn tag 3fa9c2 --add reviewed --remove draft";

@@ -18,3 +18,11 @@ pub fn run(ctx: &Ctx, args: &UnlockArgs) -> Result<i32> {
     }
     Ok(crate::exit::OK)
 }
+
+/// The examples `cairn unlock --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Remove stale locks (their process is gone)
+  cairn unlock
+  # Remove every lock, when no cairn process runs
+  cairn unlock --remove-all";

@@ -54,3 +54,11 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> Result<i32> {
     }
     Ok(crate::exit::for_outcome(r.outcome()))
 }
+
+/// The examples `cairn verify --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Read every blob of the newest snapshot
+  cairn verify latest
+  # One snapshot by ID prefix, as JSON
+  cairn --json verify 3fa9c2";

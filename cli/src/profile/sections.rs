@@ -9,7 +9,7 @@
 
 use super::check::{absolute, argv, non_negative, refused, strings, text, Bad, Checked};
 use super::{raw, Retention, Source, SourceKind};
-use crate::args::ForgetArgs;
+use crate::commands::forget::ForgetArgs;
 use cairn_engine::ops::forget::GroupBy;
 use cairn_engine::source::mongodb::{conn::is_mongodb_uri, Consistency};
 use std::ops::Range;

@@ -43,6 +43,8 @@ pub mod scrub_record;
 pub mod snapshot;
 pub mod tree;
 pub mod ustar;
+mod versions;
+pub use versions::{format_versions, FormatVersion, FormatVersions};
 
 #[cfg(test)]
 mod decode_fuzz;

@@ -167,7 +167,8 @@ fn invalid_input() {
     c.finish("errors/invalid_input.txt");
 }
 
-/// Flags clap refuses before any command runs: exit 2, clap's wording.
+/// Flags clap refuses before any command runs: exit 2, clap's wording
+/// (with `--json` also a JSON error document on stdout).
 #[test]
 fn usage() {
     let mut c = Case::new();
@@ -175,6 +176,17 @@ fn usage() {
     c.record(&["forget", "--keep-last", "many"]);
     c.record(&["tag", "--add", "x"]);
     c.record(&["frobnicate"]);
+    // With --json, stdout still holds one JSON document: the error.
+    c.record(&["--json", "snapshots", "--bogus"]);
+    c.record(&["tag", "--json", "--add", "x"]);
+    c.record(&[
+        "--json",
+        "--repo",
+        "a",
+        "--repository-file",
+        "b",
+        "snapshots",
+    ]);
     c.finish("errors/usage.txt");
 }
 

@@ -143,7 +143,7 @@ impl Case {
         let out = self.output_with_stdin(&args, data);
         cairn_tests::assert_success(&out, &args);
         self.learn(&out);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("backup JSON");
+        let v = cairn_tests::stdout_json(&out);
         v["snapshot_id"].as_str().expect("snapshot_id").to_owned()
     }
 

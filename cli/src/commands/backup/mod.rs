@@ -120,7 +120,7 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
     } else {
         cairn_engine::backup(&repo, &opts, &progress)
     };
-    progress.finish();
+    progress.finish(result.is_ok());
     let summary = result?;
     if ctx.out.json {
         crate::output::print_json(&report::json(&summary));
@@ -143,3 +143,17 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> Result<i32> {
         crate::exit::OK
     })
 }
+
+/// The examples `cairn backup --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # Back up two directories with a tag, skipping temporary files
+  cairn backup /srv /etc --tag nightly --exclude '*.tmp'
+  # Stay on one filesystem; exclude patterns from a file
+  cairn backup / -x --exclude-file /etc/cairn/excludes
+  # Back up a stream from standard input under a file name
+  mongodump --archive | cairn backup --stdin --stdin-name mongo.archive
+  # Back up MongoDB databases directly
+  cairn backup 'mongodb://backup@db1.example:27017/?authSource=admin' --tag nightly
+  # Paths from a list (globs expanded), skipping caches; see what would be added
+  cairn backup --files-from /etc/cairn/paths --exclude-caches --dry-run -v";

@@ -2,9 +2,10 @@
 //! or `--json`): elapsed time, percentage, files and bytes done of the
 //! scan's totals, errors, time left and the current file, redrawn a few
 //! times a second. With `--json`: `status` lines on stdout at most
-//! `CAIRN_PROGRESS_FPS` times a second (default 1) and once at the end,
-//! `error` lines as problems happen, and with `-v`/`-vv` `verbose_status`
-//! lines; the summary line follows (`report`). Without either, nothing.
+//! `CAIRN_PROGRESS_FPS` times a second (default 1) and once at the end of
+//! a backup that succeeded, and with `-v`/`-vv` `verbose_status` lines;
+//! the summary line follows (`report`; it lists the warnings). Without
+//! either, nothing.
 //!
 //! Invariants: `--json` stdout holds only JSON lines; `-v` lists go to
 //! stdout (restic prints them there), drawn around the bar so neither
@@ -164,12 +165,14 @@ impl BackupProgress {
         }
     }
 
-    /// Stop drawing; in JSON mode write the final status line.
-    pub fn finish(&self) {
+    /// Stop drawing; in JSON mode after a backup that `succeeded`, write
+    /// the final status line (a failed one ends with its error document).
+    pub fn finish(&self, succeeded: bool) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
+        } else if succeeded {
+            self.tick(true);
         }
-        self.tick(true);
     }
 
     /// Print a line on stdout without garbling the bar.
@@ -201,8 +204,7 @@ impl Progress for BackupProgress {
             return;
         }
         if self.out.json {
-            crate::output::print_json(&json!({"message_type": "error", "message": message}));
-            return;
+            return; // the summary lists every warning
         }
         let line = format!("warning: {}", esc(message));
         match &self.bar {

@@ -203,3 +203,11 @@ fn render(ctx: &Ctx, report: &RunReport) {
         );
     }
 }
+
+/// The examples `cairn run --help` ends with (a test parses each).
+pub const EXAMPLES: &str = "\
+Examples:
+  # A profile's routine: backup, forget, prune, copy, scrub, drill
+  cairn run nightly
+  # Without the drill, with another config file
+  cairn --config /etc/cairn/cairn.toml run nightly --no-drill";
