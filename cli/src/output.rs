@@ -1,7 +1,8 @@
 //! Human and JSON output, and the terminal progress display.
 //!
 //! Invariants: machine output (`--json`) goes to stdout and nothing else
-//! does in that mode; messages, warnings and progress go to stderr; bars
+//! does in that mode; human results (summaries, tables) go to stdout,
+//! warnings, errors and progress to stderr, as in restic; bars
 //! are drawn only when stderr is a terminal and neither `-q` nor `--json`.
 //! Text that comes from the repository or the filesystem (names, hosts,
 //! tags, link targets, messages quoting them) is shown through [`esc`] or
@@ -183,10 +184,12 @@ pub struct Output {
 }
 
 impl Output {
-    /// A human message on stderr (suppressed by `-q`).
+    /// A command's human result (a summary, a table, what was done) on
+    /// stdout, as restic prints it; suppressed by `-q`. Diagnostics
+    /// (warnings, errors, progress) go to stderr instead.
     pub fn info(&self, msg: &str) {
         if !self.quiet {
-            crate::errln!("{msg}");
+            crate::outln!("{msg}");
         }
     }
 

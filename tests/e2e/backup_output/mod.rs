@@ -104,10 +104,9 @@ fn force_reads_everything_again_without_a_parent() {
     assert_eq!(forced["parent"], serde_json::Value::Null, "{forced}");
     assert_eq!(forced["unchanged_files"], 0, "{forced}");
     assert_eq!(forced["files_new"], 3, "{forced}");
-    assert_eq!(
-        forced["new_bytes"], 0,
-        "the data was there already: {forced}"
-    );
+    // The content was there already: at most the ancestors' trees are new
+    // (the scratch directory's mtime moves as the test writes into it).
+    assert!(forced["new_bytes"].as_u64() < Some(1024), "{forced}");
     let text = env.ok(&["backup", "-f", s(&src)]);
     assert!(text.contains("no parent snapshot used (--force)"), "{text}");
     let both = env.run(&["backup", "--force", "--parent", "latest", s(&src)]);

@@ -203,9 +203,6 @@ impl Progress for BackupProgress {
         if self.out.quiet {
             return;
         }
-        if self.out.json {
-            return; // the summary lists every warning
-        }
         let line = format!("warning: {}", esc(message));
         match &self.bar {
             Some(b) => b.suspend(|| crate::errln!("{line}")),
