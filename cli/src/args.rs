@@ -121,6 +121,16 @@ pub enum Command {
     /// Key files (one per password) and the paper key.
     #[command(subcommand)]
     Key(crate::commands::key::KeyCommand),
+    /// Find which snapshots hold paths matching a pattern, newest first.
+    Find(crate::commands::find::FindArgs),
+    /// Show what changed between two snapshots (added, removed, modified).
+    Diff(crate::commands::diff::DiffArgs),
+    /// Sizes of snapshots: restore size, stored size, deduplication and
+    /// compression ratios, blob and pack counts.
+    Stats(crate::commands::stats::StatsArgs),
+    /// Print a repository object (config, snapshot, tree, index,
+    /// pack-trailer, key, lock) decoded as JSON; never shows secrets.
+    Cat(crate::commands::cat::CatArgs),
 }
 
 #[derive(Args, Debug)]

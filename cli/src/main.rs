@@ -69,6 +69,10 @@ fn main() {
         Command::Run(a) => commands::run::run(&ctx, a),
         Command::Schedule(a) => commands::schedule::run(&ctx, a),
         Command::Key(a) => commands::key::run(&ctx, a),
+        Command::Find(a) => commands::find::run(&ctx, a),
+        Command::Diff(a) => commands::diff::run(&ctx, a),
+        Command::Stats(a) => commands::stats::run(&ctx, a),
+        Command::Cat(a) => commands::cat::run(&ctx, a),
     };
     // A failed write to stdout is an error (exit 1; ENOSPC is kind
     // no_space); a closed pipe is not: the reader has what it wanted.

@@ -2,11 +2,14 @@
 //! options, runs the engine, and renders the result (human or JSON).
 
 pub mod backup;
+pub mod cat;
 pub mod check;
 pub mod copy;
+pub mod diff;
 pub mod drill;
 pub mod dump;
 pub mod export;
+pub mod find;
 pub mod forget;
 pub mod init;
 pub mod key;
@@ -20,6 +23,7 @@ pub mod run;
 pub mod schedule;
 pub mod scrub;
 pub mod snapshots;
+pub mod stats;
 pub mod tag;
 pub mod unlock;
 pub mod verify;
