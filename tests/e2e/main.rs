@@ -2,6 +2,7 @@
 //! RocksDB cache. One test binary; one module per capability.
 
 mod audit;
+mod browse;
 mod copy;
 mod dedup;
 mod durability;
@@ -13,6 +14,7 @@ mod gc_stress;
 mod golden;
 mod golden_output;
 mod hostile;
+mod inspect;
 mod keys;
 mod locks;
 mod mongo;
