@@ -81,6 +81,25 @@ fn stats_modes_count_what_restic_counts() {
 }
 
 #[test]
+fn stats_counts_a_hard_link_group_once_as_restore_writes_it() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("a")).unwrap();
+    fs::create_dir_all(src.join("b")).unwrap();
+    fs::write(src.join("a/file"), random_bytes(10_000, 3)).unwrap();
+    fs::hard_link(src.join("a/file"), src.join("b/link")).unwrap();
+    fs::write(src.join("b/other"), b"other").unwrap();
+    env.backup(&src, &[]);
+    env.backup(&src, &[]);
+    // Per snapshot: the linked file once (10 000) and `other` (5); every
+    // entry counts as a file, and the next snapshot counts its own group.
+    let r = env.json(&["stats"]);
+    assert_eq!(n(&r["total_size"]), 2 * 10_005, "{r}");
+    assert_eq!(n(&r["total_file_count"]), 6, "{r}");
+    assert_eq!(n(&env.json(&["stats", "latest"])["total_size"]), 10_005);
+}
+
+#[test]
 fn stats_errors_and_exit_codes() {
     let env = Env::init();
     let out = env.run(&["--json", "stats", "--mode", "bogus"]);

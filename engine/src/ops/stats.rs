@@ -4,7 +4,9 @@
 //! One walk over the chosen snapshots computes everything; a subtree met
 //! again (in the same or another snapshot) is not walked again: its
 //! restore size and file count are remembered by tree ID, and its blobs
-//! and contents are already in the sets. Stored sizes come from the index
+//! and contents are already in the sets. (Subtrees holding hard links are
+//! the exception: a restore writes a hard-link group once, so their size
+//! depends on the snapshot they are in.) Stored sizes come from the index
 //! (and pack sizes from the storage's listing); no pack is read.
 //!
 //! Invariants: every walk is bounded by [`WalkGuard`] (cycles, depth);
@@ -27,7 +29,8 @@ use std::collections::{HashMap, HashSet};
 #[serde(rename_all = "kebab-case")]
 pub enum StatsMode {
     /// Every file as a restore would write it: sizes summed over every
-    /// file entry of every snapshot (the default).
+    /// file entry of every snapshot, a hard-link group once per snapshot
+    /// (the default).
     RestoreSize,
     /// Unique files: entries with the same content count once.
     Files,
@@ -87,13 +90,14 @@ pub struct StatsReport {
     pub mode: StatsMode,
     /// Snapshots counted.
     pub snapshots_count: u64,
-    /// restore-size: logical bytes of every file entry; files: logical
+    /// restore-size: logical bytes a restore of each snapshot writes
+    /// (every file entry; a hard-link group once); files: logical
     /// bytes of each unique content once; raw-data: stored bytes of the
     /// unique blobs.
     pub total_size: u64,
     /// restore-size and raw-data: file entries; files: unique contents.
     pub total_file_count: u64,
-    /// Logical bytes of every file entry (restore-size's total).
+    /// restore-size's total, whatever the mode.
     pub restore_size: u64,
     /// File entries, counted in every snapshot they appear in.
     pub file_entries: u64,
@@ -130,7 +134,7 @@ pub fn stats(
     for (id, snap) in snaps {
         let mut guard = WalkGuard::new(snap);
         let (size, files) = c
-            .tree(&snap.tree, &mut guard)
+            .tree(&snap.tree, &mut guard, &mut HashSet::new())
             .map_err(|e| e.context(format!("snapshot {}", id.short())))?;
         restore_size = restore_size.saturating_add(size);
         file_entries += files;
@@ -178,8 +182,17 @@ struct Counter<'r> {
 }
 
 impl Counter<'_> {
-    /// Restore size and file entries below tree `id`.
-    fn tree(&mut self, id: &TreeId, guard: &mut WalkGuard) -> Result<(u64, u64)> {
+    /// Restore size and file entries below tree `id`. A restore writes a
+    /// hard-link group once, so a file with more than one link adds its
+    /// size only the first time its (device, inode) is met in `links`
+    /// (one set per snapshot); a subtree holding such files is therefore
+    /// not remembered (its size depends on what the snapshot met before).
+    fn tree(
+        &mut self,
+        id: &TreeId,
+        guard: &mut WalkGuard,
+        links: &mut HashSet<(u64, u64)>,
+    ) -> Result<(u64, u64)> {
         if let Some(t) = self.memo.get(id) {
             return Ok(*t);
         }
@@ -188,37 +201,50 @@ impl Counter<'_> {
         self.trees.insert(*id);
         let tree = self.repo.read_tree(id)?;
         let (mut size, mut files) = (0u64, 0u64);
+        let mut linked = false;
         for n in &tree.nodes {
             guard.node(n)?;
             match (n.kind, n.subtree) {
                 (NodeKind::File, _) => {
-                    size = size.saturating_add(n.size);
                     files += 1;
-                    let mut h = blake3::Hasher::new();
-                    for e in &n.content {
-                        match e {
-                            Extent::Chunk(c) => {
-                                h.update(&[0]).update(&c.0);
-                                self.chunks.insert(BlobId(c.0));
-                            }
-                            Extent::Hole(len) => {
-                                h.update(&[1]).update(&len.to_le_bytes());
-                            }
-                        }
+                    if n.nlink <= 1 || links.insert((n.dev, n.inode)) {
+                        size = size.saturating_add(n.size);
                     }
-                    self.contents.insert(*h.finalize().as_bytes(), n.size);
+                    linked |= n.nlink > 1;
+                    self.content(n);
                 }
                 (NodeKind::Dir, Some(sub)) => {
-                    let (s, f) = self.tree(&sub, guard)?;
+                    let (s, f) = self.tree(&sub, guard, links)?;
                     size = size.saturating_add(s);
                     files += f;
+                    // Only subtrees without hard links are remembered.
+                    linked |= !self.memo.contains_key(&sub);
                 }
                 _ => {}
             }
         }
         guard.leave();
-        self.memo.insert(*id, (size, files));
+        if !linked {
+            self.memo.insert(*id, (size, files));
+        }
         Ok((size, files))
+    }
+
+    /// Record a file's chunks and its content (hash of its extent list).
+    fn content(&mut self, n: &crate::format::tree::Node) {
+        let mut h = blake3::Hasher::new();
+        for e in &n.content {
+            match e {
+                Extent::Chunk(c) => {
+                    h.update(&[0]).update(&c.0);
+                    self.chunks.insert(BlobId(c.0));
+                }
+                Extent::Hole(len) => {
+                    h.update(&[1]).update(&len.to_le_bytes());
+                }
+            }
+        }
+        self.contents.insert(*h.finalize().as_bytes(), n.size);
     }
 
     /// Look up every unique blob in the index; sets `chunk_plain`.
