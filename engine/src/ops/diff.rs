@@ -100,7 +100,7 @@ pub struct Totals {
     pub data_blobs: u64,
     /// Trees read only on this side.
     pub tree_blobs: u64,
-    /// Plaintext bytes of those blobs, from the index.
+    /// Plaintext bytes of those data blobs (file content), from the index.
     pub bytes: u64,
 }
 
@@ -388,8 +388,8 @@ impl Differ<'_, '_> {
         }
     }
 
-    /// Blobs (and their plaintext bytes, from the index) one side has and
-    /// the other lacks, among the parts compared.
+    /// Blobs one side has and the other lacks, among the parts compared,
+    /// and the plaintext bytes of those data blobs (from the index).
     fn blob_totals(&mut self) -> Result<()> {
         for (side, other) in [(NEW, OLD), (OLD, NEW)] {
             let (mut data, mut trees, mut bytes) = (0u64, 0u64, 0u64);
@@ -402,14 +402,8 @@ impl Differ<'_, '_> {
                         .plain_len,
                 );
             }
-            for t in self.trees[side].difference(&self.trees[other]) {
+            for _ in self.trees[side].difference(&self.trees[other]) {
                 trees += 1;
-                bytes += u64::from(
-                    self.repo
-                        .locate(&BlobId(t.0), BlobType::Tree)?
-                        .entry
-                        .plain_len,
-                );
             }
             let t = if side == NEW {
                 &mut self.report.added
