@@ -166,6 +166,9 @@ fn cat_shows_objects_with_the_specs_names() {
         serde_json::from_str(&env.ok(&a)).unwrap()
     };
     let config = cat(&["config"]);
+    let compact = env.ok(&["--json", "cat", "config"]);
+    assert_eq!(compact.lines().count(), 1, "--json: one line: {compact}");
+    assert_eq!(serde_json::from_str::<Value>(&compact).unwrap(), config);
     assert_spec_names(&config, "overview.md");
     assert_eq!(config["v"], 1);
     let snap = cat(&["snapshot", "latest"]);

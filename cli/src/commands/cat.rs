@@ -1,6 +1,7 @@
 //! `cairn cat KIND [ID]`: one repository object decoded as JSON (always
-//! JSON, like `restic cat`), with the field names of `format-spec/v1`;
-//! secrets are never shown (see `cairn_engine::ops::cat`).
+//! JSON, like `restic cat`: indented, or with `--json` one compact line),
+//! with the field names of `format-spec/v1`; secrets are never shown (see
+//! `cairn_engine::ops::cat`).
 
 use super::Ctx;
 use cairn_engine::ops::cat::Object;
@@ -28,7 +29,13 @@ pub fn run(ctx: &Ctx, a: &CatArgs) -> Result<i32> {
     let what = Object::parse(&a.kind, a.id.as_deref())?;
     let repo = ctx.open()?;
     let doc = cairn_engine::ops::cat::cat(&repo, &what)?;
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::internal(e.to_string()))?;
-    crate::outln!("{text}");
+    if ctx.out.json {
+        // One compact document a line, as every `--json` output.
+        crate::output::print_report(&doc);
+    } else {
+        let text =
+            serde_json::to_string_pretty(&doc).map_err(|e| Error::internal(e.to_string()))?;
+        crate::outln!("{text}");
+    }
     Ok(crate::exit::OK)
 }

@@ -149,14 +149,17 @@ pub fn run(ctx: &Ctx, a: &FindArgs) -> Result<i32> {
         }
         Ok(())
     };
-    let report = cairn_engine::ops::find::find(&repo, &snaps, &matcher, &mut visit)?;
+    let result = cairn_engine::ops::find::find(&repo, &snaps, &matcher, &mut visit);
     if json {
+        // Closed even when the search failed half-way (a damaged tree):
+        // stdout then holds the matches so far, then the error document.
         if let Some((_, hits)) = current {
             write!(out, "],\"hits\":{hits}}}").map_err(write_error)?;
         }
         writeln!(out, "]").map_err(write_error)?;
     }
     out.flush().map_err(write_error)?;
+    let report = result?;
     if !json && report.hits == 0 {
         ctx.out.info(&format!(
             "no matches in {}",
