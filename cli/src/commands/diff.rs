@@ -13,6 +13,11 @@ use clap::Args;
 use std::io::Write;
 
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Letters: + added, - removed, M content modified, U metadata only, \
+    T type changed.\n\nExamples:\n  cairn diff 3f2a9c1d latest\n  \
+    cairn diff 3f2a9c1d 7b01e4aa /srv/app\n  cairn --json diff 3f2a9c1d latest"
+)]
 pub struct DiffArgs {
     /// The older snapshot (ID, unique prefix or "latest").
     pub snapshot1: String,

@@ -14,6 +14,10 @@ use clap::Args;
 use std::io::Write;
 
 #[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  cairn find '*.conf'\n  \
+    cairn find -i '*.JPG' --host laptop --long\n  \
+    cairn find '/etc/nginx/**' --snapshot latest\n  \
+    cairn --json find 'id_rsa*' --oldest 2026-01-01T00:00:00Z")]
 pub struct FindArgs {
     /// Glob patterns (any may match): without `/` matched against each
     /// entry's name, with `/` against its path (from the root if it starts

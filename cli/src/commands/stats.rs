@@ -13,6 +13,10 @@ use clap::Args;
 use std::io::Write;
 
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  cairn stats\n  cairn stats latest --mode raw-data\n  \
+    cairn stats --host web1 --mode files\n  cairn --json stats"
+)]
 pub struct StatsArgs {
     /// Snapshots to count (ID, unique prefix or "latest") [default: every
     /// snapshot the filters select].
