@@ -306,3 +306,25 @@ fn diff_errors_and_exit_codes() {
     let none = Env::new();
     assert_code(&none.run(&["diff", "latest", "latest"]), 10);
 }
+
+#[test]
+fn find_and_stats_name_an_unreadable_snapshot_file_and_read_the_others() {
+    let (env, src, one, two) = two_snapshots();
+    fs::write(env.repo.join("snapshots").join(&one), b"junk").unwrap();
+    for args in [vec!["--json", "find", "app.conf"], vec!["--json", "stats"]] {
+        let out = env.run(&args);
+        assert_code(&out, 0);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("snapshots/{one} is unreadable and was left out")),
+            "{args:?}: {stderr}"
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if args[1] == "find" {
+            assert_eq!(doc[0]["snapshot"], two.as_str());
+            assert_eq!(paths(&doc[0]["matches"]), [format!("{src}/etc/app.conf")]);
+        } else {
+            assert_eq!(doc["snapshots_count"], 1, "{doc}");
+        }
+    }
+}

@@ -47,8 +47,9 @@ pub struct FindArgs {
 }
 
 /// The snapshots `specs` name (each resolved as `ls` resolves one, with
-/// `latest` honouring the filters), or without specs every snapshot the
-/// filters select; each once, made available (export volumes).
+/// `latest` honouring the filters), or without specs every readable
+/// snapshot the filters select (unreadable snapshot files are warned
+/// about on stderr); each once, made available (export volumes).
 pub fn select(
     repo: &Repository,
     specs: &[String],
@@ -56,10 +57,14 @@ pub fn select(
 ) -> Result<Vec<(SnapshotId, Snapshot)>> {
     let f = filter.to_engine()?;
     let mut out: Vec<(SnapshotId, Snapshot)> = if specs.is_empty() {
-        repo.snapshots()?
-            .into_iter()
-            .filter(|(_, s)| f.matches(s))
-            .collect()
+        let (snaps, bad) = repo.snapshots_and_errors()?;
+        // A damaged snapshot file hides none of the others, and is named.
+        for (name, e) in bad {
+            repo.warn(format!(
+                "snapshot file snapshots/{name} is unreadable and was left out ({e}); see `cairn check`"
+            ));
+        }
+        snaps.into_iter().filter(|(_, s)| f.matches(s)).collect()
     } else {
         let mut v: Vec<(SnapshotId, Snapshot)> = Vec::new();
         for spec in specs {
