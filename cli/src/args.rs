@@ -182,6 +182,20 @@ pub enum Command {
     /// and writes, and how it was built.
     #[command(after_help = crate::commands::version::EXAMPLES)]
     Version(crate::commands::version::VersionArgs),
+    /// Find which snapshots hold paths matching a pattern, newest first.
+    #[command(after_help = crate::commands::find::EXAMPLES)]
+    Find(crate::commands::find::FindArgs),
+    /// Show what changed between two snapshots (added, removed, modified).
+    #[command(after_help = crate::commands::diff::EXAMPLES)]
+    Diff(crate::commands::diff::DiffArgs),
+    /// Sizes of snapshots: restore size, stored size, deduplication and
+    /// compression ratios, blob and pack counts.
+    #[command(after_help = crate::commands::stats::EXAMPLES)]
+    Stats(crate::commands::stats::StatsArgs),
+    /// Print a repository object (config, snapshot, tree, index,
+    /// pack-trailer, key, lock) decoded as JSON; never shows secrets.
+    #[command(after_help = crate::commands::cat::EXAMPLES)]
+    Cat(crate::commands::cat::CatArgs),
 }
 
 #[derive(Args, Debug)]

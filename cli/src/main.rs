@@ -66,6 +66,10 @@ fn main() {
         Command::Completions(a) => commands::completions::run(&ctx, a),
         Command::Man(a) => commands::man::run(&ctx, a),
         Command::Version(a) => commands::version::run(&ctx, a),
+        Command::Find(a) => commands::find::run(&ctx, a),
+        Command::Diff(a) => commands::diff::run(&ctx, a),
+        Command::Stats(a) => commands::stats::run(&ctx, a),
+        Command::Cat(a) => commands::cat::run(&ctx, a),
     };
     // A failed write to stdout is an error (exit 1; ENOSPC is kind
     // no_space); a closed pipe is not: the reader has what it wanted.

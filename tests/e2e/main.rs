@@ -3,6 +3,7 @@
 
 mod audit;
 mod backup_output;
+mod browse;
 mod copy;
 mod dedup;
 mod durability;
@@ -14,6 +15,7 @@ mod gc_stress;
 mod golden;
 mod golden_output;
 mod hostile;
+mod inspect;
 mod json_docs;
 mod keys;
 mod locks;

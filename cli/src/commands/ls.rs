@@ -35,6 +35,33 @@ fn mode_string(n: &Node) -> String {
     s
 }
 
+/// One entry as `ls --long` shows it (`find --long` too): mode, owner,
+/// group, size, time, path and a symlink's target.
+pub(crate) fn long_line(e: &Entry) -> String {
+    let (p, n) = (e.path, e.node);
+    let target = n
+        .target
+        .as_ref()
+        .map(|t| format!(" -> {}", esc_bytes(t)))
+        .unwrap_or_default();
+    format!(
+        "{} {:>8} {:>8} {:>12} {} {}{}",
+        mode_string(n),
+        n.user
+            .as_deref()
+            .map(|u| esc(u).into_owned())
+            .unwrap_or_else(|| n.uid.to_string()),
+        n.group
+            .as_deref()
+            .map(|g| esc(g).into_owned())
+            .unwrap_or_else(|| n.gid.to_string()),
+        n.size,
+        local_time(n.mtime),
+        esc_bytes(p),
+        target
+    )
+}
+
 /// Run `ls`.
 pub fn run(ctx: &Ctx, args: &LsArgs) -> Result<i32> {
     let repo = ctx.open()?;
@@ -46,33 +73,12 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> Result<i32> {
         .unwrap_or_else(|| b"/".to_vec());
     let mut out = std::io::BufWriter::new(crate::output::Stdout);
     let mut visit = |e: &Entry| -> Result<()> {
-        let (p, n) = (e.path, e.node);
         let line = if ctx.out.json {
             serde_json::to_value(e).map_or_else(|_| String::new(), |v| v.to_string())
         } else if args.long {
-            let target = n
-                .target
-                .as_ref()
-                .map(|t| format!(" -> {}", esc_bytes(t)))
-                .unwrap_or_default();
-            format!(
-                "{} {:>8} {:>8} {:>12} {} {}{}",
-                mode_string(n),
-                n.user
-                    .as_deref()
-                    .map(|u| esc(u).into_owned())
-                    .unwrap_or_else(|| n.uid.to_string()),
-                n.group
-                    .as_deref()
-                    .map(|g| esc(g).into_owned())
-                    .unwrap_or_else(|| n.gid.to_string()),
-                n.size,
-                local_time(n.mtime),
-                esc_bytes(p),
-                target
-            )
+            long_line(e)
         } else {
-            esc_bytes(p)
+            esc_bytes(e.path)
         };
         writeln!(out, "{line}").map_err(write_error)
     };

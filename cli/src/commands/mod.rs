@@ -2,12 +2,15 @@
 //! options, runs the engine, and renders the result (human or JSON).
 
 pub mod backup;
+pub mod cat;
 pub mod check;
 pub mod completions;
 pub mod copy;
+pub mod diff;
 pub mod drill;
 pub mod dump;
 pub mod export;
+pub mod find;
 pub mod forget;
 pub mod init;
 pub mod key;
@@ -22,6 +25,7 @@ pub mod run;
 pub mod schedule;
 pub mod scrub;
 pub mod snapshots;
+pub mod stats;
 pub mod tag;
 pub mod unlock;
 pub mod verify;

@@ -7,11 +7,14 @@
 //! explicit step of the operation, reported as such.
 
 pub mod backup;
+pub mod cat;
 pub mod check;
 pub mod copy;
+pub mod diff;
 pub mod drill;
 pub mod dump;
 pub mod export;
+pub mod find;
 pub mod forget;
 pub mod init;
 pub mod key;
@@ -23,6 +26,7 @@ pub mod restore;
 pub mod retention;
 pub mod scrub;
 pub mod snapshots;
+pub mod stats;
 pub mod tag;
 pub mod unlock;
 pub mod verify;

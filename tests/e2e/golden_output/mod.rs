@@ -21,6 +21,7 @@
 //! fails until it is blessed once. Times the tests choose are in 2001 and
 //! stay visible; commands run with `TZ=UTC`.
 
+mod browse;
 mod errors;
 mod json;
 
