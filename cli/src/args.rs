@@ -112,6 +112,10 @@ pub enum Command {
     Export(crate::commands::export::ExportArgs),
     /// Bring the snapshots of an export volume set into a repository.
     Import(crate::commands::export::ImportArgs),
+    /// Browse the snapshots as a read-only filesystem (FUSE) until Ctrl-C
+    /// or `umount`.
+    #[cfg(feature = "mount")]
+    Mount(crate::mount::MountArgs),
     /// Install, list or remove the systemd timer or cron job of a profile.
     #[command(subcommand)]
     Schedule(crate::commands::schedule::ScheduleCommand),

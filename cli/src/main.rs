@@ -6,6 +6,8 @@ mod args;
 mod commands;
 mod exit;
 mod location;
+#[cfg(feature = "mount")]
+mod mount;
 mod output;
 mod password;
 mod profile;
@@ -69,6 +71,8 @@ fn main() {
         Command::Run(a) => commands::run::run(&ctx, a),
         Command::Schedule(a) => commands::schedule::run(&ctx, a),
         Command::Key(a) => commands::key::run(&ctx, a),
+        #[cfg(feature = "mount")]
+        Command::Mount(a) => mount::run(&ctx, a),
     };
     // A failed write to stdout is an error (exit 1; ENOSPC is kind
     // no_space); a closed pipe is not: the reader has what it wanted.
