@@ -16,6 +16,7 @@ mod hostile;
 mod keys;
 mod locks;
 mod mongo;
+mod mount;
 mod parity;
 mod profiles;
 mod prune;

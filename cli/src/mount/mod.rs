@@ -73,12 +73,11 @@ pub fn run(ctx: &Ctx, args: &MountArgs) -> Result<i32> {
             return Ok(crate::exit::OK);
         }
         if cairn_engine::check_interrupt().is_err() {
-            session.umount_and_join().map_err(|e| {
-                Error::io(
-                    format!("unmounting {shown} (is a file inside it still open?)"),
-                    e,
-                )
-            })?;
+            unmount(&args.mountpoint, &shown)?;
+            // The kernel ended the session: its thread returns now.
+            session
+                .join()
+                .map_err(|e| Error::io("serving the mount", e))?;
             if !ctx.out.quiet && !ctx.out.json {
                 crate::errln!("unmounted {shown}");
             }
@@ -100,7 +99,31 @@ fn check_mountpoint(p: &Path) -> Result<()> {
             "mountpoint {} does not exist; create it first (mkdir -p)",
             crate::output::esc_path(p)
         ))),
-        Err(e) => Err(Error::from_io(&p.display().to_string(), e)),
+        Err(e) => Err(Error::from_io(p.display().to_string(), e)),
+    }
+}
+
+/// Unmount `p`; while a file inside is still open (`EBUSY`), retry for
+/// a few seconds, then detach it (a lazy unmount: gone from the tree at
+/// once, open files fail once this process exits) and say so.
+fn unmount(p: &Path, shown: &str) -> Result<()> {
+    use nix::mount::{umount2, MntFlags};
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        match umount2(p, MntFlags::empty()) {
+            Ok(()) => return Ok(()),
+            Err(nix::errno::Errno::EBUSY) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(nix::errno::Errno::EBUSY) => {
+                crate::errln!(
+                    "cairn: warning: {shown} is busy (a file inside is open): detaching it"
+                );
+                return umount2(p, MntFlags::MNT_DETACH)
+                    .map_err(|e| Error::io(format!("unmounting {shown}"), e.into()));
+            }
+            Err(e) => return Err(Error::io(format!("unmounting {shown}"), e.into())),
+        }
     }
 }
 
