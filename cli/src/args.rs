@@ -79,8 +79,9 @@ pub enum Command {
     Ls(LsArgs),
     /// Restore a snapshot (or part of it) into a directory.
     Restore(RestoreArgs),
-    /// Write one file of a snapshot to standard output.
-    Dump(DumpArgs),
+    /// Write one file of a snapshot to standard output, or a directory as
+    /// a tar or zip archive (--archive).
+    Dump(crate::commands::dump::DumpArgs),
     /// Read every blob of a snapshot and check it against what was recorded.
     Verify(VerifyArgs),
     /// Check the repository's structure: index, pack trailers, snapshots.
@@ -391,16 +392,6 @@ pub struct RestoreArgs {
     /// Skip paths matching GLOB (repeatable).
     #[arg(long = "exclude", value_name = "GLOB")]
     pub excludes: Vec<OsString>,
-    #[command(flatten, next_help_heading = "Which snapshot \"latest\" means")]
-    pub filter: SnapshotFilter,
-}
-
-#[derive(Args, Debug)]
-pub struct DumpArgs {
-    /// Snapshot ID, unique prefix, or "latest".
-    pub snapshot: String,
-    /// File inside the snapshot (for --stdin snapshots: the --stdin-name).
-    pub path: OsString,
     #[command(flatten, next_help_heading = "Which snapshot \"latest\" means")]
     pub filter: SnapshotFilter,
 }
