@@ -4,6 +4,7 @@
 mod audit;
 mod copy;
 mod dedup;
+mod dump_archive;
 mod durability;
 mod export;
 mod failures;
