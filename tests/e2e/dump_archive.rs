@@ -29,8 +29,11 @@ fn source(env: &Env) -> PathBuf {
     std::fs::write(src.join("linked"), b"two names\n").unwrap();
     std::fs::hard_link(src.join("linked"), src.join("linked-too")).unwrap();
     let _ = xattr::set(src.join("secret"), "user.cairn.note", b"\x00binary\xff");
-    nix::unistd::mkfifo(&src.join("fifo"), nix::sys::stat::Mode::from_bits_truncate(0o600))
-        .unwrap();
+    nix::unistd::mkfifo(
+        &src.join("fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
     if cairn_tests::is_root() {
         nix::sys::stat::mknod(
             &src.join("null-dev"),
@@ -43,8 +46,9 @@ fn source(env: &Env) -> PathBuf {
     } else {
         skip("device node and foreign owner in the archive (need root)");
     }
-    // Nanoseconds that a second-resolution format would lose.
-    let t = nix::sys::time::TimeSpec::new(1_700_000_000, 123_456_789);
+    // Nanoseconds that a second-resolution format would lose, and an odd
+    // second that zip's two-second DOS time would (the UT field keeps it).
+    let t = nix::sys::time::TimeSpec::new(1_700_000_001, 123_456_789);
     nix::sys::stat::utimensat(
         None,
         &src.join("big"),
@@ -69,12 +73,23 @@ fn dump_archive_tar_extracts_to_the_source_tree_with_gnu_tar() {
     env.backup(&src, &[]);
     let dir = src.to_str().unwrap();
     let tar = env.path("out.tar");
-    let report = env.json(&["dump", "latest", dir, "--archive", "tar", "--target", tar.to_str().unwrap()]);
+    let report = env.json(&[
+        "dump",
+        "latest",
+        dir,
+        "--archive",
+        "tar",
+        "--target",
+        tar.to_str().unwrap(),
+    ]);
     assert!(report["entries"].as_u64().unwrap() >= 10, "{report}");
     // The same stream on standard output.
     let out = env.run(&["dump", "latest", dir, "--archive", "tar"]);
     assert_code(&out, 0);
-    assert!(out.stdout == std::fs::read(&tar).unwrap(), "stdout and --target differ");
+    assert!(
+        out.stdout == std::fs::read(&tar).unwrap(),
+        "stdout and --target differ"
+    );
 
     let x = env.path("x");
     std::fs::create_dir(&x).unwrap();
@@ -85,7 +100,11 @@ fn dump_archive_tar_extracts_to_the_source_tree_with_gnu_tar() {
         .arg(&x)
         .output()
         .expect("run tar");
-    assert!(st.status.success(), "tar: {}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "tar: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let n = assert_same_tree(&src, &inside(&x, &src));
     assert!(n >= 10, "compared {n} entries");
 }
@@ -100,24 +119,50 @@ fn dump_archive_zip_extracts_with_unzip() {
     assert_code(&out, 0);
     std::fs::write(&zip, &out.stdout).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("fifo") && stderr.contains("left out"), "{stderr}");
+    assert!(
+        stderr.contains("fifo") && stderr.contains("left out"),
+        "{stderr}"
+    );
 
     let x = env.path("x");
-    let st = Command::new("unzip").arg("-q").arg(&zip).arg("-d").arg(&x).output().expect("unzip");
-    assert!(st.status.success(), "unzip: {}", String::from_utf8_lossy(&st.stderr));
+    let st = Command::new("unzip")
+        .arg("-q")
+        .arg(&zip)
+        .arg("-d")
+        .arg(&x)
+        .output()
+        .expect("unzip");
+    assert!(
+        st.status.success(),
+        "unzip: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let got = inside(&x, &src);
     let same = |rel: &str| {
         let (a, b) = (src.join(rel), got.join(rel));
-        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{rel}");
-        let (ma, mb) = (std::fs::metadata(&a).unwrap(), std::fs::metadata(&b).unwrap());
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&b).unwrap(),
+            "{rel}"
+        );
+        let (ma, mb) = (
+            std::fs::metadata(&a).unwrap(),
+            std::fs::metadata(&b).unwrap(),
+        );
         assert_eq!(ma.mode() & 0o7777, mb.mode() & 0o7777, "{rel} mode");
         assert_eq!(ma.mtime(), mb.mtime(), "{rel} mtime (seconds)");
     };
     for rel in ["big", "secret", "linked", "linked-too"] {
         same(rel);
     }
-    assert_eq!(std::fs::read_link(got.join("short-link")).unwrap(), Path::new("secret"));
-    assert_eq!(std::fs::read_link(got.join("long-link")).unwrap(), Path::new(&"t".repeat(150)));
+    assert_eq!(
+        std::fs::read_link(got.join("short-link")).unwrap(),
+        Path::new("secret")
+    );
+    assert_eq!(
+        std::fs::read_link(got.join("long-link")).unwrap(),
+        Path::new(&"t".repeat(150))
+    );
     let long_dir = got.join("d".repeat(60));
     assert_eq!(std::fs::metadata(&long_dir).unwrap().mode() & 0o7777, 0o750);
     // Zip names are text: the non-UTF-8 byte became U+FFFD, content kept.
@@ -127,7 +172,10 @@ fn dump_archive_zip_extracts_with_unzip() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(listed, [long.clone()]);
-    assert_eq!(std::fs::read(long_dir.join(&long)).unwrap(), b"long and not UTF-8\n");
+    assert_eq!(
+        std::fs::read(long_dir.join(&long)).unwrap(),
+        b"long and not UTF-8\n"
+    );
     assert!(!got.join("fifo").exists());
 }
 
@@ -144,7 +192,12 @@ fn dump_archive_to_a_closed_stdout_exits_quietly() {
             .spawn()
             .unwrap();
         let mut head = [0u8; 100];
-        child.stdout.as_mut().unwrap().read_exact(&mut head).unwrap();
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut head)
+            .unwrap();
         drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
         assert_code(&out, 0);
