@@ -68,9 +68,13 @@ pub fn run(ctx: &Ctx, args: &DumpArgs) -> Result<i32> {
         )),
     };
     let Some(archive) = args.archive else {
-        cairn_engine::ops::dump::dump(&repo, &r.snap, path, &mut out)
-            .map_err(|e| suggest_archive(r.explain(e)))?;
-        return Ok(crate::exit::OK);
+        let result = cairn_engine::ops::dump::dump(&repo, &r.snap, path, &mut out)
+            .map_err(|e| suggest_archive(r.explain(e)));
+        drop(out);
+        if let (Err(_), Some(t)) = (&result, &args.target) {
+            let _ = std::fs::remove_file(t);
+        }
+        return result.map(|_| crate::exit::OK);
     };
     let format = match archive {
         Archive::Tar => ArchiveFormat::Tar,

@@ -216,3 +216,66 @@ fn dir_name(s: &str) -> String {
         _ => s.replace(['/', '\0'], "_"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(id: u8, secs: i64, host: &str, tags: &[&str]) -> (SnapshotId, Snapshot) {
+        let s = Snapshot {
+            time: Timestamp { secs, nanos: 0 },
+            tree: TreeId([id; 32]),
+            paths: vec!["/x".into()],
+            host: host.into(),
+            user: "u".into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            parent: None,
+            source: "files".into(),
+            stats: Default::default(),
+            program: "t".into(),
+        };
+        (SnapshotId([id; 32]), s)
+    }
+
+    /// Walk `path` (`/`-separated) from the root.
+    fn at(t: &Inodes, path: &str) -> Option<u64> {
+        path.split('/')
+            .try_fold(ROOT, |dir, name| t.child(dir, name.as_bytes()))
+    }
+
+    fn link(t: &Inodes, path: &str) -> String {
+        match at(t, path).and_then(|i| t.get(i)).map(|e| &e.item) {
+            Some(Item::Link(target, _)) => String::from_utf8_lossy(target).into_owned(),
+            _ => panic!("{path} is not a link"),
+        }
+    }
+
+    #[test]
+    fn layout_names_groups_and_latest() {
+        let snaps = [
+            snap(1, 10, "a", &["daily"]),
+            snap(2, 20, "b/c", &[]),
+            snap(3, 20, "a", &["daily", "x"]),
+        ];
+        let t = Inodes::build(&snaps, &|ts: Timestamp| format!("T{}", ts.secs));
+        // Two snapshots share a time: both named with their short IDs.
+        let twenty = [
+            format!("T20-{}", snaps[1].0.short()),
+            format!("T20-{}", snaps[2].0.short()),
+        ];
+        for name in ["T10", twenty[0].as_str(), twenty[1].as_str()] {
+            assert!(at(&t, &format!("snapshots/{name}")).is_some(), "{name}");
+        }
+        assert_eq!(link(&t, "snapshots/latest"), twenty[1]);
+        assert_eq!(link(&t, "hosts/a/latest"), twenty[1]);
+        assert_eq!(link(&t, "hosts/b_c/latest"), twenty[0]);
+        assert_eq!(link(&t, "tags/daily/latest"), twenty[1]);
+        assert!(at(&t, "tags/daily/T10").is_some());
+        assert!(at(&t, "tags/x/T10").is_none());
+        assert!(at(&t, &format!("ids/{}", snaps[0].0.short())).is_some());
+        // Every path is its own inode, and the numbers do not move.
+        let (a, b) = (at(&t, "snapshots/T10"), at(&t, "hosts/a/T10"));
+        assert_ne!(a, b);
+        assert_eq!(at(&t, "snapshots/T10"), a);
+    }
+}
