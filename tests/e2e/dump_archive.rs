@@ -171,7 +171,7 @@ fn dump_archive_zip_extracts_with_unzip() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(listed, [long.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&long));
     assert_eq!(
         std::fs::read(long_dir.join(&long)).unwrap(),
         b"long and not UTF-8\n"
