@@ -223,3 +223,56 @@ fn mount_refuses_a_missing_or_non_directory_mountpoint_with_exit_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a directory"), "{err}");
 }
+
+/// Wait (30 s at most) for the mount process to exit; its exit code.
+fn wait_exit(mut m: Mounted) -> Option<i32> {
+    let mut c = m.child.take().expect("child");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(s) = c.try_wait().expect("try_wait") {
+            return s.code();
+        }
+        if Instant::now() > deadline {
+            m.child = Some(c);
+            panic!("cairn mount did not exit within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn mount_ends_on_an_outside_umount_and_detaches_when_busy() {
+    let env = Env::init();
+    let src = env.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), b"held open\n").unwrap();
+    env.backup(&src, &[]);
+    let mnt = env.path("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+
+    // `umount` from outside: the command notices, exits 0.
+    let Some(m) = start(&env, &mnt) else { return };
+    let out = std::process::Command::new("umount")
+        .arg(&mnt)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "umount: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(wait_exit(m), Some(0));
+    assert!(names(&mnt).is_empty());
+
+    // SIGINT while a file inside is open: retried, then detached; exit 0.
+    let Some(m) = start(&env, &mnt) else { return };
+    let held = std::fs::File::open(
+        mnt.join("snapshots/latest")
+            .join(src.strip_prefix("/").unwrap())
+            .join("f"),
+    )
+    .unwrap();
+    stop(m);
+    assert!(names(&mnt).is_empty(), "detached although a file was open");
+    drop(held);
+}

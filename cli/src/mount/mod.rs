@@ -73,11 +73,17 @@ pub fn run(ctx: &Ctx, args: &MountArgs) -> Result<i32> {
             return Ok(crate::exit::OK);
         }
         if cairn_engine::check_interrupt().is_err() {
-            unmount(&args.mountpoint, &shown)?;
-            // The kernel ended the session: its thread returns now.
-            session
-                .join()
-                .map_err(|e| Error::io("serving the mount", e))?;
+            if unmount(&args.mountpoint, &shown)? {
+                // The kernel ended the session: its thread returns now.
+                session
+                    .join()
+                    .map_err(|e| Error::io("serving the mount", e))?;
+            } else {
+                // Detached while a file is open: the session lives until
+                // that file is closed or this process exits, which closes
+                // the FUSE device and ends it; do not wait for it.
+                std::mem::forget(session);
+            }
             if !ctx.out.quiet && !ctx.out.json {
                 crate::errln!("unmounted {shown}");
             }
@@ -105,13 +111,14 @@ fn check_mountpoint(p: &Path) -> Result<()> {
 
 /// Unmount `p`; while a file inside is still open (`EBUSY`), retry for
 /// a few seconds, then detach it (a lazy unmount: gone from the tree at
-/// once, open files fail once this process exits) and say so.
-fn unmount(p: &Path, shown: &str) -> Result<()> {
+/// once, open files fail once this process exits) and say so. `true`:
+/// unmounted; `false`: detached.
+fn unmount(p: &Path, shown: &str) -> Result<bool> {
     use nix::mount::{umount2, MntFlags};
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     loop {
         match umount2(p, MntFlags::empty()) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(true),
             Err(nix::errno::Errno::EBUSY) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -120,6 +127,7 @@ fn unmount(p: &Path, shown: &str) -> Result<()> {
                     "cairn: warning: {shown} is busy (a file inside is open): detaching it"
                 );
                 return umount2(p, MntFlags::MNT_DETACH)
+                    .map(|()| false)
                     .map_err(|e| Error::io(format!("unmounting {shown}"), e.into()));
             }
             Err(e) => return Err(Error::io(format!("unmounting {shown}"), e.into())),
