@@ -3,6 +3,8 @@
 //! (with a message) only where /dev/fuse is missing or mounting is
 //! refused; on a machine that can mount, it runs.
 
+use cairn_engine::codec::tree::Extent;
+use cairn_tests::forge::{file, Forger};
 use cairn_tests::{assert_code, random_bytes, skip, Env};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -275,4 +277,44 @@ fn mount_ends_on_an_outside_umount_and_detaches_when_busy() {
     stop(m);
     assert!(names(&mnt).is_empty(), "detached although a file was open");
     drop(held);
+}
+
+#[test]
+fn mount_and_archive_refuse_content_that_differs_from_the_tree() {
+    let env = Env::init();
+    let f = Forger::open(&env);
+    let data = random_bytes(100, 3);
+    let c = f.chunk(&data);
+    let (tree, tree_bytes) = f.tree(vec![file("inner", 0, vec![])]);
+    let (root, _) = f.tree(vec![
+        file("long", 150, vec![Extent::Chunk(c)]),
+        file("right", 100, vec![Extent::Chunk(c)]),
+        file("short", 50, vec![Extent::Chunk(c)]),
+        // A "chunk" that is a tree blob: typed reads refuse it.
+        file(
+            "tree",
+            tree_bytes.len() as u64,
+            vec![Extent::Chunk(cairn_engine::ChunkId(tree.0))],
+        ),
+    ]);
+    let id = f.snapshot(root, 4, 0, 1_000_000_000).to_hex();
+    for name in ["/short", "/long", "/tree"] {
+        for format in ["tar", "zip"] {
+            let out = env.run(&["dump", &id[..10], name, "--archive", format]);
+            assert_code(&out, 1);
+        }
+    }
+    let out = env.run(&["dump", &id[..10], "/right", "--archive", "tar"]);
+    assert_code(&out, 0);
+
+    let mnt = env.path("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let Some(m) = start(&env, &mnt) else { return };
+    let root = mnt.join("snapshots/latest");
+    assert_eq!(std::fs::read(root.join("right")).unwrap(), data);
+    for name in ["short", "long", "tree"] {
+        let e = std::fs::read(root.join(name)).expect_err(name);
+        assert_eq!(e.raw_os_error(), Some(nix::libc::EIO), "{name}: {e}");
+    }
+    stop(m);
 }
