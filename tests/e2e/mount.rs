@@ -37,12 +37,17 @@ impl Drop for Mounted {
 /// Start `cairn mount` on `mnt`; `None` (after saying why) where FUSE
 /// cannot be used here.
 fn start(env: &Env, mnt: &Path) -> Option<Mounted> {
+    start_with(env, mnt, &[])
+}
+
+/// [`start`] with more arguments for `cairn mount`.
+fn start_with(env: &Env, mnt: &Path, extra: &[&str]) -> Option<Mounted> {
     if !Path::new("/dev/fuse").exists() {
         skip("no /dev/fuse on this machine");
         return None;
     }
     let child = env
-        .cmd(&["mount", mnt.to_str().expect("utf8")])
+        .cmd(&[&["mount", mnt.to_str().expect("utf8")], extra].concat())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -316,5 +321,54 @@ fn mount_and_archive_refuse_content_that_differs_from_the_tree() {
         let e = std::fs::read(root.join(name)).expect_err(name);
         assert_eq!(e.raw_os_error(), Some(nix::libc::EIO), "{name}: {e}");
     }
+    stop(m);
+}
+
+#[test]
+fn mount_allow_other_lets_others_in_as_the_recorded_modes_allow() {
+    if !cairn_tests::is_root() {
+        skip("reading as another user needs root");
+        return;
+    }
+    let env = Env::init();
+    let src = env.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("open"), b"for all\n").unwrap();
+    std::fs::set_permissions(src.join("open"), PermissionsExt::from_mode(0o644)).unwrap();
+    std::fs::write(src.join("closed"), b"root only\n").unwrap();
+    std::fs::set_permissions(src.join("closed"), PermissionsExt::from_mode(0o600)).unwrap();
+    env.backup(&src, &[]);
+    // The scratch directory must be passable for the other user.
+    std::fs::set_permissions(env.dir.path(), PermissionsExt::from_mode(0o755)).unwrap();
+    let mnt = env.path("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let Some(m) = start_with(&env, &mnt, &["--allow-other"]) else {
+        return;
+    };
+    let dir = mnt
+        .join("snapshots/latest")
+        .join(src.strip_prefix("/").unwrap());
+    let cat = |name: &str| {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new("cat")
+            .arg(dir.join(name))
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap()
+    };
+    let open = cat("open");
+    assert!(
+        open.status.success(),
+        "{}",
+        String::from_utf8_lossy(&open.stderr)
+    );
+    assert_eq!(open.stdout, b"for all\n");
+    let closed = cat("closed");
+    assert!(
+        !closed.status.success(),
+        "a 0600 root file was readable by nobody"
+    );
+    assert!(String::from_utf8_lossy(&closed.stderr).contains("Permission denied"));
     stop(m);
 }

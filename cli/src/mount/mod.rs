@@ -27,6 +27,10 @@ use std::time::Duration;
 pub struct MountArgs {
     /// An existing empty directory to mount the repository on.
     pub mountpoint: PathBuf,
+    /// Let other users in too (the kernel then checks each file's mode
+    /// and owner as recorded, like restic's --allow-other).
+    #[arg(long)]
+    pub allow_other: bool,
 }
 
 /// Run `mount`.
@@ -45,6 +49,12 @@ pub fn run(ctx: &Ctx, args: &MountArgs) -> Result<i32> {
         fuser::MountOption::FSName("cairn".into()),
         fuser::MountOption::Subtype("cairn".into()),
     ];
+    if args.allow_other {
+        config.acl = fuser::SessionACL::All;
+        config
+            .mount_options
+            .push(fuser::MountOption::DefaultPermissions);
+    }
     let session = fuser::spawn_mount(fs, &args.mountpoint, &config)
         .map_err(|e| mount_error(&args.mountpoint, e))?;
     let shown = crate::output::esc_path(&args.mountpoint);
