@@ -112,9 +112,10 @@ pub enum Command {
     /// Restore a snapshot (or part of it) into a directory.
     #[command(after_help = crate::commands::restore::EXAMPLES)]
     Restore(RestoreArgs),
-    /// Write one file of a snapshot to standard output.
+    /// Write one file of a snapshot to standard output, or a directory as
+    /// a tar or zip archive (--archive).
     #[command(after_help = crate::commands::dump::EXAMPLES)]
-    Dump(DumpArgs),
+    Dump(crate::commands::dump::DumpArgs),
     /// Read every blob of a snapshot and check it against what was recorded.
     #[command(after_help = crate::commands::verify::EXAMPLES)]
     Verify(VerifyArgs),
@@ -159,6 +160,11 @@ pub enum Command {
     /// Bring the snapshots of an export volume set into a repository.
     #[command(after_help = crate::commands::export::IMPORT_EXAMPLES)]
     Import(crate::commands::export::ImportArgs),
+    /// Browse the snapshots as a read-only filesystem (FUSE) until Ctrl-C
+    /// or `umount`.
+    #[cfg(feature = "mount")]
+    #[command(after_help = crate::mount::EXAMPLES)]
+    Mount(crate::mount::MountArgs),
     /// Install, list or remove the systemd timer or cron job of a profile.
     #[command(after_help = crate::commands::schedule::EXAMPLES)]
     #[command(subcommand)]
@@ -399,16 +405,6 @@ pub struct RestoreArgs {
     /// Skip paths matching GLOB (repeatable).
     #[arg(long = "exclude", value_name = "GLOB")]
     pub excludes: Vec<OsString>,
-    #[command(flatten, next_help_heading = "Which snapshot \"latest\" means")]
-    pub filter: SnapshotFilter,
-}
-
-#[derive(Args, Debug)]
-pub struct DumpArgs {
-    /// Snapshot ID, unique prefix, or "latest".
-    pub snapshot: String,
-    /// File inside the snapshot (for --stdin snapshots: the --stdin-name).
-    pub path: OsString,
     #[command(flatten, next_help_heading = "Which snapshot \"latest\" means")]
     pub filter: SnapshotFilter,
 }

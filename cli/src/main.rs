@@ -7,6 +7,8 @@ mod commands;
 mod exit;
 mod help;
 mod location;
+#[cfg(feature = "mount")]
+mod mount;
 mod output;
 mod password;
 mod profile;
@@ -70,6 +72,8 @@ fn main() {
         Command::Diff(a) => commands::diff::run(&ctx, a),
         Command::Stats(a) => commands::stats::run(&ctx, a),
         Command::Cat(a) => commands::cat::run(&ctx, a),
+        #[cfg(feature = "mount")]
+        Command::Mount(a) => mount::run(&ctx, a),
     };
     // A failed write to stdout is an error (exit 1; ENOSPC is kind
     // no_space); a closed pipe is not: the reader has what it wanted.

@@ -29,6 +29,8 @@ const LIVE: &[&str] = &[
     "version",
     "man --dir {dir}/man",
     "backup -v {dir}/man",
+    "stats",
+    "dump latest {dir}/src --host docs --archive tar --target {dir}/src.tar",
     "key list",
     "key add --new-password-file {pw} --kdf-memory-kib 1024 --kdf-iterations 1",
     "key remove {added} --force",
@@ -186,6 +188,11 @@ fn golden_documents() -> Vec<(String, Vec<Value>)> {
             if !cmd.starts_with("cairn ") {
                 continue;
             }
+            // A case may also record a command's human output.
+            let json = cmd
+                .split_whitespace()
+                .take_while(|w| *w != "--")
+                .any(|w| w == "--json");
             let _exit = lines.next();
             if lines.next() != Some("stdout:") {
                 continue; // "stdout: (none)"
@@ -194,6 +201,9 @@ fn golden_documents() -> Vec<(String, Vec<Value>)> {
             while let Some(l) = lines.next_if(|l| !l.starts_with("stderr:")) {
                 stdout.push_str(l);
                 stdout.push('\n');
+            }
+            if !json {
+                continue;
             }
             let what = format!("{} ({cmd})", f.display());
             out.push((cmd.to_owned(), values(&stdout, &what)));

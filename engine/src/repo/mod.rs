@@ -9,6 +9,7 @@
 mod blobs;
 pub mod browse;
 pub mod commit;
+pub mod file_map;
 pub mod gc;
 pub mod index_cache;
 mod keys;
