@@ -506,10 +506,10 @@ fn counts_are_singular_or_plural() {
     let t = env.path("out");
     let out = env.run(&["restore", "latest", "--target", t.to_str().unwrap()]);
     assert_code(&out, 0);
-    let err = stderr(&out);
+    let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        err.contains(" 1 file,") && err.contains("0 other entries"),
-        "{err}"
+        said.contains(" 1 file,") && said.contains("0 other entries"),
+        "{said}"
     );
 }
 

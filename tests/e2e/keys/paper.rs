@@ -127,7 +127,10 @@ fn the_paper_key_restores_access_after_every_key_file_is_removed() {
     let new = password(&env, "new", "password after the fire");
     let out = import_stdin(&env, &typed, &new);
     assert_code(&out, 0);
-    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+    // One line of result on stdout, and nothing of the key echoed.
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("the paper key opened repository"), "{said}");
     assert_eq!(key_files(&env).len(), 1);
     let keys: Value =
         serde_json::from_slice(&with(&env, &new, &["--json", "key", "list"]).stdout).unwrap();
@@ -152,5 +155,5 @@ fn a_paper_key_of_another_repository_is_refused() {
     // Its own paper key opens it, with the ID it names.
     let out = import_stdin(&b, &export(&b), &new);
     assert_code(&out, 0);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the paper key opened repository"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the paper key opened repository"));
 }

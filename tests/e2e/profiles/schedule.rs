@@ -55,10 +55,10 @@ fn schedule_install_writes_units_that_systemd_analyze_accepts() {
         .output()
         .unwrap();
     assert_success(&out, &["schedule", "install"]);
+    let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stderr(&out).contains("systemctl daemon-reload && systemctl enable --now cairn-p.timer"),
-        "{}",
-        stderr(&out)
+        said.contains("systemctl daemon-reload && systemctl enable --now cairn-p.timer"),
+        "{said}"
     );
     let service = units.join("cairn-p.service");
     let timer = units.join("cairn-p.timer");
