@@ -17,7 +17,7 @@ use crate::id::SnapshotId;
 use crate::ops::ls::Entry;
 use crate::repo::browse;
 use crate::repo::Repository;
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use crate::source::filter::PathFilter;
 use serde::Serialize;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -39,7 +39,7 @@ pub struct FindOptions {
 /// Compiled [`FindOptions`] patterns.
 #[derive(Clone, Debug)]
 pub struct Matcher {
-    set: GlobSet,
+    set: PathFilter,
     oldest: Option<Timestamp>,
     newest: Option<Timestamp>,
 }
@@ -51,27 +51,9 @@ impl Matcher {
         if opts.patterns.is_empty() {
             return Err(Error::invalid("give at least one pattern to find"));
         }
-        let mut b = GlobSetBuilder::new();
-        for given in &opts.patterns {
-            let p = given.trim_end_matches('/');
-            if p.is_empty() {
-                return Err(Error::invalid(format!(
-                    "empty pattern '{given}': it would match every path; give a name or a glob such as '*.conf'"
-                )));
-            }
-            let full = if p.starts_with('/') {
-                p.to_owned()
-            } else {
-                format!("**/{p}")
-            };
-            let g = GlobBuilder::new(&full)
-                .literal_separator(true)
-                .backslash_escape(true)
-                .case_insensitive(opts.ignore_case)
-                .build()
-                .map_err(|e| Error::invalid(format!("invalid pattern '{given}': {}", e.kind())))?;
-            b.add(g);
-        }
+        // The same compiled patterns, with the same rules, as backup's
+        // excludes and restore's filters.
+        let set = PathFilter::with_case(&opts.patterns, opts.ignore_case)?;
         if let (Some(o), Some(n)) = (opts.oldest, opts.newest) {
             if o > n {
                 return Err(Error::invalid(
@@ -80,9 +62,7 @@ impl Matcher {
             }
         }
         Ok(Matcher {
-            set: b
-                .build()
-                .map_err(|e| Error::invalid(format!("invalid patterns: {e}")))?,
+            set,
             oldest: opts.oldest,
             newest: opts.newest,
         })
@@ -93,7 +73,7 @@ impl Matcher {
     pub fn matches(&self, path: &[u8], mtime: Timestamp) -> bool {
         self.oldest.is_none_or(|o| mtime >= o)
             && self.newest.is_none_or(|n| mtime <= n)
-            && self.set.is_match(Path::new(OsStr::from_bytes(path)))
+            && self.set.matches(Path::new(OsStr::from_bytes(path)))
     }
 }
 
