@@ -4,6 +4,8 @@
 # after-churn backups and for restore, peak RSS, and repository size.
 #
 #   scripts/bench.sh [corpus-MiB]        (default 1024)
+#   CAIRN_BENCH_BIN=path/to/cairn scripts/bench.sh   (another build of
+#   cairn, e.g. a release build, instead of the dev-profile one)
 #
 # Results go to stdout as a Markdown table (and bench-results.md in $WORK).
 set -euo pipefail
@@ -12,8 +14,12 @@ cd "$(dirname "$0")/.."
 SIZE_MB="${1:-1024}"
 ./scripts/setup.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-cargo build -p cairn-cli --quiet
-CAIRN="$CARGO_TARGET_DIR/debug/cairn"
+if [ -n "${CAIRN_BENCH_BIN:-}" ]; then
+  CAIRN="$CAIRN_BENCH_BIN"
+else
+  cargo build -p cairn-cli --quiet
+  CAIRN="$CARGO_TARGET_DIR/debug/cairn"
+fi
 WORK="${BENCH_DIR:-$HOME/.cache/cairn-bench}"
 rm -rf "$WORK/repos" "$WORK/restore" "$WORK/corpus"
 mkdir -p "$WORK/repos" "$WORK/restore"
