@@ -29,10 +29,33 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust toolchain) is required" >&2; exit 1; }
 
+# Tools built with `cargo install` once per machine, into a cache outside
+# the clone, and rebuilt only when the exact binary at the pinned version
+# is missing.
+TOOLS="${CAIRN_TOOLS:-$HOME/.cache/cairn-tools}"
+# install_tool NAME VERSION CARGO-ARGS...: cargo install unless
+# $TOOLS/NAME/bin/NAME reports VERSION.
+install_tool() {
+  local name=$1 version=$2; shift 2
+  local bin="$TOOLS/$name/bin/$name"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qF "$version"; then return; fi
+  echo "setup: building $name $version into $TOOLS/$name (once per machine)"
+  env -u CARGO_TARGET_DIR cargo install --quiet --locked --force --root "$TOOLS/$name" "$name@$version" "$@"
+}
+# cargo-deb builds the Debian package (scripts/package-deb.sh and its test).
+CARGO_DEB_VERSION=3.7.0
+
+# Modes: `--build-only` (the demo) stops here; `--package` (package-deb.sh)
+# adds cargo-deb; no argument (the test suite) installs everything below.
+case "${1:-}" in
+  --build-only) exit 0 ;;
+  --package) install_tool cargo-deb "$CARGO_DEB_VERSION"; exit 0 ;;
+  "") ;;
+  *) echo "setup: unknown argument '$1' (--build-only, --package or none)" >&2; exit 2 ;;
+esac
+
 # SecantusDB, a MongoDB-wire-compatible server, for the MongoDB tests; in a
-# venv outside the clone so repeat runs reuse it. Only the test suite needs
-# it: `setup.sh --build-only` (the demo) skips it.
-[ "${1:-}" = --build-only ] && exit 0
+# venv outside the clone so repeat runs reuse it.
 VENV="${CAIRN_VENV:-$HOME/.cache/cairn-venv}"
 SECANTUS_VERSION="0.7.0b3"
 if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('SecantusDB') == '$SECANTUS_VERSION'" 2>/dev/null; then
@@ -53,19 +76,9 @@ if [ "$ref_missing" = 1 ]; then
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REF_REQ"
 fi
 
-# The S3 test servers, built once per machine into a cache outside the
-# clone and rebuilt only when the exact binary at the pinned version is
-# missing: s3s-fs (a filesystem-backed S3 server) and Garage (a
-# geo-distributed store; the tests run a 3-node cluster on loopback).
-TOOLS="${CAIRN_TOOLS:-$HOME/.cache/cairn-tools}"
-# install_tool NAME VERSION CARGO-ARGS...: cargo install unless
-# $TOOLS/NAME/bin/NAME reports VERSION.
-install_tool() {
-  local name=$1 version=$2; shift 2
-  local bin="$TOOLS/$name/bin/$name"
-  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -qF "$version"; then return; fi
-  echo "setup: building $name $version into $TOOLS/$name (once per machine)"
-  env -u CARGO_TARGET_DIR cargo install --quiet --locked --force --root "$TOOLS/$name" "$name@$version" "$@"
-}
+# The S3 test servers: s3s-fs (a filesystem-backed S3 server) and Garage
+# (a geo-distributed store; the tests run a 3-node cluster on loopback).
+# And cargo-deb, for the test of the Debian package.
 install_tool s3s-fs 0.14.1 --features binary
 install_tool garage 2.5.0
+install_tool cargo-deb "$CARGO_DEB_VERSION"

@@ -22,6 +22,7 @@ mod keys;
 mod locks;
 mod mongo;
 mod mount;
+mod package;
 mod parity;
 mod profiles;
 mod prune;

@@ -36,7 +36,7 @@ pub fn tool(name: &str) -> PathBuf {
     let p = root.join(name).join("bin").join(name);
     assert!(
         p.exists(),
-        "{} not found: run scripts/setup.sh (it builds the S3 test servers) or set CAIRN_TOOLS",
+        "{} not found: run scripts/setup.sh (it builds the S3 test servers and cargo-deb) or set CAIRN_TOOLS",
         p.display()
     );
     p

@@ -350,6 +350,29 @@ mod tests {
         }
     }
 
+    /// The Debian package's template unit (cli/packaging/systemd) runs a
+    /// profile exactly as the unit `schedule install` writes for it. Only
+    /// the package's has `Documentation=`: it ships the manual pages, and
+    /// `systemd-analyze verify` rejects a unit naming pages not installed.
+    #[test]
+    fn packaged_template_service_matches_the_installed_unit() {
+        let packaged = include_str!("../../packaging/systemd/cairn-run@.service");
+        let inv = Invocation {
+            exe: Path::new("/usr/bin/cairn"),
+            config: Path::new("/etc/cairn/cairn.toml"),
+            profile: "PROFILENAME",
+        };
+        let generated = service_unit(&inv).unwrap().replace("PROFILENAME", "%i");
+        let settings = |unit: &str| -> Vec<String> {
+            unit.lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                .filter(|l| !l.starts_with("Documentation="))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(settings(packaged), settings(&generated));
+    }
+
     #[test]
     fn words_are_quoted_for_each_reader() {
         assert_eq!(systemd_word("/usr/bin/cairn"), "/usr/bin/cairn");
