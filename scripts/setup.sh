@@ -17,6 +17,9 @@ has_pkg time || need+=(time)                            # /usr/bin/time in the b
 if [ "${CAIRN_SKIP_RESTIC:-}" != 1 ]; then
   has_pkg restic || need+=(restic)                      # side-by-side benchmarks
 fi
+if [ "${1:-}" = --bench ]; then
+  has_pkg borgbackup || need+=(borgbackup)              # scripts/bench.sh only
+fi
 # The MongoDB test server lives in a venv; Debian's own python3 needs
 # python3-venv for that, a pyenv or source-built Python has it built in.
 if [ "$(command -v python3)" = /usr/bin/python3 ]; then has_pkg python3-venv || need+=(python3-venv); fi
@@ -45,13 +48,14 @@ install_tool() {
 # cargo-deb builds the Debian package (scripts/package-deb.sh and its test).
 CARGO_DEB_VERSION=3.7.0
 
-# Modes: `--build-only` (the demo) stops here; `--package` (package-deb.sh)
-# adds cargo-deb; no argument (the test suite) installs everything below.
+# Modes: `--build-only` (the demo) and `--bench` (scripts/bench.sh, which
+# also needs borg, above) stop here; `--package` (package-deb.sh) adds
+# cargo-deb; no argument (the test suite) installs everything below.
 case "${1:-}" in
-  --build-only) exit 0 ;;
+  --build-only|--bench) exit 0 ;;
   --package) install_tool cargo-deb "$CARGO_DEB_VERSION"; exit 0 ;;
   "") ;;
-  *) echo "setup: unknown argument '$1' (--build-only, --package or none)" >&2; exit 2 ;;
+  *) echo "setup: unknown argument '$1' (--build-only, --bench, --package or none)" >&2; exit 2 ;;
 esac
 
 # SecantusDB, a MongoDB-wire-compatible server, for the MongoDB tests; in a

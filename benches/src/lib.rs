@@ -1,1 +1,3 @@
-//! Benchmarks for Cairn live in `benches/`; this crate has no library code.
+//! Benchmarks for Cairn live in `benches/`: criterion stages in
+//! `benches/`, the `limits` program in `src/bin/`, and the side-by-side
+//! harness in `compare/`. This crate has no library code.
