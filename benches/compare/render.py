@@ -81,15 +81,18 @@ def table(a, tools, results, limits, bound, parts, size, files, cores, med, titl
                   if l.startswith("build")), "")
     corpus = ", ".join(f"{k} {v[1] / MB:.0f} MB" for k, v in sorted(parts.items(), key=lambda kv: -kv[1][1]))
     lim = limits
+    data = sum(p[2] for p in parts.values())
     return f"""# Cairn, restic and borg side by side, {datetime.date.today()}
 
 - **Machine:** {machine(a.work)}.
 - **Programs:** {versions}; cairn {build.strip()}.
   borg runs with `--compression zstd,3` (Cairn's and restic's level), the
   others with their defaults.
-- **Corpus:** {size / MB:.0f} MB in {files} files (scale {a.scale}): {corpus}.
+- **Corpus:** {size / MB:.0f} MB in {files} files (scale {a.scale}; {data / MB:.0f} MB
+  of it data, the rest the VM image's holes); rates are over the {size / MB:.0f} MB: {corpus}.
 - **Method:** rounds: {a.rounds}, medians; page cache warm; tools interleaved
-  (order rotating per round and per step); `scripts/bench.sh`.
+  (order rotating per round and per step); restores into {a.restore_into}
+  (see `restore_root` in run.py for why tmpfs); `scripts/bench.sh`.
 
 {md(rows)}
 

@@ -5,7 +5,7 @@ Run through `scripts/bench.sh` (which installs the tools and builds cairn
 and `limits`); by hand:
 
     run.py --cairn BIN --limits BIN [--rounds 2] [--scale 1] [--work DIR]
-           [--tools cairn,restic,borg] [--out benches/results]
+           [--tools cairn,restic,borg] [--restore-dir DIR] [--out benches/results]
 
 Each round copies the pristine corpus to the same path, then runs every
 step for every tool, the tools' order rotating from round to round and
@@ -76,7 +76,9 @@ class Tool:
                       or self.env["BORG_BASE_DIR"], ignore_errors=True)
         argv = {"cairn": [self.cairn, "-q", "init"], "restic": ["restic", "-q", "init"],
                 "borg": ["borg", "init", "--encryption=repokey-blake2"]}[self.name]
-        subprocess.run(argv, check=True, env=self.env, stdout=subprocess.DEVNULL)
+        # borg explains its key modes on stderr at every init.
+        subprocess.run(argv, check=True, env=self.env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
 
     def argv(self, step, corpus, target):
         """(argv, cwd) of a step."""
@@ -134,6 +136,20 @@ def logical_bytes(corpus):
     return total
 
 
+def restore_root(chosen, work, size):
+    """Restores go to tmpfs when it has room: on an ext4 that has just seen
+    tens of thousands of files deleted (the earlier rounds' restores and
+    corpus copies), creating files spends most of a restore's time in the
+    kernel's inode allocator (perf: recently_deleted() under ext4_create),
+    whichever tool restores; tmpfs measures the tools instead."""
+    if chosen:
+        return chosen
+    st = os.statvfs("/dev/shm") if os.path.isdir("/dev/shm") else None
+    if st and st.f_bavail * st.f_frsize > 2 * size:
+        return "/dev/shm"
+    return work
+
+
 def bounds(limits, parts, cores):
     """Naive bounds, bytes/s on all cores: every byte pays each stage once.
 
@@ -181,6 +197,8 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--work", default=os.path.expanduser("~/.cache/cairn-bench/compare"))
     ap.add_argument("--tools", default="cairn,restic,borg")
+    ap.add_argument("--restore-dir", default=None,
+                    help="where restores go (default: /dev/shm when it has room, else the work directory)")
     ap.add_argument("--out", default=os.path.join(HERE, "..", "results"))
     a = ap.parse_args()
 
@@ -188,12 +206,14 @@ def main():
     os.makedirs(os.path.join(work, "logs"), exist_ok=True)
     with open(os.path.join(work, "password"), "w") as f:
         f.write(PASSWORD + "\n")
-    base, corpus, target = (os.path.join(work, d) for d in ("base", "corpus", "restore"))
-    stamp = os.path.join(work, f"base-scale-{a.scale}")
+    base, corpus = (os.path.join(work, d) for d in ("base", "corpus"))
+    sys.path.insert(0, HERE)
+    import corpus as corpus_py
+    stamp = os.path.join(work, f"base-v{corpus_py.VERSION}-scale-{a.scale}")
     if not os.path.exists(stamp):
         shutil.rmtree(base, ignore_errors=True)
         for old in os.listdir(work):
-            if old.startswith("base-scale-"):
+            if old.startswith("base-v"):
                 os.remove(os.path.join(work, old))
         print(f"bench: generating the corpus (scale {a.scale}) in {base}", flush=True)
         subprocess.run([sys.executable, os.path.join(HERE, "corpus.py"), "generate", base,
@@ -207,6 +227,8 @@ def main():
                                        check=True).stdout)
     cores = os.cpu_count() or 1
     bound = bounds(limits, parts, cores)
+    target = os.path.join(restore_root(a.restore_dir, work, size), "cairn-bench-restore")
+    a.restore_into = os.path.dirname(target)
 
     tools = [Tool(n, work, a.cairn) for n in a.tools.split(",")]
     results = {t.name: {s: [] for s in STEPS + ["increment"]} for t in tools}

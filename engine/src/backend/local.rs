@@ -16,6 +16,7 @@
 //! nor removed ([`Kind::is_valid_name`]).
 
 mod fs;
+mod handles;
 mod pending;
 
 use super::{Backend, Kind};
@@ -32,6 +33,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
     root: PathBuf,
+    /// Pack handles kept between reads (shared by clones, so a pending
+    /// write's commit forgets the name it writes).
+    handles: std::sync::Arc<handles::Handles>,
 }
 
 const TMP_PREFIX: &str = ".tmp-";
@@ -39,7 +43,34 @@ const TMP_PREFIX: &str = ".tmp-";
 impl LocalBackend {
     /// A backend for `root` (which need not exist yet).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        LocalBackend { root: root.into() }
+        LocalBackend {
+            root: root.into(),
+            handles: Default::default(),
+        }
+    }
+}
+
+impl LocalBackend {
+    /// A handle to read `name` from: a kept one for packs (see
+    /// `handles`), else freshly opened.
+    fn read_handle(&self, kind: Kind, name: &str) -> Result<std::sync::Arc<std::fs::File>> {
+        if kind == Kind::Data {
+            if let Some(f) = self.handles.get(name) {
+                return Ok(f);
+            }
+        }
+        let f = std::sync::Arc::new(self.open_file(kind, name)?.0);
+        if kind == Kind::Data {
+            self.handles.put(name, std::sync::Arc::clone(&f));
+        }
+        Ok(f)
+    }
+
+    /// This backend is about to write or remove `name`: read it anew.
+    fn forget_handle(&self, kind: Kind, name: &str) {
+        if kind == Kind::Data {
+            self.handles.forget(name);
+        }
     }
 }
 
@@ -90,6 +121,7 @@ impl Backend for LocalBackend {
 
     fn write(&self, kind: Kind, name: &str, data: &[u8]) -> Result<()> {
         kind.check_name(name)?;
+        self.forget_handle(kind, name);
         let rel = kind.path_of(name);
         let dir = self
             .file_dir(kind, name, true)?
@@ -131,7 +163,7 @@ impl Backend for LocalBackend {
     }
 
     fn read_range(&self, kind: Kind, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
-        let (f, _) = self.open_file(kind, name)?;
+        let f = self.read_handle(kind, name)?;
         let p = self.show(&kind.path_of(name));
         let len = usize::try_from(len).map_err(|_| Error::internal("range too large"))?;
         let mut buf = vec![0u8; len];
@@ -227,6 +259,7 @@ impl Backend for LocalBackend {
 
     fn remove(&self, kind: Kind, name: &str) -> Result<()> {
         kind.check_name(name)?;
+        self.forget_handle(kind, name);
         let rel = kind.path_of(name);
         let Some(dir) = self.file_dir(kind, name, false)? else {
             return Ok(());

@@ -131,6 +131,49 @@ fn read_bson_stream(r: &mut impl Read) -> Result<Counted> {
     })
 }
 
+/// What reading one file found: its bytes (and, for a MongoDB stream,
+/// which collection it is and its count), or what is wrong with it.
+enum FileCheck {
+    Read(u64, Option<(usize, Counted)>),
+    Damaged(crate::Error),
+}
+
+/// Read one file's content, verifying every chunk; only an interruption
+/// is an error, damage is the outcome.
+fn check_file(
+    repo: &Repository,
+    path: &str,
+    node: &Node,
+    stream: Option<usize>,
+    progress: &dyn Progress,
+) -> Result<FileCheck> {
+    check_interrupt()?;
+    progress.file(std::path::Path::new(path));
+    let interrupted = |e: &crate::Error| e.kind() == crate::ErrorKind::Interrupted;
+    if let Err(e) = check_content_len(repo, node) {
+        return if interrupted(&e) {
+            Err(e)
+        } else {
+            Ok(FileCheck::Damaged(e))
+        };
+    }
+    let mut reader = ContentReader::new(repo, node);
+    let result = match stream {
+        Some(i) => read_bson_stream(&mut reader).map(|c| (c.bytes, Some((i, c)))),
+        None => std::io::copy(&mut reader, &mut std::io::sink())
+            .map(|n| (n, None))
+            .map_err(|e| crate::Error::from_io("reading", e)),
+    };
+    match result {
+        Ok((n, counted)) => {
+            progress.bytes(n);
+            Ok(FileCheck::Read(n, counted))
+        }
+        Err(e) if interrupted(&e) => Err(e),
+        Err(e) => Ok(FileCheck::Damaged(e)),
+    }
+}
+
 /// Verify `snap` completely.
 pub fn verify(
     repo: &Repository,
@@ -181,39 +224,32 @@ pub fn verify(
         }
         report.errors.push(format!("trees: {e}"));
     }
-    for (path, node) in files {
-        check_interrupt()?;
-        progress.file(std::path::Path::new(&path));
+    // Files are read in parallel (one per thread, or as many as the
+    // storage wants in flight), each through a streaming reader; results
+    // are merged in walk order, so the report does not depend on timing.
+    let checked: Vec<Result<FileCheck>> = crate::ops::io_bound(repo, || {
+        use rayon::prelude::*;
+        files
+            .par_iter()
+            .map(|(path, node)| check_file(repo, path, node, streams.get(path).copied(), progress))
+            .collect()
+    });
+    for ((path, node), outcome) in files.iter().zip(checked) {
+        let outcome = outcome?;
         report.files += 1;
         report.blobs += node
             .content
             .iter()
             .filter(|e| matches!(e, Extent::Chunk(_)))
             .count() as u64;
-        if let Err(e) = check_content_len(repo, &node) {
-            if e.kind() == crate::ErrorKind::Interrupted {
-                return Err(e);
-            }
-            report.errors.push(format!("{path}: {e}"));
-            continue;
-        }
-        let mut reader = ContentReader::new(repo, &node);
-        let result = match streams.get(&path) {
-            Some(&i) => read_bson_stream(&mut reader).map(|c| {
-                let b = c.bytes;
-                found.insert(i, c);
-                b
-            }),
-            None => std::io::copy(&mut reader, &mut std::io::sink())
-                .map_err(|e| crate::Error::from_io("reading", e)),
-        };
-        match result {
-            Ok(n) => {
+        match outcome {
+            FileCheck::Read(n, counted) => {
                 report.bytes += n;
-                progress.bytes(n);
+                if let Some((i, c)) = counted {
+                    found.insert(i, c);
+                }
             }
-            Err(e) if e.kind() == crate::ErrorKind::Interrupted => return Err(e),
-            Err(e) => report.errors.push(format!("{path}: {e}")),
+            FileCheck::Damaged(e) => report.errors.push(format!("{path}: {e}")),
         }
     }
     if report.files != report.expected_files || report.bytes != report.expected_bytes {

@@ -206,3 +206,28 @@ fn a_truncated_index_file_is_named_and_its_data_stays_readable() {
         repo.warnings()
     );
 }
+
+/// `--max-duration` already spent: no pack is started, the report says
+/// the run stopped early, and nothing is called damaged; a run without a
+/// deadline then reads every pack (in parallel) and does not.
+#[test]
+fn scrub_past_its_deadline_starts_no_pack_and_says_so() {
+    let d = two_snapshots();
+    let stored = pack_names(&d.m).len() as u64;
+    let opts = |max_duration| ScrubOptions {
+        subset: Subset::ALL,
+        stale: None,
+        max_duration,
+    };
+    let spent = scrub(
+        &d.m.repo,
+        opts(Some(std::time::Duration::ZERO)),
+        &NoProgress,
+    )
+    .expect("scrub runs");
+    assert_eq!((spent.packs, spent.stopped_early), (0, true));
+    assert!(spent.ok(), "{:?}", spent.damaged);
+    let full = scrub(&d.m.repo, opts(None), &NoProgress).expect("scrub runs");
+    assert_eq!((full.packs, full.stopped_early), (stored, false));
+    assert!(full.ok() && full.never_verified == 0, "{full:?}");
+}

@@ -44,6 +44,7 @@ impl PendingWrite for LocalPending {
             .ok_or_else(|| Error::internal("commit twice"))?;
         let result = (|| {
             self.kind.check_name(name)?;
+            self.backend.forget_handle(self.kind, name);
             let rel = self.kind.path_of(name);
             f.sync_all()
                 .map_err(|e| Error::io(format!("syncing {}", self.backend.show(&rel)), e))?;

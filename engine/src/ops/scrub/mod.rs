@@ -4,7 +4,9 @@
 //! for index and snapshot files, AEAD) and the config. `--subset n/m`
 //! verifies a deterministic share of the packs (those whose first ID byte
 //! is congruent to n−1 modulo m), so m runs cover everything; the small
-//! metadata files are verified on every run.
+//! metadata files are verified on every run. Packs are verified in
+//! parallel, each in bounded memory (a stripe and one blob), so memory
+//! grows with the thread count, never with pack or repository size.
 
 mod run;
 
@@ -206,23 +208,28 @@ fn verify_metadata(repo: &Repository, report: &mut ScrubReport) -> Result<()> {
     Ok(())
 }
 
+/// What reading one pack found.
+#[derive(Default)]
+struct PackOutcome {
+    bytes: u64,
+    blobs: u64,
+    errors: Vec<String>,
+}
+
 /// Verify one pack in a single pass of bounded reads: its BLAKE3 against
 /// its name, its trailer, and every blob the trailer lists. Memory holds
 /// one stripe plus the blob being verified, whatever the pack's size.
-fn verify_pack(
-    repo: &Repository,
-    id: &PackId,
-    progress: &dyn Progress,
-    report: &mut ScrubReport,
-    errors: &mut Vec<String>,
-) -> Result<()> {
+/// Damage is reported in the outcome; only an interruption is an error.
+fn verify_pack(repo: &Repository, id: &PackId, progress: &dyn Progress) -> Result<PackOutcome> {
+    let mut out = PackOutcome::default();
+    let errors = &mut out.errors;
     let backend = repo.backend();
     let name = id.to_hex();
     let size = match backend.size(Kind::Data, &name) {
         Ok(s) => s,
         Err(e) => {
             errors.push(e.to_string());
-            return Ok(());
+            return Ok(out);
         }
     };
     let entries = match read_trailer(&**backend, repo.sealer(), id) {
@@ -241,11 +248,11 @@ fn verify_pack(
             Ok(p) => p,
             Err(e) => {
                 errors.push(e.to_string());
-                return Ok(());
+                return Ok(out);
             }
         };
         hasher.update(&piece);
-        report.bytes += len;
+        out.bytes += len;
         progress.bytes(len);
         buf.extend_from_slice(&piece);
         off += len;
@@ -262,7 +269,7 @@ fn verify_pack(
                 Some(sealed) => open_blob(repo.keys(), repo.sealer(), e, sealed).map(|_| ()),
                 None => Err(Error::corrupt("blob lies outside the pack")),
             };
-            report.blobs += 1;
+            out.blobs += 1;
             if let Err(err) = res {
                 errors.push(format!("blob {}: {}", e.id.to_hex(), err.message()));
             }
@@ -276,7 +283,50 @@ fn verify_pack(
     if hasher.finalize().as_bytes() != &id.0 {
         errors.push("content does not match the pack's name (BLAKE3)".into());
     }
-    Ok(())
+    Ok(out)
+}
+
+/// Verify `packs` in parallel: one pack per thread (or as many as the
+/// storage wants in flight), each in bounded memory. Packs are *started*
+/// strictly in the given order (stalest first), so a deadline skips the
+/// freshest; no pack is started after `max_duration`. Outcomes come back
+/// sorted by position; positions missing were not started. An interruption
+/// ends every worker at its next pack.
+fn verify_in_order(
+    repo: &Repository,
+    packs: &[(PackId, u64)],
+    started: std::time::Instant,
+    max_duration: Option<std::time::Duration>,
+    progress: &dyn Progress,
+) -> Vec<(usize, Result<PackOutcome>)> {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<PackOutcome>)> = crate::ops::io_bound(repo, || {
+        (0..rayon::current_num_threads().max(1))
+            .into_par_iter()
+            .flat_map_iter(|_| {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((id, _)) = packs.get(i) else { break };
+                    if max_duration.is_some_and(|d| started.elapsed() >= d) {
+                        break;
+                    }
+                    progress.file(std::path::Path::new(&id.to_hex()));
+                    let outcome = check_interrupt().and_then(|()| verify_pack(repo, id, progress));
+                    let stop = outcome.is_err();
+                    mine.push((i, outcome));
+                    if stop {
+                        break;
+                    }
+                }
+                mine
+            })
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done
 }
 
 fn packs_all(repo: &Repository) -> Result<std::collections::HashSet<PackId>> {
@@ -355,15 +405,15 @@ pub fn scrub(
         .into_iter()
         .filter(|p| !stored.contains(p) && !condemned.contains(p) && subset.contains(p))
         .collect();
-    for (id, _) in packs {
-        check_interrupt()?;
-        if opts.max_duration.is_some_and(|d| started.elapsed() >= d) {
-            report.stopped_early = true;
-            break;
-        }
-        progress.file(std::path::Path::new(&id.to_hex()));
-        let mut errors = Vec::new();
-        verify_pack(repo, &id, progress, &mut report, &mut errors)?;
+    for (i, outcome) in verify_in_order(repo, &packs, started, opts.max_duration, progress) {
+        let PackOutcome {
+            bytes,
+            blobs,
+            errors,
+        } = outcome?;
+        let id = packs[i].0;
+        report.bytes += bytes;
+        report.blobs += blobs;
         report.packs += 1;
         if errors.is_empty() {
             fresh
@@ -373,6 +423,7 @@ pub fn scrub(
             report.damaged.push(PackError { pack: id, errors });
         }
     }
+    report.stopped_early = report.packs < packs.len() as u64;
     // Record what was verified. A read-only medium keeps no record: the
     // report says so (the CLI warns), the verification itself stands.
     if let Err(e) = crate::repo::scrub_state::save(&fresh, repo, &stored) {
