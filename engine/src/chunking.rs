@@ -158,8 +158,9 @@ impl Chunker {
 
 /// Splits a byte stream into chunks, reading through a caller-owned
 /// buffer that is reused across streams (so a backup of many small files
-/// allocates and zeroes it once). Buffering is bounded by `4 * max_size`;
-/// a refill moves at most `max_size` leftover bytes per `3 * max_size` read.
+/// allocates and zeroes it once). Buffering is bounded by `2 * max_size`
+/// (8 MiB at the defaults: the largest buffer of a backup); a refill moves
+/// fewer than `max_size` leftover bytes and then reads at least as many.
 pub struct StreamChunker<'c, 'b, R> {
     chunker: &'c Chunker,
     reader: R,
@@ -190,7 +191,7 @@ impl<'c, 'b, R: Read> StreamChunker<'c, 'b, R> {
         self.buf.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
-        let want = 4 * max;
+        let want = 2 * max;
         if self.buf.len() < want {
             self.buf.resize(want, 0);
         }

@@ -23,6 +23,12 @@ pub trait Progress: Send + Sync {
     /// The scan that runs beside a backup counted `files` files of
     /// `bytes` bytes so far (`finished`: that is all of them).
     fn scanned(&self, _files: u64, _bytes: u64, _finished: bool) {}
+    /// Does this progress show totals? Only then does a backup scan the
+    /// tree beside itself: the scan is a second walk of every directory,
+    /// which an unattended run (cron, `--quiet`) would pay for nothing.
+    fn wants_totals(&self) -> bool {
+        false
+    }
 }
 
 /// How a backed-up entry compares with the parent snapshot's entry of the

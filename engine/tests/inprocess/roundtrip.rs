@@ -349,3 +349,58 @@ fn a_broken_stream_makes_no_snapshot_and_its_chunks_are_reused() {
     let restored = restore(&m.repo, &s.snapshot_id.expect("stored")).expect("restore");
     assert_eq!(restored, Files::from([("dump".to_owned(), data)]));
 }
+
+/// Counts the scan's reports; shows totals or not.
+struct Totals {
+    wants: bool,
+    last: std::sync::Mutex<Option<(u64, u64, bool)>>,
+}
+
+impl cairn_engine::Progress for Totals {
+    /// With totals wanted, the backup's first file waits (up to 10 s)
+    /// for the scan to finish, so the scan cannot lose the race.
+    fn file(&self, _path: &Path) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.wants
+            && !self.last.lock().unwrap().is_some_and(|t| t.2)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    fn scanned(&self, files: u64, bytes: u64, finished: bool) {
+        *self.last.lock().unwrap() = Some((files, bytes, finished));
+    }
+    fn wants_totals(&self) -> bool {
+        self.wants
+    }
+}
+
+/// The scan beside a backup runs only for a progress that shows totals
+/// (a quiet or unattended backup does not walk the tree twice), and then
+/// counts every file and byte.
+#[test]
+fn a_backup_scans_for_totals_only_when_they_are_shown() {
+    let m = MemRepo::new();
+    let dir = common::scratch_dir();
+    fs::write(dir.path().join("a"), vec![1u8; 5000]).unwrap();
+    fs::create_dir(dir.path().join("d")).unwrap();
+    fs::write(dir.path().join("d/b"), vec![2u8; 3000]).unwrap();
+    let opts = BackupOptions {
+        paths: vec![dir.path().to_path_buf()],
+        ..BackupOptions::default()
+    };
+    for wants in [false, true] {
+        let progress = Totals {
+            wants,
+            last: Default::default(),
+        };
+        cairn_engine::ops::backup::backup(&m.repo, &opts, &progress).expect("backup");
+        let last = *progress.last.lock().unwrap();
+        assert_eq!(
+            last,
+            wants.then_some((2, 8000, true)),
+            "wants_totals {wants}"
+        );
+    }
+}

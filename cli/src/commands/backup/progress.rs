@@ -244,4 +244,10 @@ impl Progress for BackupProgress {
     fn scanned(&self, files: u64, bytes: u64, finished: bool) {
         self.state().total = Some((files, bytes, finished));
     }
+
+    /// The bar and the `--json` status lines show totals; a quiet or
+    /// unattended backup shows nothing and skips the scan.
+    fn wants_totals(&self) -> bool {
+        self.bar.is_some() || self.out.json
+    }
 }

@@ -140,6 +140,9 @@ pub fn backup(
     progress: &dyn Progress,
 ) -> Result<BackupSummary> {
     let mut source = FilesSource::new(&opts.paths, &opts.files)?;
+    if !progress.wants_totals() {
+        return backup_source(repo, &mut source, opts, progress);
+    }
     // The scan beside the backup gives progress its totals; it stops when
     // the backup ends, finished or not.
     let scanning = source.clone();
