@@ -71,12 +71,7 @@ fn man_pages(scratch: &Path) -> Vec<String> {
 /// a word of warning. Manual pages are not looked up: they are installed
 /// in the scratch root, where `man` does not look.
 fn verify_units(dir: &Path, service: &str, timer: &str, installed: &Path) {
-    let has_analyze = Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_analyze {
-        cairn_tests::skip("systemd-analyze is not installed: units not verified");
+    if !cairn_tests::has_systemd_analyze() {
         return;
     }
     std::fs::create_dir_all(dir).unwrap();

@@ -364,6 +364,19 @@ pub fn skip(reason: &str) {
     eprintln!("skipped: {reason}");
 }
 
+/// Is `systemd-analyze` installed? Unit files are verified with it where
+/// it is; elsewhere the caller skips that part (see [`skip`]).
+pub fn has_systemd_analyze() -> bool {
+    let found = Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        skip("systemd-analyze is not installed: units not verified");
+    }
+    found
+}
+
 /// Do the tests run as root (needed to mount, make devices, chown)?
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

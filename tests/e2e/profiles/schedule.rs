@@ -80,12 +80,7 @@ fn schedule_install_writes_units_that_systemd_analyze_accepts() {
     }
     // No temporary file left behind.
     assert_eq!(fs::read_dir(&units).unwrap().count(), 2);
-    let has_analyze = Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_analyze {
-        cairn_tests::skip("systemd-analyze is not installed: units not verified");
+    if !cairn_tests::has_systemd_analyze() {
         return;
     }
     let out = Command::new("systemd-analyze")
