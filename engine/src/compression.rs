@@ -88,6 +88,9 @@ pub fn decompress(payload: &[u8], limit: usize) -> Result<Vec<u8>> {
         }
         TAG_ZSTD => {
             let bad = |e: std::io::Error| Error::corrupt(format!("zstd frame is invalid: {e}"));
+            if let Some(out) = decompress_sized(body, limit)? {
+                return Ok(out);
+            }
             let mut dec = zstd::stream::read::Decoder::new(body)
                 .map_err(bad)?
                 .single_frame();
@@ -105,6 +108,50 @@ pub fn decompress(payload: &[u8], limit: usize) -> Result<Vec<u8>> {
         }
         other => Err(Error::corrupt(format!("unknown compression tag {other}"))),
     }
+}
+
+/// The fast path of [`decompress`]: one frame whose header states its
+/// content size (every frame Cairn writes does), decompressed in one call
+/// into a buffer of exactly that size, with a decompression context kept
+/// per thread instead of one made per blob. A stated size over `limit` is
+/// refused before anything is allocated, bytes after the frame are
+/// refused, and so is content that does not have the stated size. `None`:
+/// the header states no size, or the frame cannot be measured; the
+/// streaming path then decodes it or says what is wrong.
+fn decompress_sized(body: &[u8], limit: usize) -> Result<Option<Vec<u8>>> {
+    use zstd::zstd_safe;
+    let Ok(Some(size)) = zstd_safe::get_frame_content_size(body) else {
+        return Ok(None);
+    };
+    let size = match usize::try_from(size) {
+        Ok(n) if n <= limit => n,
+        _ => return Err(Error::corrupt("zstd payload exceeds its size limit")),
+    };
+    match zstd_safe::find_frame_compressed_size(body) {
+        Ok(n) if n == body.len() => {}
+        Ok(_) => return Err(Error::corrupt("bytes follow the zstd frame")),
+        Err(_) => return Ok(None),
+    }
+    thread_local! {
+        static DCTX: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let bad = |e: std::io::Error| Error::corrupt(format!("zstd frame is invalid: {e}"));
+    DCTX.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let dctx = match slot.as_mut() {
+            Some(d) => d,
+            None => slot.insert(zstd::bulk::Decompressor::new().map_err(bad)?),
+        };
+        let mut out = Vec::with_capacity(size);
+        let n = dctx.decompress_to_buffer(body, &mut out).map_err(bad)?;
+        if n != size || out.len() != size {
+            return Err(Error::corrupt(
+                "zstd frame's content is not the size its header states",
+            ));
+        }
+        Ok(Some(out))
+    })
 }
 
 #[cfg(test)]
@@ -162,5 +209,29 @@ mod tests {
         let again = compress(&vec![1u8; 1000], 3);
         two.extend_from_slice(&again[1..]);
         assert!(decompress(&two, 1 << 20).is_err());
+    }
+
+    /// Frames that state their size take the one-call path; a frame that
+    /// does not (another writer streaming its output) still decodes, and
+    /// is still bounded.
+    #[test]
+    fn frames_with_and_without_a_stated_size() {
+        let text = b"abcdefgh-".repeat(50_000);
+        let sized = compress(&text, 3);
+        assert!(matches!(
+            zstd::zstd_safe::get_frame_content_size(&sized[1..]),
+            Ok(Some(n)) if n == text.len() as u64
+        ));
+        let mut enc = zstd::stream::write::Encoder::new(vec![TAG_ZSTD], 3).unwrap();
+        std::io::Write::write_all(&mut enc, &text).unwrap();
+        let unsized_frame = enc.finish().unwrap();
+        assert!(matches!(
+            zstd::zstd_safe::get_frame_content_size(&unsized_frame[1..]),
+            Ok(None)
+        ));
+        for p in [&sized, &unsized_frame] {
+            assert_eq!(decompress(p, text.len()).unwrap(), text);
+            assert!(decompress(p, text.len() - 1).is_err());
+        }
     }
 }
