@@ -193,7 +193,7 @@ def bounds(limits, parts, cores):
     return {"backup": cores * total / cost, "scan": cores * limits["stat_files"],
             "verify_stored": cores / stored,
             "kdf": limits["kdf_seconds"],
-            "restore": cores / (read + per(limits["tree_read"])), "verify": cores / read}
+            "restore": cores / (read + per(limits["tree_read"]))}
 
 
 def parts_of(corpus):
@@ -299,5 +299,4 @@ def render(a, tools, results, limits, bound, parts, size, files, cores):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, HERE)
     main()

@@ -144,8 +144,8 @@ fn decompress_sized(body: &[u8], limit: usize) -> Result<Option<Vec<u8>>> {
             None => slot.insert(zstd::bulk::Decompressor::new().map_err(bad)?),
         };
         let mut out = Vec::with_capacity(size);
-        let n = dctx.decompress_to_buffer(body, &mut out).map_err(bad)?;
-        if n != size || out.len() != size {
+        dctx.decompress_to_buffer(body, &mut out).map_err(bad)?;
+        if out.len() != size {
             return Err(Error::corrupt(
                 "zstd frame's content is not the size its header states",
             ));
