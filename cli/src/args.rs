@@ -213,6 +213,24 @@ pub struct InitArgs {
     /// reclaim space at a finer grain; larger ones mean fewer files.
     #[arg(long, value_name = "SIZE")]
     pub pack_size: Option<String>,
+    /// Average chunk size, a power of two from 64K to 16M (default 1M;
+    /// minimum half of it, maximum four times). Smaller chunks find more
+    /// duplicates and cost more index entries.
+    #[arg(long, value_name = "SIZE", conflicts_with = "copy_chunker_params_from")]
+    pub chunk_size: Option<String>,
+    /// Average chunk size for database files and exports (.bson, .json,
+    /// .jsonl, .csv, .sql, .sqlite, .db, .wt, ...): a power of two from 1K
+    /// to 1M (default 8K), or "off" to cut them like other files.
+    #[arg(
+        long,
+        value_name = "SIZE|off",
+        conflicts_with = "copy_chunker_params_from"
+    )]
+    pub fine_chunk_size: Option<String>,
+    /// zstd level for everything written (0 stores data uncompressed;
+    /// 1 to 22, default 3: higher is smaller and slower).
+    #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(i32).range(0..=22))]
+    pub zstd_level: Option<i32>,
     #[command(flatten)]
     pub kdf: crate::commands::key::KdfArgs,
     /// Share this repository's keys and chunker parameters, so that

@@ -46,7 +46,7 @@ mod progress;
 mod repo;
 pub mod source;
 
-pub use chunking::ChunkerParams;
+pub use chunking::{ChunkClass, ChunkerParams, FineParams};
 pub use crypto::KdfParams;
 pub use error::{Error, ErrorKind, Remedy, Result};
 pub use format::paper::PaperKey;

@@ -454,6 +454,15 @@ def parse_config(plain):
         raise Unsupported("config version %d" % m["v"])
     for k in ("id", "created", "chunk_avg", "chunk_max", "chunk_min", "pack_size", "zstd_level"):
         need(k in m, "config lacks %s" % k)
+    def sizes_ok(lo, avg, hi):  # chunking.md, "Parameters"
+        ints = all(isinstance(x, int) for x in (lo, avg, hi))
+        return ints and avg >= 256 and avg & (avg - 1) == 0 and 64 <= lo <= avg <= hi <= 1 << 26
+    need(sizes_ok(m["chunk_min"], m["chunk_avg"], m["chunk_max"]), "config chunk sizes")
+    fine = [k for k in ("fine_min", "fine_avg", "fine_max", "fine_limit") if k in m]
+    need(len(fine) in (0, 4), "config: fine_* keys must be all present or all absent")
+    if fine:  # chunking.md, "Chunk classes"
+        need(sizes_ok(m["fine_min"], m["fine_avg"], m["fine_max"]), "config fine chunk sizes")
+        need(isinstance(m["fine_limit"], int) and m["fine_limit"] >= 0, "config fine_limit")
     features = m.get("features", [])
     need(isinstance(features, list), "config features")
     if features:  # README.md, "Versioning policy": this reader knows no required feature

@@ -70,3 +70,40 @@ fn identical_files_are_stored_once() {
     let s = env.backup(&src, &[]);
     assert!(u(&s, "new_bytes") < (3 << 20) + (1 << 16), "{s}");
 }
+
+/// An unchanged entry's xattrs are carried over from the parent without
+/// reading them again; a changed xattr changes the ctime, and is read.
+#[test]
+fn xattrs_follow_changes_across_rebackups() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).unwrap();
+    for f in ["a", "b"] {
+        fs::write(src.join(f), f).unwrap();
+    }
+    xattr::set(src.join("a"), "user.k", b"v1").unwrap();
+    xattr::set(src.join("b"), "user.k", b"keep").unwrap();
+    env.backup(&src, &[]);
+    xattr::set(src.join("a"), "user.k", b"v2").unwrap();
+    let second = env.backup(&src, &[]);
+    assert_eq!(u(&second, "unchanged_files"), 1, "{second}");
+    let out = env.restore_latest("out2");
+    let back = out.join(src.strip_prefix("/").unwrap());
+    assert_eq!(
+        xattr::get(back.join("a"), "user.k").unwrap().unwrap(),
+        b"v2"
+    );
+    assert_eq!(
+        xattr::get(back.join("b"), "user.k").unwrap().unwrap(),
+        b"keep"
+    );
+    xattr::remove(src.join("a"), "user.k").unwrap();
+    env.backup(&src, &[]);
+    let out = env.restore_latest("out3");
+    let back = out.join(src.strip_prefix("/").unwrap());
+    assert_eq!(xattr::get(back.join("a"), "user.k").unwrap(), None);
+    assert_eq!(
+        xattr::get(back.join("b"), "user.k").unwrap().unwrap(),
+        b"keep"
+    );
+}

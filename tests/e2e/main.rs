@@ -4,6 +4,7 @@
 mod audit;
 mod backup_output;
 mod browse;
+mod chunk_classes;
 mod copy;
 mod dedup;
 mod dump_archive;

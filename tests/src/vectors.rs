@@ -4,7 +4,9 @@
 //! *stored* compression tag so vectors do not depend on a zstd version.
 
 use cairn_engine::backend::{Backend, Kind, MemoryBackend};
-use cairn_engine::codec::chunking::{gear_table, Chunker, ChunkerParams};
+use cairn_engine::codec::chunking::{
+    cut_all_classes, gear_table, Chunker, ChunkerParams, FineParams,
+};
 use cairn_engine::codec::compression;
 use cairn_engine::codec::crypto::aead::ObjectType;
 use cairn_engine::codec::crypto::{KdfParams, MasterKey, Sealer};
@@ -171,6 +173,23 @@ pub fn generate() -> BTreeMap<String, Value> {
     let cuts_default = Chunker::new(&keys.gear, ChunkerParams::default())
         .expect("chunker")
         .cut_all(&big);
+    // The fine class over the small parameters: a stream at offset 0 and
+    // a data region that starts 12 KiB into its file.
+    let fine = FineParams {
+        limit: 16384,
+        ..FineParams::with_average(512)
+    };
+    let small_chunker = Chunker::new(&keys.gear, small).expect("chunker");
+    let fine_chunker = Chunker::new(&keys.gear, fine.chunker).expect("chunker");
+    let fine_data = input("cairn fine chunk class vector", 64 * 1024);
+    let region_offset = 12288u64;
+    let cuts_fine = cut_all_classes(&small_chunker, &fine_chunker, fine.limit, &fine_data);
+    let cuts_region = cut_all_classes(
+        &small_chunker,
+        &fine_chunker,
+        fine.limit - region_offset,
+        &fine_data,
+    );
     let mut off = 0;
     let ids: Vec<String> = cuts_small
         .iter()
@@ -190,6 +209,10 @@ pub fn generate() -> BTreeMap<String, Value> {
                       "cuts": cuts_small, "first_8_blob_ids": ids},
             "default": {"seed": "cairn chunking vector, default parameters", "length": big.len(),
                         "min": 524288, "avg": 1048576, "max": 4194304, "cuts": cuts_default},
+            "fine": {"seed": "cairn fine chunk class vector", "length": fine_data.len(),
+                     "fine_min": fine.chunker.min_size, "fine_avg": fine.chunker.avg_size,
+                     "fine_max": fine.chunker.max_size, "fine_limit": fine.limit,
+                     "cuts": cuts_fine, "region_offset": region_offset, "region_cuts": cuts_region},
         }),
     );
 

@@ -72,6 +72,13 @@ fn descriptions() -> Vec<(&'static str, Value)> {
                 "small.seed": "as default.seed", "small.length": "input length",
                 "small.cuts": "chunk lengths in order",
                 "small.first_8_blob_ids": "keyed BLAKE3 (blob_id_key) of the first 8 chunks",
+                "fine": "a stream of the fine class (chunking.md, \"Chunk classes\"): main parameters = `small`",
+                "fine.seed": "as default.seed", "fine.length": "input length",
+                "fine.fine_min": "fine_min", "fine.fine_avg": "fine_avg", "fine.fine_max": "fine_max",
+                "fine.fine_limit": "fine_limit (kept small so the switch to the main parameters shows)",
+                "fine.cuts": "chunk lengths of the input as a stream at offset 0 of its file",
+                "fine.region_offset": "offset in its file of a data region holding the same input",
+                "fine.region_cuts": "chunk lengths of that region: fine while a chunk starts before fine_limit − region_offset",
             }),
         ),
         (

@@ -13,7 +13,7 @@ use cairn_engine::codec::pack::decode_trailer_payload;
 use cairn_engine::codec::snapshot::Snapshot;
 use cairn_engine::codec::tree::Timestamp;
 use cairn_engine::codec::{compression, pack::BlobEntry, pack::BlobType};
-use cairn_engine::{BlobId, ChunkerParams, ErrorKind, TreeId};
+use cairn_engine::{BlobId, ChunkerParams, ErrorKind, FineParams, TreeId};
 
 pub(crate) fn cases() -> Vec<Case> {
     use ErrorKind::{Corrupt, UnsupportedVersion};
@@ -98,6 +98,7 @@ pub(crate) fn cases() -> Vec<Case> {
     let cfg = Config {
         id: [7; 16],
         chunker: ChunkerParams::default(),
+        fine: None,
         zstd_level: 3,
         pack_size: 16 << 20,
         created: 1_767_225_600,
@@ -139,6 +140,35 @@ pub(crate) fn cases() -> Vec<Case> {
         "config_cbor",
         Corrupt,
         "no `chunk_avg` (required)",
+        t,
+    ));
+    let with_fine = Config {
+        fine: Some(FineParams::default()),
+        ..cfg.clone()
+    }
+    .encode_plain();
+    let t = edit(&with_fine, |m| {
+        m.retain(|(k, _)| *k != Value::Text("fine_limit".into()))
+    });
+    v.push(c(
+        "config-partial-fine-class",
+        "config_cbor",
+        Corrupt,
+        "`fine_min`, `fine_avg` and `fine_max` without `fine_limit` (all four or none)",
+        t,
+    ));
+    let t = edit(&with_fine, |m| {
+        for (k, v) in m.iter_mut() {
+            if *k == Value::Text("fine_avg".into()) {
+                *v = Value::Uint(6000);
+            }
+        }
+    });
+    v.push(c(
+        "config-fine-avg-not-power-of-two",
+        "config_cbor",
+        Corrupt,
+        "`fine_avg` = 6000, not a power of two (the chunker constraints hold for the fine class too)",
         t,
     ));
     let t = edit(&base, |m| {

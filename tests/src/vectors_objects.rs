@@ -23,7 +23,7 @@ use cairn_engine::codec::scrub_record::ScrubState;
 use cairn_engine::codec::snapshot::{Snapshot, SnapshotStats};
 use cairn_engine::codec::tree::{Extent, Node, NodeKind, Timestamp, Tree};
 use cairn_engine::codec::PackBuilder;
-use cairn_engine::{hex_encode, BlobId, ChunkId, ChunkerParams, PackId, TreeId};
+use cairn_engine::{hex_encode, BlobId, ChunkId, ChunkerParams, FineParams, PackId, TreeId};
 use serde_json::{json, Value};
 
 fn h(b: &[u8]) -> String {
@@ -104,6 +104,7 @@ fn config(sealer: &Sealer) -> Value {
     let c = Config {
         id: std::array::from_fn(|i| 0xc0 | i as u8),
         chunker: ChunkerParams::default(),
+        fine: Some(FineParams::default()),
         zstd_level: 3,
         pack_size: 16 << 20,
         created: T0,
@@ -113,7 +114,7 @@ fn config(sealer: &Sealer) -> Value {
     let file = seal_full(sealer, ObjectType::Config, &plain, 60);
     assert_eq!(Config::open(sealer, &file).expect("config opens"), c);
     json!({
-        "description": "A config with parity on (overview.md, \"The config object\"): its canonical CBOR, and the `config` file sealed under seal_key of subkeys.json (full envelope, type 1, zero bind, stored payload). Note the key order of the encoding: parity_k and parity_m come before chunk_*",
+        "description": "A config with parity on and the default fine chunk class (overview.md, \"The config object\"): its canonical CBOR, and the `config` file sealed under seal_key of subkeys.json (full envelope, type 1, zero bind, stored payload). Note the key order of the encoding: fine_avg, fine_max, fine_min and parity_* (8 characters) come before chunk_* and pack_size (9), and fine_limit (10) sorts before zstd_level",
         "fields": {
             "config_cbor": "the canonical CBOR map, without the compression tag",
             "nonce": "the envelope nonce",

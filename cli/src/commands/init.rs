@@ -2,7 +2,47 @@
 
 use super::Ctx;
 use crate::args::InitArgs;
-use cairn_engine::{Error, InitOptions, Result};
+use cairn_engine::{ChunkerParams, Error, FineParams, InitOptions, Result};
+
+/// A power-of-two size flag within `[lo, hi]`.
+fn power_of_two(flag: &str, s: &str, lo: u64, hi: u64) -> Result<u32> {
+    let n = crate::output::parse_size(s).map_err(|e| e.context(flag))?;
+    if !n.is_power_of_two() || !(lo..=hi).contains(&n) {
+        return Err(Error::invalid(format!(
+            "{flag} {s}: must be a power of two from {} to {}",
+            crate::output::bytes(lo),
+            crate::output::bytes(hi)
+        )));
+    }
+    Ok(n as u32)
+}
+
+/// `--chunk-size` and `--fine-chunk-size` as the repository's chunker
+/// parameters.
+fn chunking(args: &InitArgs) -> Result<(ChunkerParams, Option<FineParams>)> {
+    let chunker = match &args.chunk_size {
+        None => ChunkerParams::default(),
+        Some(s) => {
+            let avg = power_of_two("--chunk-size", s, 64 << 10, 16 << 20)?;
+            ChunkerParams {
+                min_size: avg / 2,
+                avg_size: avg,
+                max_size: avg * 4,
+            }
+        }
+    };
+    let fine = match args.fine_chunk_size.as_deref() {
+        None => Some(FineParams::default()),
+        Some("off") => None,
+        Some(s) => Some(FineParams::with_average(power_of_two(
+            "--fine-chunk-size",
+            s,
+            1 << 10,
+            1 << 20,
+        )?)),
+    };
+    Ok((chunker, fine))
+}
 
 /// Run `init`.
 pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
@@ -28,9 +68,13 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
             Some(ctx.open_other(from, file)?.shared_keys())
         }
     };
+    let (chunker, fine) = chunking(args)?;
     let opts = InitOptions {
         share_keys,
         pack_size,
+        chunker,
+        fine,
+        zstd_level: args.zstd_level.unwrap_or(InitOptions::default().zstd_level),
         kdf: args.kdf.params(),
         parity: args
             .parity
@@ -38,7 +82,6 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> Result<i32> {
             .map(super::parity::parse)
             .transpose()?
             .flatten(),
-        ..InitOptions::default()
     };
     let pw = crate::password::get(ctx.password.as_ref(), true)?;
     let r = cairn_engine::ops::init::init(backend.clone(), &pw, &opts, ctx.cache_root())?;
@@ -65,5 +108,7 @@ Examples:
   cairn -r /srv/backup init
   # With Reed-Solomon parity: 2 parity shards per group of 10 packs
   cairn -r /srv/backup init --parity 10+2
+  # Bigger chunks for a repository of large media files; no fine class
+  cairn -r /srv/media-backup init --chunk-size 4M --fine-chunk-size off
   # A second repository that copy can deduplicate against the first
   cairn -r s3://backups/db1 init --copy-chunker-params-from /srv/backup --from-password-file /root/.cairn-pw";

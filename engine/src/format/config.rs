@@ -5,7 +5,7 @@
 //! know is refused as "unsupported version", never read as corruption or
 //! silently ignored (`format-spec/README.md`, "Versioning policy").
 
-use crate::chunking::ChunkerParams;
+use crate::chunking::{ChunkerParams, FineParams};
 use crate::crypto::{ObjectType, Sealer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::cbor::{text_list, Fields, Value};
@@ -65,6 +65,9 @@ pub struct Config {
     pub id: [u8; 16],
     /// Chunk size parameters.
     pub chunker: ChunkerParams,
+    /// The fine chunk class (`fine_*` keys); `None` = every stream is cut
+    /// with `chunker` (repositories made before the class existed).
+    pub fine: Option<FineParams>,
     /// zstd level used when writing.
     pub zstd_level: i32,
     /// Target pack size in bytes.
@@ -118,10 +121,45 @@ pub fn validate_parity(k: u8, m: u8) -> Result<()> {
     }
 }
 
+/// The optional fine class: all four `fine_*` keys or none.
+fn decode_fine(f: &Fields<'_>) -> Result<Option<FineParams>> {
+    let keys = ["fine_min", "fine_avg", "fine_max", "fine_limit"];
+    let mut vals = [0u64; 4];
+    let mut present = 0;
+    for (v, k) in vals.iter_mut().zip(keys) {
+        if let Some(x) = f.opt_u64(k)? {
+            *v = x;
+            present += 1;
+        }
+    }
+    match present {
+        0 => return Ok(None),
+        4 => {}
+        _ => {
+            return Err(Error::corrupt(
+                "config: fine_* keys must be all present or all absent",
+            ))
+        }
+    }
+    let small =
+        |x: u64| u32::try_from(x).map_err(|_| Error::corrupt("config: fine_* size out of range"));
+    let [min, avg, max, limit] = vals;
+    let fine = FineParams {
+        chunker: ChunkerParams {
+            min_size: small(min)?,
+            avg_size: small(avg)?,
+            max_size: small(max)?,
+        },
+        limit,
+    };
+    fine.validate()?;
+    Ok(Some(fine))
+}
+
 impl Config {
     /// Canonical CBOR.
     pub fn encode_plain(&self) -> Vec<u8> {
-        Value::map(vec![
+        let mut fields = vec![
             ("v", Value::Uint(FORMAT_VERSION)),
             ("id", Value::Bytes(self.id.to_vec())),
             ("chunk_min", Value::Uint(self.chunker.min_size.into())),
@@ -138,8 +176,16 @@ impl Config {
                 "parity_m",
                 Value::Uint(self.parity.map_or(0, |p| p.1).into()),
             ),
-        ])
-        .encode()
+        ];
+        if let Some(f) = &self.fine {
+            fields.extend([
+                ("fine_min", Value::Uint(f.chunker.min_size.into())),
+                ("fine_avg", Value::Uint(f.chunker.avg_size.into())),
+                ("fine_max", Value::Uint(f.chunker.max_size.into())),
+                ("fine_limit", Value::Uint(f.limit)),
+            ]);
+        }
+        Value::map(fields).encode()
     }
 
     /// Decode; never panics.
@@ -164,6 +210,7 @@ impl Config {
             max_size: small("chunk_max")?,
         };
         chunker.validate()?;
+        let fine = decode_fine(&f)?;
         let pack_size = small("pack_size")?;
         if !(4096..=1 << 30).contains(&pack_size) {
             return Err(Error::corrupt("config: pack_size out of range"));
@@ -174,6 +221,7 @@ impl Config {
                 .try_into()
                 .map_err(|_| Error::corrupt("config: id is not 16 bytes"))?,
             chunker,
+            fine,
             zstd_level: i32::try_from(f.i64("zstd_level")?)
                 .ok()
                 .filter(|l| (0..=22).contains(l))
@@ -232,6 +280,7 @@ mod tests {
         let c = Config {
             id: [7; 16],
             chunker: ChunkerParams::default(),
+            fine: None,
             zstd_level: 3,
             pack_size: 16 << 20,
             created: 1,
@@ -239,6 +288,23 @@ mod tests {
         };
         let s = Sealer::new(&[1; 32]);
         assert_eq!(Config::open(&s, &c.seal(&s).unwrap()).unwrap(), c);
+        let with_fine = Config {
+            fine: Some(FineParams::default()),
+            ..c.clone()
+        };
+        let plain = with_fine.encode_plain();
+        assert_eq!(Config::decode_plain(&plain).unwrap(), with_fine);
+        // All four fine_* keys or none.
+        let Value::Map(mut m) = Value::decode(&plain).unwrap() else {
+            panic!("config is a map")
+        };
+        m.retain(|(k, _)| *k != Value::Text("fine_limit".into()));
+        assert_eq!(
+            Config::decode_plain(&Value::Map(m).encode())
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Corrupt
+        );
     }
 
     /// The config plaintext of `c` with a `features` list added.
@@ -256,6 +322,7 @@ mod tests {
         let c = Config {
             id: [7; 16],
             chunker: ChunkerParams::default(),
+            fine: Some(FineParams::default()),
             zstd_level: 3,
             pack_size: 16 << 20,
             created: 1,

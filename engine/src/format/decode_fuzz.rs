@@ -61,6 +61,7 @@ fn samples() -> Vec<Vec<u8>> {
     let config = Config {
         id: [7; 16],
         chunker: ChunkerParams::default(),
+        fine: Some(crate::chunking::FineParams::default()),
         zstd_level: 3,
         pack_size: 1 << 24,
         created: 0,

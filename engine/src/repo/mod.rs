@@ -22,7 +22,7 @@ pub(crate) mod spec_copy;
 pub use snapshots::SnapshotFilter;
 
 use crate::backend::{Backend, Kind};
-use crate::chunking::{Chunker, ChunkerParams};
+use crate::chunking::{ChunkClass, Chunker, ChunkerParams, FineParams, StreamChunker};
 use crate::crypto::{KdfParams, MasterKey, Sealer, SubKeys};
 use crate::error::{Error, ErrorKind, Remedy, Result};
 pub use crate::format::config::Config;
@@ -40,6 +40,8 @@ pub struct InitOptions {
     pub kdf: KdfParams,
     /// Chunk sizes.
     pub chunker: ChunkerParams,
+    /// The fine chunk class for database-like files (`None`: off).
+    pub fine: Option<FineParams>,
     /// zstd level.
     pub zstd_level: i32,
     /// Target pack size.
@@ -60,6 +62,7 @@ pub struct InitOptions {
 pub struct SharedKeys {
     master: MasterKey,
     chunker: ChunkerParams,
+    fine: Option<FineParams>,
 }
 
 impl std::fmt::Debug for SharedKeys {
@@ -73,6 +76,7 @@ impl Default for InitOptions {
         InitOptions {
             kdf: KdfParams::default(),
             chunker: ChunkerParams::default(),
+            fine: Some(FineParams::default()),
             zstd_level: crate::compression::DEFAULT_LEVEL,
             pack_size: 16 << 20,
             parity: None,
@@ -99,6 +103,8 @@ pub struct Repository {
     sealer: Sealer,
     config: Config,
     chunker: Chunker,
+    /// The fine class's chunker and limit, if the config declares one.
+    fine_chunker: Option<(Chunker, u64)>,
     cache_root: PathBuf,
     index: Mutex<Option<Arc<IndexCache>>>,
     /// Bumped by every completed index re-sync (see [`Self::read_blob`]).
@@ -187,13 +193,17 @@ impl Repository {
                 ),
             ));
         }
-        let (master, chunker) = match &opts.share_keys {
-            Some(shared) => (shared.master.clone(), shared.chunker),
-            None => (MasterKey::generate()?, opts.chunker),
+        let (master, chunker, fine) = match &opts.share_keys {
+            Some(shared) => (shared.master.clone(), shared.chunker, shared.fine),
+            None => (MasterKey::generate()?, opts.chunker, opts.fine),
         };
         chunker
             .validate()
             .map_err(|e| Error::invalid(e.message().to_owned()))?;
+        if let Some(f) = &fine {
+            f.validate()
+                .map_err(|e| Error::invalid(e.message().to_owned()))?;
+        }
         if let Some((k, m)) = opts.parity {
             crate::format::config::validate_parity(k, m)?;
         }
@@ -207,6 +217,7 @@ impl Repository {
         let config = Config {
             id,
             chunker,
+            fine,
             zstd_level: opts.zstd_level,
             pack_size: opts.pack_size,
             created: now,
@@ -239,6 +250,7 @@ impl Repository {
         SharedKeys {
             master: self.master.clone(),
             chunker: self.config.chunker,
+            fine: self.config.fine,
         }
     }
 
@@ -273,6 +285,10 @@ impl Repository {
     ) -> Result<Self> {
         let keys = master.subkeys();
         let chunker = Chunker::new(&keys.gear, config.chunker)?;
+        let fine_chunker = match &config.fine {
+            Some(f) => Some((Chunker::new(&keys.gear, f.chunker)?, f.limit)),
+            None => None,
+        };
         Ok(Repository {
             master,
             key_id,
@@ -282,6 +298,7 @@ impl Repository {
             keys,
             config,
             chunker,
+            fine_chunker,
             cache_root,
             index: Mutex::new(None),
             resyncs: Mutex::new(0),
@@ -323,6 +340,24 @@ impl Repository {
     /// The keyed chunker.
     pub fn chunker(&self) -> &Chunker {
         &self.chunker
+    }
+
+    /// A chunker for a stream of `class` that starts `offset` bytes into
+    /// its file (`format-spec/v1/chunking.md`, "Chunk classes").
+    pub(crate) fn stream_chunker<'c, 'b, R: std::io::Read>(
+        &'c self,
+        class: ChunkClass,
+        offset: u64,
+        reader: R,
+        buf: &'b mut Vec<u8>,
+    ) -> StreamChunker<'c, 'b, R> {
+        let sc = StreamChunker::new(&self.chunker, reader, buf);
+        match (&self.fine_chunker, class) {
+            (Some((fine, limit)), ChunkClass::Fine) => {
+                sc.fine_until(fine, limit.saturating_sub(offset))
+            }
+            _ => sc,
+        }
     }
 
     /// Send every warning (past and future) to `sink` as well; the engine

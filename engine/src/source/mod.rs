@@ -17,6 +17,7 @@ pub mod mongodb;
 pub mod stdin;
 pub mod stream;
 
+pub use crate::chunking::ChunkClass;
 use crate::error::Result;
 use crate::format::snapshot::SnapshotStats;
 use crate::format::tree::{Extent, Node, Timestamp, Tree};
@@ -29,13 +30,17 @@ use std::io::Read;
 /// `io::Result` of [`Sink::chunk`], for the source to judge.
 pub trait Sink {
     /// Cut `reader` into content-defined chunks, store the new ones, and
-    /// append their IDs to `content`; returns the bytes read. With
-    /// `count_progress` the bytes are reported as chunks complete (off
-    /// when the reader reports them itself).
+    /// append their IDs to `content`; returns the bytes read. The stream
+    /// starts `offset` bytes into its file and is cut as `class` says
+    /// (`ChunkClass::for_name` of the file's name). With `count_progress`
+    /// the bytes are reported as chunks complete (off when the reader
+    /// reports them itself).
     fn chunk(
         &mut self,
         reader: &mut dyn Read,
         content: &mut Vec<Extent>,
+        class: ChunkClass,
+        offset: u64,
         count_progress: bool,
     ) -> Result<std::io::Result<u64>>;
     /// Store a tree (deduplicated); its ID.

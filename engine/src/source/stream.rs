@@ -4,7 +4,7 @@
 //! error in a stream is fatal, because a dump that could not be read
 //! completely must not become a snapshot.
 
-use super::{dir_node, BuildContext, Sink};
+use super::{dir_node, BuildContext, ChunkClass, Sink};
 use crate::error::{Error, Result};
 use crate::format::tree::{Node, NodeKind, Timestamp, Tree};
 use crate::progress::Progress;
@@ -56,7 +56,13 @@ impl<'s, 'c> StreamNodes<'s, 'c> {
         let mut content = Vec::new();
         let total = self
             .sink
-            .chunk(reader, &mut content, count_progress)?
+            .chunk(
+                reader,
+                &mut content,
+                ChunkClass::for_name(name),
+                0,
+                count_progress,
+            )?
             .map_err(|e| Error::from_io(format!("reading {what}"), e))?;
         node.size = total;
         node.content = content;

@@ -120,6 +120,7 @@ pub fn init_with_key(
     let config = Config {
         id: [0x5a; 16],
         chunker: opts.chunker,
+        fine: opts.fine,
         zstd_level: opts.zstd_level,
         pack_size: opts.pack_size,
         created: 0,

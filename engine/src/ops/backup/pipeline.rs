@@ -2,15 +2,15 @@
 //!
 //! The source's thread cuts content with the keyed chunker, hashes each
 //! chunk and asks the [`BlobWriter`] whether it is new. Only new chunks
-//! (and trees) travel through a bounded channel to worker threads that
-//! compress, seal and pack them. Memory is bounded by the channel depth,
-//! the chunker buffer and the open packs, not by the size of the input or
-//! of the repository.
+//! (and trees) travel, in batches of about [`BATCH_BYTES`], through a
+//! bounded channel to worker threads that compress, seal and pack them.
+//! Memory is bounded by the channel depth times the batch size, the
+//! chunker buffer and the open packs, not by the size of the input or of
+//! the repository.
 //!
-//! Invariant: a worker's failure is kept and returned by the next send, so
-//! the source stops at its next chunk and no snapshot is written.
+//! Invariant: a worker's failure is kept and returned by the next batch
+//! sent, so the source stops within a batch and no snapshot is written.
 
-use crate::chunking::StreamChunker;
 use crate::error::{Error, Result};
 use crate::format::snapshot::SnapshotStats;
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
@@ -19,7 +19,7 @@ use crate::progress::{check_interrupt, Change, Progress};
 use crate::repo::commit::BlobWriter;
 use crate::repo::pack::BlobType;
 use crate::repo::Repository;
-use crate::source::Sink;
+use crate::source::{ChunkClass, Sink};
 use crossbeam_channel::Sender;
 use std::io::Read;
 use std::path::Path;
@@ -27,7 +27,13 @@ use std::sync::Mutex;
 
 use super::ChangeCounts;
 
-type Job = (BlobType, BlobId, Vec<u8>);
+/// New blobs go to the workers in batches of at least this many bytes
+/// (or fewer at the end), so that small blobs (fine chunks, small files,
+/// trees) do not each pay a channel hand-off and a thread wake-up: per
+/// 8 KiB chunk these cost as much as compressing it (perf, issue 15).
+const BATCH_BYTES: usize = 1 << 20;
+
+type Job = Vec<(BlobType, BlobId, Vec<u8>)>;
 
 /// The pipeline's side of one backup: what the source thread holds.
 pub(super) struct Pipeline<'a, 'r> {
@@ -41,19 +47,36 @@ pub(super) struct Pipeline<'a, 'r> {
     progress: &'a dyn Progress,
     /// Read buffer reused for every stream (see `StreamChunker`).
     buf: Vec<u8>,
+    /// New blobs not yet sent, and their bytes.
+    batch: Job,
+    batch_bytes: usize,
 }
 
 impl Pipeline<'_, '_> {
-    fn send(&self, t: BlobType, id: BlobId, data: Vec<u8>) -> Result<()> {
+    fn send(&mut self, t: BlobType, id: BlobId, data: Vec<u8>) -> Result<()> {
+        self.batch_bytes += data.len();
+        self.batch.push((t, id, data));
+        if self.batch_bytes >= BATCH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Hand the batch to the workers; returns a worker's failure first.
+    fn flush(&mut self) -> Result<()> {
         if let Some(e) = self.failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(e);
         }
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.batch_bytes = 0;
         self.tx
-            .send((t, id, data))
+            .send(std::mem::take(&mut self.batch))
             .map_err(|_| Error::internal("backup workers stopped unexpectedly"))
     }
 
-    fn add_chunk(&self, data: &[u8]) -> Result<ChunkId> {
+    fn add_chunk(&mut self, data: &[u8]) -> Result<ChunkId> {
         let id = self.repo.keys().blob_id(data);
         if self.writer.claim(&BlobId(id), BlobType::Chunk)? {
             self.send(BlobType::Chunk, BlobId(id), data.to_vec())?;
@@ -67,11 +90,12 @@ impl Sink for Pipeline<'_, '_> {
         &mut self,
         reader: &mut dyn Read,
         content: &mut Vec<Extent>,
+        class: ChunkClass,
+        offset: u64,
         count_progress: bool,
     ) -> Result<std::io::Result<u64>> {
-        let chunker = self.repo.chunker();
         let mut buf = std::mem::take(&mut self.buf);
-        let mut sc = StreamChunker::new(chunker, reader, &mut buf);
+        let mut sc = self.repo.stream_chunker(class, offset, reader, &mut buf);
         let mut total = 0u64;
         let result = loop {
             if let Err(e) = check_interrupt() {
@@ -158,17 +182,17 @@ pub(super) fn run<'r, T>(
     progress: &dyn Progress,
     body: impl FnOnce(&mut Pipeline<'_, 'r>) -> Result<T>,
 ) -> Result<Walked<T>> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 16);
+    // As many workers as the rayon pool has threads: the CPUs this
+    // process may use, or `RAYON_NUM_THREADS` (the one thread knob of
+    // every operation, README "Performance").
+    let workers = rayon::current_num_threads().clamp(1, 16);
     let (tx, rx) = crossbeam_channel::bounded::<Job>(workers);
     std::thread::scope(|s| {
         for _ in 0..workers {
             let rx = rx.clone();
             s.spawn(move || {
                 let mut scratch = Vec::new();
-                for (t, id, data) in rx {
+                for (t, id, data) in rx.into_iter().flatten() {
                     if let Err(e) = writer.store(t, id, &data, &mut scratch) {
                         let mut f = failed.lock().unwrap_or_else(|p| p.into_inner());
                         if f.is_none() {
@@ -189,8 +213,16 @@ pub(super) fn run<'r, T>(
             changes: ChangeCounts::default(),
             progress,
             buf: Vec::new(),
+            batch: Vec::new(),
+            batch_bytes: 0,
         };
-        let out = body(&mut p)?;
+        // Even when the body failed (a stream broke off), what it already
+        // read goes to the workers: those blobs are stored and indexed, so
+        // the next backup reuses them.
+        let out = body(&mut p);
+        let flushed = p.flush();
+        let out = out?;
+        flushed?;
         Ok((out, p.stats, p.warnings, p.changes))
     })
 }

@@ -14,7 +14,7 @@ use super::{data_regions, node_from, open_noatime, prefetch, ts, NameCache};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::progress::{check_interrupt, Change, Progress};
-use crate::source::{dir_node, BuildContext, Sink, Source};
+use crate::source::{dir_node, BuildContext, ChunkClass, Sink, Source};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -102,8 +102,14 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// The node for an `lstat` result (warnings reported), with the atime
     /// policy applied.
-    fn node(&mut self, path: &Path, name: &[u8], md: &std::fs::Metadata) -> Node {
-        let (mut node, warns) = node_from(path, name, md, &self.names);
+    fn node(
+        &mut self,
+        path: &Path,
+        name: &[u8],
+        md: &std::fs::Metadata,
+        previous: Option<&Node>,
+    ) -> Node {
+        let (mut node, warns) = node_from(path, name, md, &self.names, previous);
         for w in warns {
             self.warn(w);
         }
@@ -155,6 +161,7 @@ impl Walk<'_> {
                 return Ok(Some(node));
             }
         }
+        let class = ChunkClass::for_name(&node.name);
         let read = (|| -> Result<std::io::Result<(Vec<Extent>, u64)>> {
             let mut f = match open_noatime(path) {
                 Ok(f) => f,
@@ -178,10 +185,13 @@ impl Walk<'_> {
                 if let Err(e) = f.seek(SeekFrom::Start(off)) {
                     return Ok(Err(e));
                 }
-                let n = match self
-                    .sink
-                    .chunk(&mut (&mut f).take(len), &mut content, true)?
-                {
+                let n = match self.sink.chunk(
+                    &mut (&mut f).take(len),
+                    &mut content,
+                    class,
+                    off,
+                    true,
+                )? {
                     Ok(n) => n,
                     Err(e) => return Ok(Err(e)),
                 };
@@ -265,7 +275,7 @@ impl Walk<'_> {
         parent: Option<&Node>,
         root_dev: u64,
     ) -> Result<Option<Node>> {
-        let node = self.node(path, name, &md);
+        let node = self.node(path, name, &md, parent);
         if node.kind == NodeKind::Symlink && node.target.is_none() {
             return Ok(None); // unreadable link: warned above, skipped
         }
@@ -397,7 +407,7 @@ impl Walk<'_> {
                 self.targets_saved += usize::from(n.is_some());
                 n
             } else {
-                let node = self.node(&path, name, &md);
+                let node = self.node(&path, name, &md, pnode);
                 let ptree = self.parent_subtree(pnode);
                 let subtree = self.root(sub, &path, ptree.as_ref())?;
                 Some(self.dir_node(node, subtree)?)

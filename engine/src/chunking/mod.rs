@@ -10,7 +10,12 @@
 //!
 //! Invariant: for a given key, parameters and byte stream, the cut points are
 //! a pure function of the bytes; `format-spec/v1/chunking.md` pins them and
-//! the test vectors check them.
+//! the test vectors check them. A stream of the fine class ([`class`]) is
+//! cut with the fine parameters up to its limit, then with the main ones.
+
+mod class;
+
+pub use class::{ChunkClass, FineParams, FINE_EXTENSIONS};
 
 use crate::error::{Error, Result};
 use std::io::Read;
@@ -158,15 +163,23 @@ impl Chunker {
 
 /// Splits a byte stream into chunks, reading through a caller-owned
 /// buffer that is reused across streams (so a backup of many small files
-/// allocates and zeroes it once). Buffering is bounded by `2 * max_size`
-/// (8 MiB at the defaults: the largest buffer of a backup); a refill moves
-/// fewer than `max_size` leftover bytes and then reads at least as many.
+/// allocates and zeroes it once). Buffering is bounded by twice the
+/// largest `max_size` in use (8 MiB at the defaults: the largest buffer of
+/// a backup); a refill moves fewer than `max_size` leftover bytes and then
+/// reads at least as many.
 pub struct StreamChunker<'c, 'b, R> {
     chunker: &'c Chunker,
+    /// The fine chunker and how many stream bytes it cuts: chunks that
+    /// start before that offset are fine.
+    fine: Option<(&'c Chunker, u64)>,
+    /// Largest chunk either chunker may cut.
+    max: usize,
     reader: R,
     buf: &'b mut Vec<u8>,
     start: usize,
     end: usize,
+    /// Bytes returned so far.
+    emitted: u64,
     eof: bool,
 }
 
@@ -175,16 +188,30 @@ impl<'c, 'b, R: Read> StreamChunker<'c, 'b, R> {
     pub fn new(chunker: &'c Chunker, reader: R, buf: &'b mut Vec<u8>) -> Self {
         StreamChunker {
             chunker,
+            fine: None,
+            max: chunker.params.max_size as usize,
             reader,
             buf,
             start: 0,
             end: 0,
+            emitted: 0,
             eof: false,
         }
     }
 
+    /// Cut the chunks that start in the first `until` bytes of the stream
+    /// with `fine` instead (the fine class; `until` = the class's limit
+    /// minus the stream's offset in its file).
+    pub fn fine_until(mut self, fine: &'c Chunker, until: u64) -> Self {
+        if until > 0 {
+            self.fine = Some((fine, until));
+            self.max = self.max.max(fine.params.max_size as usize);
+        }
+        self
+    }
+
     fn fill(&mut self) -> std::io::Result<()> {
-        let max = self.chunker.params.max_size as usize;
+        let max = self.max;
         if self.eof || self.end - self.start >= max {
             return Ok(());
         }
@@ -215,12 +242,41 @@ impl<'c, 'b, R: Read> StreamChunker<'c, 'b, R> {
         if self.start == self.end {
             return Ok(None);
         }
+        let chunker = match self.fine {
+            Some((fine, until)) if self.emitted < until => fine,
+            _ => self.chunker,
+        };
         let rest = &self.buf[self.start..self.end];
-        let n = self.chunker.cut(rest);
+        let n = chunker.cut(rest);
         let chunk = &self.buf[self.start..self.start + n];
         self.start += n;
+        self.emitted += n as u64;
         Ok(Some(chunk))
     }
+}
+
+/// All chunk lengths of a complete in-memory stream of the fine class:
+/// chunks starting before `until` are cut by `fine`, the rest by `normal`
+/// (what [`StreamChunker::fine_until`] does, for tests and vectors).
+pub fn cut_all_classes(
+    normal: &Chunker,
+    fine: &Chunker,
+    until: u64,
+    mut data: &[u8],
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut off = 0u64;
+    while !data.is_empty() {
+        let n = if off < until {
+            fine.cut(data)
+        } else {
+            normal.cut(data)
+        };
+        out.push(n);
+        off += n as u64;
+        data = data.get(n..).unwrap_or_default();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -290,6 +346,34 @@ mod tests {
         };
         let (a, b) = (set(&d), set(&e));
         assert!(b.difference(&a).count() <= 3);
+    }
+
+    #[test]
+    fn fine_class_stops_at_its_limit_and_streams_match() {
+        let normal = Chunker::new(&[4; 32], small()).unwrap();
+        let fine = Chunker::new(&[4; 32], FineParams::with_average(256).chunker).unwrap();
+        let d = data(200_000, 4);
+        let cuts = cut_all_classes(&normal, &fine, 50_000, &d);
+        assert_eq!(cuts.iter().sum::<usize>(), d.len());
+        let mut off = 0;
+        for (i, n) in cuts.iter().enumerate() {
+            let last = i + 1 == cuts.len();
+            if off < 50_000 {
+                assert!(*n <= 1024, "fine chunk of {n} at {off}");
+            } else if !last {
+                assert!(*n > 1024, "main chunk of {n} at {off}");
+            }
+            off += n;
+        }
+        let mut buf = Vec::new();
+        let mut sc = StreamChunker::new(&normal, std::io::Cursor::new(&d), &mut buf)
+            .fine_until(&fine, 50_000);
+        let mut lens = Vec::new();
+        while let Some(ch) = sc.next_chunk().unwrap() {
+            lens.push(ch.len());
+        }
+        assert_eq!(lens, cuts);
+        assert_eq!(cut_all_classes(&normal, &fine, 0, &d), normal.cut_all(&d));
     }
 
     #[test]
