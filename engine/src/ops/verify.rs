@@ -174,6 +174,55 @@ fn check_file(
     }
 }
 
+/// Files checked per parallel batch of the streaming walk.
+const VERIFY_BATCH: usize = 1024;
+
+/// Checks batches of files and merges their outcomes into the report in
+/// walk order, so the report does not depend on timing.
+struct Checker<'a> {
+    repo: &'a Repository,
+    progress: &'a dyn Progress,
+    /// MongoDB stream path → manifest entry.
+    streams: &'a HashMap<String, usize>,
+    report: &'a mut VerifyReport,
+    /// What each MongoDB stream held.
+    found: HashMap<usize, Counted>,
+    file_errors: Vec<String>,
+}
+
+impl Checker<'_> {
+    /// Read `files` in parallel (one per thread, or as many as the storage
+    /// wants in flight), each through a streaming reader; only an
+    /// interruption is an error.
+    fn check(&mut self, files: Vec<(String, Node)>) -> Result<()> {
+        use rayon::prelude::*;
+        let (repo, progress, streams) = (self.repo, self.progress, self.streams);
+        let checked: Vec<Result<FileCheck>> = files
+            .par_iter()
+            .map(|(path, node)| check_file(repo, path, node, streams.get(path).copied(), progress))
+            .collect();
+        for ((path, node), outcome) in files.iter().zip(checked) {
+            let outcome = outcome?;
+            self.report.files += 1;
+            self.report.blobs += node
+                .content
+                .iter()
+                .filter(|e| matches!(e, Extent::Chunk(_)))
+                .count() as u64;
+            match outcome {
+                FileCheck::Read(n, counted) => {
+                    self.report.bytes += n;
+                    if let Some((i, c)) = counted {
+                        self.found.insert(i, c);
+                    }
+                }
+                FileCheck::Damaged(e) => self.file_errors.push(format!("{path}: {e}")),
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Verify `snap` completely.
 pub fn verify(
     repo: &Repository,
@@ -211,47 +260,43 @@ pub fn verify(
             }
         }
     }
-    let mut found: HashMap<usize, Counted> = HashMap::new();
-    let mut files: Vec<(String, Node)> = Vec::new();
-    if let Err(e) = walk(repo, snap, b"/", true, &mut |p: &[u8], n: &Node| {
-        if n.kind == NodeKind::File {
-            files.push((String::from_utf8_lossy(p).into_owned(), n.clone()));
-        }
-        Ok(())
-    }) {
-        if e.kind() == crate::ErrorKind::Interrupted {
-            return Err(e);
-        }
-        report.errors.push(format!("trees: {e}"));
-    }
-    // Files are read in parallel (one per thread, or as many as the
-    // storage wants in flight), each through a streaming reader; results
-    // are merged in walk order, so the report does not depend on timing.
-    let checked: Vec<Result<FileCheck>> = crate::ops::io_bound(repo, || {
-        use rayon::prelude::*;
-        files
-            .par_iter()
-            .map(|(path, node)| check_file(repo, path, node, streams.get(path).copied(), progress))
-            .collect()
-    });
-    for ((path, node), outcome) in files.iter().zip(checked) {
-        let outcome = outcome?;
-        report.files += 1;
-        report.blobs += node
-            .content
-            .iter()
-            .filter(|e| matches!(e, Extent::Chunk(_)))
-            .count() as u64;
-        match outcome {
-            FileCheck::Read(n, counted) => {
-                report.bytes += n;
-                if let Some((i, c)) = counted {
-                    found.insert(i, c);
+    let mut checker = Checker {
+        repo,
+        progress,
+        streams: &streams,
+        report: &mut report,
+        found: HashMap::new(),
+        file_errors: Vec::new(),
+    };
+    // The walk streams: files are checked in batches as it meets them, so
+    // memory follows one batch, not the number of files.
+    let walked = crate::ops::io_bound(repo, || -> Result<Result<()>> {
+        let mut batch: Vec<(String, Node)> = Vec::new();
+        let walked = walk(repo, snap, b"/", true, &mut |p: &[u8], n: &Node| {
+            if n.kind == NodeKind::File {
+                batch.push((String::from_utf8_lossy(p).into_owned(), n.clone()));
+                if batch.len() >= VERIFY_BATCH {
+                    checker.check(std::mem::take(&mut batch))?;
                 }
             }
-            FileCheck::Damaged(e) => report.errors.push(format!("{path}: {e}")),
-        }
+            Ok(())
+        });
+        let walked = match walked {
+            Err(e) if e.kind() == crate::ErrorKind::Interrupted => return Err(e),
+            other => other,
+        };
+        checker.check(batch)?;
+        Ok(walked)
+    })?;
+    let Checker {
+        mut found,
+        file_errors,
+        ..
+    } = checker;
+    if let Err(e) = walked {
+        report.errors.push(format!("trees: {e}"));
     }
+    report.errors.extend(file_errors);
     if report.files != report.expected_files || report.bytes != report.expected_bytes {
         report.errors.push(format!(
             "totals differ from the backup record: {} files / {} bytes found, {} / {} recorded",

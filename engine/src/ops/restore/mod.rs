@@ -1,11 +1,14 @@
 //! Restoring a snapshot (or part of it) into a directory.
 //!
-//! Plan, then act: the trees are walked once to choose entries (include /
-//! exclude patterns) and the directories they need; then directories are
-//! created, special files made, regular files written in parallel (each
-//! chunk verified by AEAD tag and keyed hash before any byte is written),
-//! hard links re-linked, and finally metadata applied — directories last,
-//! deepest first, so their times survive.
+//! One streaming walk (`walk`): trees are read depth-first, entries chosen
+//! by the include / exclude patterns as they are met, directories created
+//! when something in them is selected, special files made at once, and
+//! regular files queued and written in parallel batches (each chunk
+//! verified by AEAD tag and keyed hash before any byte is written); hard
+//! links are re-linked after their batch, and directory metadata applied
+//! after everything inside, so their times survive. Memory follows the
+//! tree's depth and one batch, not the number of files: a damaged tree
+//! stops the restore where the walk meets it.
 //!
 //! Invariants: nothing is written outside the target (tree names are
 //! validated on decode); holes are skipped with `seek`, so sparse files
@@ -13,7 +16,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::snapshot::Snapshot;
-use crate::format::tree::{Extent, Node, NodeKind, Timestamp, Tree};
+use crate::format::tree::{Extent, Node, NodeKind, Timestamp};
 use crate::id::BlobId;
 use crate::progress::{check_interrupt, Progress};
 use crate::repo::browse::WalkGuard;
@@ -23,13 +26,13 @@ use crate::source::filter::PathFilter;
 #[cfg(feature = "mongodb")]
 pub mod mongodb;
 mod report;
+mod walk;
 
 pub use report::{restore_snapshot, RestoreReport};
 #[cfg(feature = "mongodb")]
 pub use report::{restore_to_mongodb, MongoRestoreReport};
 
 use rayon::prelude::*;
-use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -113,73 +116,6 @@ pub struct RestoreSummary {
     pub bytes: u64,
     /// Non-fatal problems (e.g. devices when not root).
     pub warnings: Vec<String>,
-}
-
-struct Plan {
-    dirs: Vec<(PathBuf, Node)>,
-    files: Vec<(PathBuf, Node)>,
-    others: Vec<(PathBuf, Node)>,
-}
-
-struct Planner<'a> {
-    repo: &'a Repository,
-    includes: RestorePatterns,
-    excludes: RestorePatterns,
-    guard: WalkGuard,
-    plan: Plan,
-}
-
-impl Planner<'_> {
-    /// Returns whether anything under `tree` was selected.
-    fn tree(
-        &mut self,
-        tree: &Tree,
-        snap_path: &Path,
-        rel: &Path,
-        parent_included: bool,
-    ) -> Result<bool> {
-        let mut any = false;
-        for n in &tree.nodes {
-            check_interrupt()?;
-            self.guard.node(n)?;
-            let name = OsStr::from_bytes(&n.name);
-            let sp = snap_path.join(name);
-            let rp = rel.join(name);
-            if self.excludes.matches(&sp) {
-                continue;
-            }
-            let included =
-                parent_included || self.includes.is_empty() || self.includes.matches(&sp);
-            match n.kind {
-                NodeKind::Dir => {
-                    let below = match n.subtree {
-                        Some(id) => {
-                            self.guard.enter(&id)?;
-                            let t = self.repo.read_tree(&id)?;
-                            let below = self.tree(&t, &sp, &rp, included)?;
-                            self.guard.leave();
-                            below
-                        }
-                        None => false,
-                    };
-                    if included || below {
-                        self.plan.dirs.push((rp, n.clone()));
-                        any = true;
-                    }
-                }
-                NodeKind::File if included => {
-                    self.plan.files.push((rp, n.clone()));
-                    any = true;
-                }
-                _ if included => {
-                    self.plan.others.push((rp, n.clone()));
-                    any = true;
-                }
-                _ => {}
-            }
-        }
-        Ok(any)
-    }
 }
 
 fn io(what: &Path, e: std::io::Error) -> Error {
@@ -330,99 +266,35 @@ pub fn restore(
     opts: &RestoreOptions,
     progress: &dyn Progress,
 ) -> Result<RestoreSummary> {
-    let mut planner = Planner {
-        repo,
-        includes: RestorePatterns::new(&opts.includes)?,
-        excludes: RestorePatterns::new(&opts.excludes)?,
-        guard: WalkGuard::new(snap),
-        plan: Plan {
-            dirs: Vec::new(),
-            files: Vec::new(),
-            others: Vec::new(),
-        },
-    };
-    planner.guard.enter(&snap.tree)?;
-    let root = repo.read_tree(&snap.tree)?;
-    planner.tree(&root, Path::new("/"), Path::new(""), false)?;
-    let plan = planner.plan;
     let target = &opts.target;
     std::fs::create_dir_all(target).map_err(|e| io(target, e))?;
-    let as_root = nix::unistd::geteuid().is_root();
-    let warnings = Mutex::new(Vec::new());
-    let mut summary = RestoreSummary::default();
-
-    let mut dirs = plan.dirs;
-    dirs.sort_by(|a, b| a.0.cmp(&b.0));
-    for (rel, _) in &dirs {
-        // Parents come first (sorted), so each component is checked: a
-        // symlink already in the target is replaced, never followed.
-        let p = target.join(rel);
-        remove_if_not(&p, |ft| ft.is_dir())?;
-        if !p.is_dir() {
-            std::fs::create_dir(&p).map_err(|e| io(&p, e))?;
-        }
-    }
-    summary.dirs = dirs.len() as u64;
-
-    for (rel, node) in &plan.others {
-        let p = target.join(rel);
-        match make_special(&p, node) {
-            Ok(true) => {
-                apply_metadata(&p, node, as_root, &warnings);
-                summary.others += 1;
-            }
-            Ok(false) => {}
-            Err(e) => warnings
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(format!("{}: {e}", p.display())),
-        }
-    }
-
-    // Hard-link groups: the first member gets the content, the rest link to it.
-    let mut first_of: HashMap<(u64, u64), PathBuf> = HashMap::new();
-    let mut links = Vec::new();
-    let mut writes = Vec::new();
-    for (rel, node) in plan.files {
-        if node.nlink > 1 {
-            if let Some(first) = first_of.get(&(node.dev, node.inode)) {
-                links.push((first.clone(), rel, node));
-                continue;
-            }
-            first_of.insert((node.dev, node.inode), rel.clone());
-        }
-        writes.push((rel, node));
-    }
-    crate::ops::io_bound(repo, || {
-        writes.par_iter().try_for_each(|(rel, node)| -> Result<()> {
-            let p = target.join(rel);
-            progress.file(&p);
-            write_file(repo, &p, node, progress)
-        })
+    let mut walk = walk::Walk::new(
+        repo,
+        target,
+        RestorePatterns::new(&opts.includes)?,
+        RestorePatterns::new(&opts.excludes)?,
+        WalkGuard::new(snap),
+        nix::unistd::geteuid().is_root(),
+        progress,
+    );
+    walk.guard.enter(&snap.tree)?;
+    let root = repo.read_tree(&snap.tree)?;
+    // One pool for the whole walk (remote storage wants more threads than
+    // cores), not one per batch.
+    crate::ops::io_bound(repo, || -> Result<()> {
+        walk.tree(&root, Path::new("/"), Path::new(""), false)?;
+        walk.flush()
     })?;
-    for (rel, node) in &writes {
-        apply_metadata(&target.join(rel), node, as_root, &warnings);
-        summary.files += 1;
-        summary.bytes += node.size;
-    }
-    for (first, rel, node) in &links {
-        let p = target.join(rel);
-        let _ = std::fs::remove_file(&p);
-        std::fs::hard_link(target.join(first), &p).map_err(|e| io(&p, e))?;
-        summary.files += 1;
-        summary.bytes += node.size;
-    }
-
-    dirs.reverse(); // deepest first
-    for (rel, node) in &dirs {
-        apply_metadata(&target.join(rel), node, as_root, &warnings);
-    }
     // One filesystem sync at the end instead of an fsync per file.
     if let Ok(d) = std::fs::File::open(target) {
         use std::os::fd::AsRawFd;
         let _ = nix::unistd::syncfs(d.as_raw_fd());
     }
-    summary.warnings = warnings.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut summary = walk.summary;
+    summary.warnings = walk
+        .warnings
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
     if summary.files == 0 && summary.dirs == 0 && summary.others == 0 && !opts.includes.is_empty() {
         return Err(Error::new(
             ErrorKind::NotFound,
