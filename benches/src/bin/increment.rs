@@ -1,8 +1,11 @@
-//! `increment AVG OLD NEW`: how many bytes a backup of `NEW` would add to
-//! a repository that already holds `OLD`, with chunks of average size
-//! `AVG` (min = AVG/2, max = 4×AVG, as Cairn's classes), counted after
-//! Cairn's compression (level 3). Used to choose the fine chunk class for
-//! database-like files (issue 15, part 2); prints one line of JSON.
+//! `increment SIZES OLD NEW`: how many bytes a backup of `NEW` would add
+//! to a repository that already holds `OLD`, counted after Cairn's
+//! compression (level 3), with chunks cut by the keyed FastCDC of
+//! `SIZES`: an average `AVG` (minimum AVG/2, maximum 4·AVG, as `init`
+//! makes them) or `MIN:AVG:MAX`. Used to choose the fine chunk class for
+//! database-like files (issue 15, part 2; README, "Performance"). Prints
+//! one line of JSON: chunks of NEW, how many and how many bytes are new,
+//! the bytes they add, and what storing all of NEW takes.
 
 use cairn_engine::codec::chunking::{Chunker, ChunkerParams};
 use cairn_engine::codec::compression;
@@ -11,7 +14,7 @@ use std::collections::HashSet;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [avg, old, new] = args.as_slice() else {
-        eprintln!("usage: increment AVG OLD NEW");
+        eprintln!("usage: increment AVG|MIN:AVG:MAX OLD NEW");
         std::process::exit(2);
     };
     let sizes: Vec<u32> = avg.split(':').map(|s| s.parse().unwrap_or(0)).collect();
@@ -26,7 +29,7 @@ fn main() {
         max_size: max,
     };
     let Ok(chunker) = Chunker::new(&[7; 32], params) else {
-        eprintln!("increment: bad AVG");
+        eprintln!("increment: bad chunk sizes");
         std::process::exit(2);
     };
     let read = |p: &str| match std::fs::read(p) {

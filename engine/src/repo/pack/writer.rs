@@ -86,6 +86,11 @@ impl<'b> PackBuilder<'b> {
         self.len
     }
 
+    /// Blobs so far.
+    pub fn blob_count(&self) -> usize {
+        self.entries.len()
+    }
+
     /// No blobs yet.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
