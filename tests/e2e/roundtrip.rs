@@ -18,6 +18,20 @@ fn set_mtime(p: &Path, secs: i64, nanos: i64) {
     .unwrap();
 }
 
+/// A distinct nanosecond mtime on every entry under `root`, set deepest
+/// first so a directory's time is not moved by its children's.
+fn distinct_mtimes(root: &Path, base: i64) {
+    let mut all: Vec<_> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|e| e.into_path())
+        .collect();
+    all.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for (i, p) in all.iter().enumerate() {
+        set_mtime(p, base + i as i64, 123_456_789 - i as i64);
+    }
+}
+
 /// Build the source tree; returns whether devices could be made (root).
 pub(crate) fn build_tree(src: &Path) -> bool {
     fs::create_dir_all(src.join("docs/nested")).unwrap();
@@ -91,16 +105,7 @@ pub(crate) fn build_tree(src: &Path) -> bool {
         .unwrap();
         std::os::unix::fs::chown(src.join("private"), Some(1234), Some(5678)).unwrap();
     }
-    // Distinct nanosecond mtimes everywhere (set last, deepest first).
-    let mut all: Vec<_> = walkdir::WalkDir::new(src)
-        .into_iter()
-        .filter_map(Result::ok)
-        .map(|e| e.into_path())
-        .collect();
-    all.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    for (i, p) in all.iter().enumerate() {
-        set_mtime(p, 1_600_000_000 + i as i64, 123_456_789 - i as i64);
-    }
+    distinct_mtimes(src, 1_600_000_000);
     root
 }
 
@@ -201,15 +206,7 @@ fn restore_in_batches_keeps_links_and_directory_times() {
     // First member in the first batch, the others two and four batches on.
     fs::hard_link(src.join("d0/f000"), src.join("d2/link-a")).unwrap();
     fs::hard_link(src.join("d0/f000"), src.join("d4/link-b")).unwrap();
-    let mut all: Vec<_> = walkdir::WalkDir::new(&src)
-        .into_iter()
-        .filter_map(Result::ok)
-        .map(|e| e.into_path())
-        .collect();
-    all.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
-    for (i, p) in all.iter().enumerate() {
-        set_mtime(p, 1_700_000_000 + i as i64, 987_654_321 - i as i64);
-    }
+    distinct_mtimes(&src, 1_700_000_000);
     env.backup(&src, &[]);
     let target = env.restore_latest("restored");
     let n = assert_same_tree(&src, &target.join(src.strip_prefix("/").unwrap()));

@@ -105,6 +105,10 @@ pub(crate) fn io_bound<T: Send>(repo: &crate::repo::Repository, f: impl FnOnce()
     match rayon::ThreadPoolBuilder::new()
         .num_threads(want)
         .thread_name(|i| format!("cairn-io-{i}"))
+        // Restore and verify walk trees recursively on these threads, up to
+        // 2048 levels deep: give them the main thread's room, not rayon's
+        // 2 MiB default (virtual memory, touched only as deep as a walk goes).
+        .stack_size(16 << 20)
         .build()
     {
         Ok(pool) => pool.install(f),

@@ -37,14 +37,18 @@ use std::sync::Mutex;
 
 /// Write an index file once this many stored packs await indexing...
 const INDEX_EVERY_PACKS: usize = 64;
-/// ...or this many blobs; a pack is also finished at this many blobs,
-/// whatever its size. Every blob of an open or unindexed pack is held in
-/// memory (the pack's entry list, the pending index, the session's
-/// claims) and an index file enters the local cache in one atomic batch,
-/// so with 16 MiB packs of small files (some 100,000 blobs each) memory
-/// followed the number of files: 2 million small files peaked at 710 MiB.
-/// At this count an index file is about 3 MB and its batch about 10 MB.
-const INDEX_EVERY_BLOBS: usize = 1 << 16;
+/// ...or this many blobs. Every pending entry is held in memory (the
+/// pending index, the session's claims) and an index file enters the
+/// local cache in one atomic batch, so with one index file per backup,
+/// memory followed the number of new blobs: 2 million small files peaked
+/// at 710 MiB. At this count an index file is about 800 KB and its batch
+/// about 2.5 MB; a backup of the benchmark corpus (about 50,000 new blobs)
+/// writes four.
+const INDEX_EVERY_BLOBS: usize = 1 << 14;
+/// A pack also ends at this many blobs, whatever its size (a 16 MiB pack
+/// of small files would hold some 100,000), which bounds the entry list
+/// an open pack holds and the blobs one index batch must wait for.
+const PACK_MAX_BLOBS: usize = 1 << 16;
 
 /// Concurrent writer of new blobs for one session.
 pub struct BlobWriter<'r> {
@@ -58,6 +62,9 @@ pub struct BlobWriter<'r> {
     /// Blobs claimed by this session, with the type they are stored as.
     session: Mutex<HashMap<BlobId, BlobType>>,
     condemned: HashSet<PackId>,
+    /// A pack failed to be stored after blobs were claimed into it: those
+    /// blobs exist nowhere, so no snapshot may be committed.
+    lost_pack: std::sync::atomic::AtomicBool,
     new_bytes: AtomicU64,
     stored_bytes: AtomicU64,
 }
@@ -86,6 +93,7 @@ impl<'r> BlobWriter<'r> {
             index_lock: Mutex::new(()),
             session: Mutex::new(HashMap::new()),
             condemned,
+            lost_pack: std::sync::atomic::AtomicBool::new(false),
             new_bytes: AtomicU64::new(0),
             stored_bytes: AtomicU64::new(0),
         })
@@ -220,10 +228,11 @@ impl<'r> BlobWriter<'r> {
                 // A failed write leaves the pack in an unknown state: drop
                 // it (its temporary file goes with it); never finish it.
                 open.take();
+                self.lost_pack.store(true, Ordering::Relaxed);
                 return Err(e);
             }
             if pb.len() >= u64::from(self.repo.config.pack_size)
-                || pb.blob_count() >= INDEX_EVERY_BLOBS
+                || pb.blob_count() >= PACK_MAX_BLOBS
             {
                 open.take()
             } else {
@@ -240,7 +249,10 @@ impl<'r> BlobWriter<'r> {
         if pb.is_empty() {
             return Ok(()); // dropping it discards the temporary file
         }
-        let fp = pb.finish(&self.repo.sealer)?;
+        let fp = pb.finish(&self.repo.sealer).inspect_err(|_| {
+            // Its blobs (some still in its write buffer) are gone.
+            self.lost_pack.store(true, Ordering::Relaxed);
+        })?;
         let (packs, blobs) = {
             let mut p = lock(&self.pending);
             p.push(PackEntries {
@@ -314,11 +326,16 @@ impl<'r> BlobWriter<'r> {
     /// index), e.g. to verify it before [`commit`](Self::commit) writes
     /// the snapshot. A failed index upload is tried once more: its entries
     /// were kept (see `write_index`), and a pack no index names would be
-    /// taken for garbage by the next prune.
+    /// taken for garbage by the next prune. A pack that failed is not:
+    /// its blobs are gone, and so is any chance of a snapshot.
     pub fn store_all(&self) -> Result<()> {
+        let lost = || self.lost_pack.load(Ordering::Relaxed);
         match self.flush() {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == crate::ErrorKind::Interrupted => Err(e),
+            Ok(()) if !lost() => Ok(()),
+            Ok(()) => Err(crate::Error::internal(
+                "a pack of this backup could not be stored; no snapshot was written",
+            )),
+            Err(e) if e.kind() == crate::ErrorKind::Interrupted || lost() => Err(e),
             Err(_) => self.flush(),
         }
     }

@@ -71,6 +71,10 @@ pub struct BuildContext<'a> {
     /// The parent snapshot's root tree, if the source asked for one and
     /// it could be read.
     pub parent: Option<&'a Tree>,
+    /// The parent was made by the same user and read everything (not
+    /// tagged partial), so what it recorded of an entry whose inode and
+    /// ctime are unchanged (its xattrs) is what this run would read.
+    pub parent_complete: bool,
     /// Where to report progress.
     pub progress: &'a dyn Progress,
 }

@@ -8,6 +8,7 @@
 //! * `roundtrip`: backup → restore, backup → forget → prune → restore;
 //! * `damage`: check and scrub name the damage done through the backend;
 //! * `crash`: a backend wrapper that fails every mutation after the Nth;
+//! * `flaky`: a pack upload that fails once at the commit (no snapshot);
 //! * `gc_race`: a backup running across a prune's sweep;
 //! * `lag`: prune on storage whose listings show removals late;
 //! * `model`: random operation sequences with crashes and reboots, checked
@@ -16,6 +17,7 @@
 mod common;
 mod crash;
 mod damage;
+mod flaky;
 mod gc_race;
 mod lag;
 mod model;

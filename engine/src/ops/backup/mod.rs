@@ -218,6 +218,9 @@ pub fn backup_source(
     let ctx = BuildContext {
         time: snapshot.time,
         parent: parent_root.as_ref(),
+        parent_complete: parent.as_ref().is_some_and(|(_, s)| {
+            s.user == snapshot.user && !s.tags.iter().any(|t| t == PARTIAL_TAG)
+        }),
         progress,
     };
     let walked = pipeline::run(repo, &writer, &failed, progress, |p| {

@@ -283,7 +283,7 @@ pub fn restore(
     // cores), not one per batch.
     crate::ops::io_bound(repo, || -> Result<()> {
         walk.tree(&root, Path::new("/"), Path::new(""), false)?;
-        walk.flush()
+        walk.finish()
     })?;
     // One filesystem sync at the end instead of an fsync per file.
     if let Ok(d) = std::fs::File::open(target) {

@@ -11,7 +11,12 @@
 //!   times and mode survive: directories finish in post-order and are
 //!   finalised when the batch holding their last entries is flushed.
 //! * A hard link's first member is queued before the link, and the link
-//!   is made after the batch's writes, so it always finds its target.
+//!   is made after the batch's writes, so it always finds its target; a
+//!   directory whose mode denies its owner access keeps its metadata for
+//!   the very end, so a later link can still reach into it.
+//! * Memory: the depth-first stack, one batch (files and links, at most
+//!   [`BATCH_FILES`]), the first path of each multiply-linked inode, and
+//!   the rare owner-closed directories.
 
 use super::{apply_metadata, io, make_special, remove_if_not, write_file};
 use super::{RestorePatterns, RestoreSummary};
@@ -52,10 +57,14 @@ pub(super) struct Walk<'a> {
     stack: Vec<(PathBuf, bool)>,
     writes: Vec<(PathBuf, Node)>,
     write_bytes: u64,
-    /// `(first member, link path, node)`.
-    links: Vec<(PathBuf, PathBuf, Node)>,
+    /// `(first member, link path, size)`.
+    links: Vec<(PathBuf, PathBuf, u64)>,
     /// Directories whose entries are all queued, deepest first.
     finished: Vec<(PathBuf, Node)>,
+    /// Directories whose mode denies their owner access: finalised only
+    /// at the very end, since a later hard link may need to reach into
+    /// them (as it did when all directory metadata came last).
+    closed: Vec<(PathBuf, Node)>,
 }
 
 impl<'a> Walk<'a> {
@@ -85,6 +94,7 @@ impl<'a> Walk<'a> {
             write_bytes: 0,
             links: Vec::new(),
             finished: Vec::new(),
+            closed: Vec::new(),
         }
     }
 
@@ -167,14 +177,18 @@ impl<'a> Walk<'a> {
         let p = self.target.join(&rel);
         if n.nlink > 1 {
             if let Some(first) = self.first_of.get(&(n.dev, n.inode)) {
-                self.links.push((first.clone(), p, n.clone()));
-                return Ok(());
+                self.links.push((first.clone(), p, n.size));
+                return self.flush_if_full();
             }
             self.first_of.insert((n.dev, n.inode), p.clone());
         }
         self.write_bytes += n.size;
         self.writes.push((p, n.clone()));
-        if self.writes.len() >= BATCH_FILES || self.write_bytes >= BATCH_BYTES {
+        self.flush_if_full()
+    }
+
+    fn flush_if_full(&mut self) -> Result<()> {
+        if self.writes.len() + self.links.len() >= BATCH_FILES || self.write_bytes >= BATCH_BYTES {
             self.flush()?;
         }
         Ok(())
@@ -198,7 +212,7 @@ impl<'a> Walk<'a> {
 
     /// Write the queued files in parallel, then their metadata, the hard
     /// links, and the metadata of the directories finished so far.
-    pub fn flush(&mut self) -> Result<()> {
+    fn flush(&mut self) -> Result<()> {
         let (repo, progress) = (self.repo, self.progress);
         let writes = std::mem::take(&mut self.writes);
         self.write_bytes = 0;
@@ -211,13 +225,26 @@ impl<'a> Walk<'a> {
             self.summary.files += 1;
             self.summary.bytes += node.size;
         }
-        for (first, p, node) in std::mem::take(&mut self.links) {
+        for (first, p, size) in std::mem::take(&mut self.links) {
             let _ = std::fs::remove_file(&p);
             std::fs::hard_link(&first, &p).map_err(|e| io(&p, e))?;
             self.summary.files += 1;
-            self.summary.bytes += node.size;
+            self.summary.bytes += size;
         }
         for (rel, node) in std::mem::take(&mut self.finished) {
+            if node.mode & 0o700 != 0o700 {
+                self.closed.push((rel, node));
+                continue;
+            }
+            apply_metadata(&self.target.join(rel), &node, self.as_root, &self.warnings);
+        }
+        Ok(())
+    }
+
+    /// Flush, then finalise the directories kept for the end.
+    pub fn finish(&mut self) -> Result<()> {
+        self.flush()?;
+        for (rel, node) in std::mem::take(&mut self.closed) {
             apply_metadata(&self.target.join(rel), &node, self.as_root, &self.warnings);
         }
         Ok(())

@@ -87,13 +87,15 @@ impl NameCache {
 /// Build a node (without content or subtree) from `lstat` metadata.
 /// Xattr or symlink read failures are returned as warnings.
 ///
-/// `previous` is the entry's node in the parent snapshot, if any. When it
-/// is the same inode with the same ctime, its xattrs are taken instead of
-/// listing and reading them again: setting or removing an xattr updates
-/// the ctime, so they cannot have changed (the same reasoning, and the
-/// same timestamp-granularity caveat, as reusing content on unchanged
-/// mtime and ctime). On an unchanged tree `listxattr` was a tenth of the
-/// re-backup's time (perf, issue 15).
+/// `previous` is the entry's node in the parent snapshot, if any, given
+/// only when that snapshot was made by the same user and is complete (a
+/// user sees other xattrs than root, and a partial one may lack some).
+/// When it is the same inode on the same device with the same ctime, its
+/// xattrs are taken instead of listing and reading them again: setting or
+/// removing an xattr updates the ctime, so they cannot have changed (the
+/// same reasoning, and the same timestamp-granularity caveat, as reusing
+/// content on unchanged mtime and ctime). On an unchanged tree
+/// `listxattr` was a tenth of the re-backup's time (perf, issue 15).
 pub fn node_from(
     path: &Path,
     name: &[u8],
@@ -128,6 +130,7 @@ pub fn node_from(
     }
     if let Some(p) = previous.filter(|p| {
         p.kind == n.kind
+            && p.dev == n.dev
             && p.inode == n.inode
             && p.ctime == n.ctime
             && n.ctime != Timestamp::default()

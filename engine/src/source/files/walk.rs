@@ -60,6 +60,7 @@ impl Source for FilesSource {
             sink,
             src: self,
             progress: ctx.progress,
+            reuse_xattrs: ctx.parent_complete,
             names: NameCache::default(),
             warnings: Vec::new(),
             targets_saved: 0,
@@ -91,6 +92,8 @@ struct Walk<'a> {
     sink: &'a mut dyn Sink,
     src: &'a FilesSource,
     progress: &'a dyn Progress,
+    /// Take an unchanged entry's xattrs from the parent (see `node_from`).
+    reuse_xattrs: bool,
     names: NameCache,
     /// This walk's warnings (also given to the sink), to explain a walk
     /// that saved nothing.
@@ -109,6 +112,7 @@ impl Walk<'_> {
         md: &std::fs::Metadata,
         previous: Option<&Node>,
     ) -> Node {
+        let previous = previous.filter(|_| self.reuse_xattrs);
         let (mut node, warns) = node_from(path, name, md, &self.names, previous);
         for w in warns {
             self.warn(w);
