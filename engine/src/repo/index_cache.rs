@@ -7,6 +7,9 @@
 //! * `f` + index ID → empty: this index file's entries are loaded
 //! * `v` → cache schema version
 //! * `t` + tree ID → the tree blob's sealed bytes, as stored in a pack
+//! * `h` + parity file name → that file's header, as stored (so a backup
+//!   with parity reads only the headers of parity files new since the
+//!   last run; entries of files no longer listed are dropped)
 //!
 //! Tree bytes spare remote storage a request per directory on every
 //! backup (the parent snapshot's trees) and restore. They are only ever
@@ -161,6 +164,13 @@ fn options() -> rocksdb::Options {
     t.set_block_cache(&rocksdb::Cache::new_lru_cache(BLOCK_CACHE));
     o.set_block_based_table_factory(&t);
     o
+}
+
+fn parity_key(name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + name.len());
+    k.push(b'h');
+    k.extend_from_slice(name.as_bytes());
+    k
 }
 
 fn key(prefix: u8, id: &[u8; 32]) -> [u8; 33] {
@@ -322,6 +332,34 @@ impl IndexCache {
             }
         }
         Ok(out)
+    }
+
+    /// The header of parity file `name`, if cached (a failed lookup is a
+    /// miss).
+    pub fn parity_header(&self, name: &str) -> Option<Vec<u8>> {
+        self.db.get(parity_key(name)).ok().flatten()
+    }
+
+    /// Remember the header of parity file `name` (best effort: the cache
+    /// only saves reads).
+    pub fn cache_parity_header(&self, name: &str, header: &[u8]) {
+        let _ = self.db.put(parity_key(name), header);
+    }
+
+    /// Forget the cached headers of parity files not in `listed`.
+    pub fn keep_parity_headers(&self, listed: &HashSet<&str>) -> Result<()> {
+        let mut batch = rocksdb::WriteBatch::default();
+        for item in self.db.prefix_iterator([b'h']) {
+            let (k, _) = item.map_err(|e| db_err("scanning", e))?;
+            if k.first() != Some(&b'h') {
+                break;
+            }
+            let name = std::str::from_utf8(k.get(1..).unwrap_or_default()).unwrap_or_default();
+            if !listed.contains(name) {
+                batch.delete(&k);
+            }
+        }
+        self.db.write(batch).map_err(|e| db_err("writing", e))
     }
 
     /// Index files the last sync skipped because they could not be read,

@@ -237,6 +237,49 @@ fn synthetic_backups_deduplicate_and_restore_exactly() {
     assert!(check(&m.repo, &NoProgress).expect("check").ok());
 }
 
+/// Prune replaces only the index files that name a pack it deletes
+/// (issue 15, part 4): the index file of a snapshot it does not touch
+/// keeps its name, so the rewrite follows the change, not the index.
+#[test]
+fn prune_rewrites_only_the_index_files_naming_deleted_packs() {
+    let m = MemRepo::new();
+    let mut rng = common::Rng::new(14);
+    let gone: Files = [("gone".to_owned(), rng.bytes(40_000))].into();
+    let kept: Files = [("kept".to_owned(), rng.bytes(40_000))].into();
+    let index_names = |m: &MemRepo| -> BTreeSet<String> {
+        m.files(Kind::Index).into_iter().map(|(n, _)| n).collect()
+    };
+    let a = backup(&m.repo, &gone, 1)
+        .expect("backup")
+        .snapshot_id
+        .expect("stored");
+    let after_a = index_names(&m);
+    let b = backup(&m.repo, &kept, 2)
+        .expect("backup")
+        .snapshot_id
+        .expect("stored");
+    let b_files: BTreeSet<String> = index_names(&m).difference(&after_a).cloned().collect();
+    assert!(!b_files.is_empty());
+    forget(&m.repo, &[a]).expect("forget");
+    let opts = PruneOptions {
+        max_unused: MaxUnused::Bytes(0),
+        ..PruneOptions::default()
+    };
+    let report = prune(&m.repo, &opts, &NoProgress).expect("prune");
+    assert!(report.swept.packs > 0, "{report:?}");
+    let now = index_names(&m);
+    assert!(
+        b_files.is_subset(&now),
+        "the kept snapshot's index files were rewritten"
+    );
+    assert!(
+        after_a.is_disjoint(&now),
+        "the deleted snapshot's index files remain"
+    );
+    assert_eq!(restore(&m.repo, &b).expect("restore kept"), kept);
+    assert!(check(&m.repo, &NoProgress).expect("check").ok());
+}
+
 /// Forget two of three snapshots, prune everything unused: the kept
 /// snapshot restores exactly, the data only the others held is gone, and
 /// check finds nothing wrong.

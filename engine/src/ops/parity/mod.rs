@@ -47,9 +47,44 @@ pub fn groups(backend: &dyn Backend) -> Result<Groups> {
     Ok(out)
 }
 
+/// As [`groups`], with the headers the local cache has seen taken from
+/// it, so a backup with parity reads the headers of the parity files new
+/// since the last run, not of every file (issue 15). A parity file is
+/// never rewritten under its name (the group's ID, a hash of its members,
+/// and the shard index), so a cached header stays true while the file is
+/// listed; audits (scrub, repair) read the files themselves.
+pub fn groups_cached(repo: &Repository) -> Result<Groups> {
+    let backend = repo.backend();
+    let cache = repo.index()?;
+    let listed = backend.list(Kind::Parity)?;
+    let mut out = Groups::new();
+    for (name, size) in &listed {
+        let parsed = match cache.parity_header(name) {
+            Some(h) => Group::parse(&h),
+            None => header_bytes(&**backend, name, *size).and_then(|h| {
+                let parsed = Group::parse(&h);
+                if parsed.is_ok() {
+                    cache.cache_parity_header(name, &h);
+                }
+                parsed
+            }),
+        };
+        if let Ok((g, j)) = parsed {
+            out.entry(g.id).or_insert_with(|| (g, Vec::new())).1.push(j);
+        }
+    }
+    cache.keep_parity_headers(&listed.iter().map(|(n, _)| n.as_str()).collect())?;
+    Ok(out)
+}
+
 /// Read and parse the header of parity file `name` (`size` bytes long),
 /// reading no more than the header.
 fn read_header(backend: &dyn Backend, name: &str, size: u64) -> Result<(Group, u8)> {
+    Group::parse(&header_bytes(backend, name, size)?)
+}
+
+/// The header bytes of parity file `name` (`size` bytes long).
+fn header_bytes(backend: &dyn Backend, name: &str, size: u64) -> Result<Vec<u8>> {
     let prefix = backend.read_range(
         Kind::Parity,
         name,
@@ -57,7 +92,7 @@ fn read_header(backend: &dyn Backend, name: &str, size: u64) -> Result<(Group, u
         (crate::format::parity::FIXED as u64).min(size),
     )?;
     let len = Group::header_len_from(&prefix).min(size);
-    Group::parse(&backend.read_range(Kind::Parity, name, 0, len)?)
+    backend.read_range(Kind::Parity, name, 0, len)
 }
 
 /// Read `len` bytes of pack `id` at `off`, zero-padded past its end.
@@ -183,7 +218,7 @@ pub fn protect_except(
     // any live lock allows it, as it allows storing packs.
     lock.require(LockMode::Shared)?;
     let backend = repo.backend();
-    let all = groups(&**backend)?;
+    let all = groups_cached(repo)?;
     let mut dissolved = Vec::new();
     let mut covered: HashSet<PackId> = HashSet::new();
     for (g, shards) in all.values() {

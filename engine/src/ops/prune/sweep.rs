@@ -143,7 +143,8 @@ pub fn sweep(
     // 3. Index files.
     let mut index_removed = None;
     lock.ensure_fresh()?;
-    if view.packs.keys().any(|p| gone.contains(p)) {
+    let replaced = view.affected(&|p| gone.contains(p));
+    if !replaced.is_empty() {
         for file in view.rewritten(&|p| gone.contains(p), ENTRIES_PER_INDEX) {
             if file.packs.is_empty() {
                 continue;
@@ -153,7 +154,7 @@ pub fn sweep(
             backend.write(Kind::Index, &id.to_hex(), &bytes)?;
         }
         lock.ensure_fresh()?;
-        for old in &view.files {
+        for old in &replaced {
             backend.remove(Kind::Index, &old.to_hex())?;
         }
         index_removed = Some(std::time::Instant::now());

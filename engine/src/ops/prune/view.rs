@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 /// Index files and packs, read at one moment.
 #[derive(Debug, Default)]
 pub struct View {
-    /// Every index file read.
-    pub files: Vec<IndexId>,
+    /// Every index file read, with the packs it names.
+    pub files: Vec<(IndexId, Vec<PackId>)>,
     /// Indexed packs and their entries (first listing wins).
     pub packs: BTreeMap<PackId, Vec<BlobEntry>>,
     /// Packs present in `data/`, with their sizes.
@@ -47,10 +47,11 @@ impl View {
                     )
                     .with_remedy(Remedy::RepairIndex)
                 })?;
+            let named = file.packs.iter().map(|p| p.pack).collect();
             for p in file.packs {
                 v.packs.entry(p.pack).or_insert(p.blobs);
             }
-            v.files.push(id);
+            v.files.push((id, named));
         }
         v.stored = backend
             .list(Kind::Data)?
@@ -60,22 +61,41 @@ impl View {
         Ok(v)
     }
 
-    /// The index files that replace all of [`Self::files`] once the packs
-    /// in `gone` are deleted: every other pack's entries, split so no file
-    /// exceeds `per_file` entries.
+    /// The index files that name a pack in `gone`: only these are
+    /// replaced when it is deleted (`format-spec/v1/gc.md`, P7), so the
+    /// rewrite follows what prune deletes, not the size of the index.
+    pub fn affected(&self, gone: &dyn Fn(&PackId) -> bool) -> Vec<IndexId> {
+        self.files
+            .iter()
+            .filter(|(_, packs)| packs.iter().any(gone))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The index files that replace the [`affected`](Self::affected) ones
+    /// once the packs in `gone` are deleted: every other pack those files
+    /// name, with its entries, split so no file exceeds `per_file` entries.
     pub fn rewritten(&self, gone: &dyn Fn(&PackId) -> bool, per_file: usize) -> Vec<IndexFile> {
+        let replaced = self.affected(gone);
+        let kept: std::collections::BTreeSet<&PackId> = self
+            .files
+            .iter()
+            .filter(|(_, packs)| packs.iter().any(gone))
+            .flat_map(|(_, packs)| packs)
+            .filter(|p| !gone(p))
+            .collect();
         let mut out = vec![IndexFile {
-            supersedes: self.files.clone(),
+            supersedes: replaced.clone(),
             packs: Vec::new(),
         }];
         let mut n = 0;
-        for (pack, blobs) in &self.packs {
-            if gone(pack) {
+        for pack in kept {
+            let Some(blobs) = self.packs.get(pack) else {
                 continue;
-            }
+            };
             if n > 0 && n + blobs.len() > per_file {
                 out.push(IndexFile {
-                    supersedes: self.files.clone(),
+                    supersedes: replaced.clone(),
                     packs: Vec::new(),
                 });
                 n = 0;
