@@ -99,7 +99,7 @@ pub struct Cli {
 pub enum Command {
     /// Create a new encrypted repository.
     #[command(after_help = crate::commands::init::EXAMPLES)]
-    Init(InitArgs),
+    Init(crate::commands::init::InitArgs),
     /// Back up files, directories or standard input into a new snapshot.
     #[command(after_help = crate::commands::backup::EXAMPLES)]
     Backup(BackupArgs),
@@ -202,46 +202,6 @@ pub enum Command {
     /// pack-trailer, key, lock) decoded as JSON; never shows secrets.
     #[command(after_help = crate::commands::cat::EXAMPLES)]
     Cat(crate::commands::cat::CatArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct InitArgs {
-    /// Reed-Solomon parity: M parity shards per group of K packs (e.g. 10+2).
-    #[arg(long, value_name = "K+M")]
-    pub parity: Option<String>,
-    /// Target pack size (4K to 1G, default 16M). Smaller packs let prune
-    /// reclaim space at a finer grain; larger ones mean fewer files.
-    #[arg(long, value_name = "SIZE")]
-    pub pack_size: Option<String>,
-    /// Average chunk size, a power of two from 64K to 16M (default 1M;
-    /// minimum half of it, maximum four times). Smaller chunks find more
-    /// duplicates and cost more index entries.
-    #[arg(long, value_name = "SIZE", conflicts_with = "copy_chunker_params_from")]
-    pub chunk_size: Option<String>,
-    /// Average chunk size for database files and exports (.bson, .json,
-    /// .jsonl, .csv, .sql, .sqlite, .db, .wt, ...): a power of two from 1K
-    /// to 1M (default 8K), or "off" to cut them like other files.
-    #[arg(
-        long,
-        value_name = "SIZE|off",
-        conflicts_with = "copy_chunker_params_from"
-    )]
-    pub fine_chunk_size: Option<String>,
-    /// zstd level for everything written (0 stores data uncompressed;
-    /// 1 to 22, default 3: higher is smaller and slower).
-    #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(i32).range(0..=22))]
-    pub zstd_level: Option<i32>,
-    #[command(flatten)]
-    pub kdf: crate::commands::key::KdfArgs,
-    /// Share this repository's keys and chunker parameters, so that
-    /// `copy` between the two deduplicates (its password is asked for
-    /// with --from-password-file).
-    #[arg(long, value_name = "REPO", requires = "from_password_file")]
-    pub copy_chunker_params_from: Option<std::ffi::OsString>,
-    /// File holding the password of --copy-chunker-params-from's repository
-    /// [env: CAIRN_FROM_PASSWORD_FILE].
-    #[arg(long, value_name = "FILE", env = "CAIRN_FROM_PASSWORD_FILE")]
-    pub from_password_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

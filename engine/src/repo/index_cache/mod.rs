@@ -46,6 +46,10 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+mod tuning;
+
+use tuning::options;
+
 const SCHEMA: &[u8] = b"cairn-index-cache-2";
 
 /// Where a blob is stored.
@@ -105,65 +109,6 @@ fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn db_err(what: &str, e: rocksdb::Error) -> Error {
     Error::new(ErrorKind::Io, format!("index cache: {what}: {e}"))
-}
-
-/// Block cache shared by data, index and filter blocks: the bound on what
-/// the cache holds in memory, whatever the repository's size.
-const BLOCK_CACHE: usize = 64 << 20;
-
-/// RocksDB settings, each chosen for this workload and measured with
-/// `benches/scale/index.py` (2 cores; 20 million entries, the index of a
-/// 20 TB repository at 1 MiB chunks, about 1.6 GB of keys and values):
-/// point lookups of random 32-byte IDs (most of them misses while new data
-/// is backed up), bulk inserts of whole index files, and memory that stays
-/// flat as the repository grows.
-///
-/// At 20 million entries, warm: RocksDB's defaults gave 32,000 lookups/s
-/// (hits and misses alike); these settings 166,000 hits/s and 803,000
-/// misses/s. Filters kept outside the block cache were as fast but grow
-/// with the entries (17 MB more RSS at 20 million); filters in the cache
-/// unpartitioned were evicted by data blocks and re-read whole (1 MB) on
-/// every lookup: 29,000/s.
-fn options() -> rocksdb::Options {
-    let mut o = rocksdb::Options::default();
-    o.create_if_missing(true);
-    // Some 25 SST files of 64 MiB at 20 million entries: 128 handles keep
-    // every file open without reopening it on each lookup.
-    o.set_max_open_files(128);
-    // Memtables are the other memory bound (two of them while one is
-    // flushed): 16 MiB keeps RSS low. Larger ones or no write-ahead log
-    // did not shorten a rebuild measurably (34 s for 20 million entries,
-    // bound by compaction on both cores).
-    o.set_write_buffer_size(16 << 20);
-    o.set_max_background_jobs(2);
-    o.set_keep_log_file_num(2);
-    // Keys are random IDs and values mostly IDs too: compression would
-    // cost CPU on every read and save almost nothing.
-    o.set_compression_type(rocksdb::DBCompressionType::None);
-    // Leveled compaction (the default style) keeps a point lookup to one
-    // file per level; dynamic level sizes keep space amplification near
-    // 1.1x as the cache grows, where universal compaction can double it.
-    o.set_level_compaction_dynamic_level_bytes(true);
-    let mut t = rocksdb::BlockBasedOptions::default();
-    // Bloom filters, 10 bits per key (about 1% false positives): a lookup
-    // of a new chunk (a miss) is answered from the filter without reading
-    // a data block.
-    t.set_bloom_filter(10.0, false);
-    // Filters and indexes are partitioned into small blocks and kept in
-    // the bounded block cache (only their top level pinned), so memory
-    // does not grow with the number of entries and an evicted partition
-    // costs a 4 KiB read, not the whole filter of a file.
-    t.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
-    t.set_partition_filters(true);
-    t.set_cache_index_and_filter_blocks(true);
-    t.set_pin_top_level_index_and_filter(true);
-    t.set_pin_l0_filter_and_index_blocks_in_cache(true);
-    // 16 KiB data blocks: a quarter of the index entries of the 4 KiB
-    // default, for the same point-lookup cost once a block is cached.
-    t.set_block_size(16 << 10);
-    t.set_block_cache(&rocksdb::Cache::new_lru_cache(BLOCK_CACHE));
-    o.set_block_based_table_factory(&t);
-    o
 }
 
 fn parity_key(name: &str) -> Vec<u8> {
@@ -502,84 +447,4 @@ fn set_private(dir: &Path) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::MemoryBackend;
-    use crate::format::index::PackEntries;
-
-    fn entry(b: u8) -> BlobEntry {
-        BlobEntry {
-            blob_type: BlobType::Chunk,
-            id: BlobId([b; 32]),
-            offset: 8,
-            sealed_len: 41,
-            plain_len: 1,
-        }
-    }
-
-    /// A backend holding one index file that lists blob `[1; 32]`.
-    fn one_index_file() -> (tempfile::TempDir, MemoryBackend, Sealer, IndexId) {
-        let backend = MemoryBackend::new();
-        let sealer = Sealer::new(&[1; 32]);
-        let f = IndexFile {
-            supersedes: vec![],
-            packs: vec![PackEntries {
-                pack: PackId([9; 32]),
-                blobs: vec![entry(1)],
-            }],
-        };
-        let bytes = f.seal(&sealer, 3).unwrap();
-        let id = IndexId(*blake3::hash(&bytes).as_bytes());
-        backend.write(Kind::Index, &id.to_hex(), &bytes).unwrap();
-        (tempfile::tempdir().unwrap(), backend, sealer, id)
-    }
-
-    #[test]
-    fn an_unreadable_index_file_is_skipped_and_reported() {
-        let (dir, backend, sealer, _) = one_index_file();
-        let junk = IndexId([7; 32]);
-        backend.write(Kind::Index, &junk.to_hex(), b"junk").unwrap();
-        let c = IndexCache::open(dir.path(), "r1").unwrap();
-        c.sync(&backend, &sealer).unwrap();
-        assert!(c.contains(&BlobId([1; 32])).unwrap());
-        let bad = c.unreadable();
-        assert_eq!(bad.len(), 1);
-        assert_eq!(bad[0].0, junk);
-        // Not marked loaded: it stays reported; once gone, it is forgotten.
-        c.sync(&backend, &sealer).unwrap();
-        assert_eq!(c.unreadable().len(), 1);
-        backend.remove(Kind::Index, &junk.to_hex()).unwrap();
-        c.sync(&backend, &sealer).unwrap();
-        assert!(c.unreadable().is_empty());
-        // A missing blob is looked up in trailers (none here): not found.
-        assert!(c
-            .locate(&backend, &sealer, &BlobId([2; 32]))
-            .unwrap()
-            .is_none());
-        assert_eq!(
-            c.locate(&backend, &sealer, &BlobId([1; 32])).unwrap(),
-            Some((c.get(&BlobId([1; 32])).unwrap().unwrap(), false))
-        );
-    }
-
-    #[test]
-    fn sync_loads_and_rebuilds() {
-        let (dir, backend, sealer, id) = one_index_file();
-        {
-            let c = IndexCache::open(dir.path(), "r1").unwrap();
-            c.sync(&backend, &sealer).unwrap();
-            let loc = c.get(&BlobId([1; 32])).unwrap().unwrap();
-            assert_eq!(loc.pack, PackId([9; 32]));
-            // A second handle while the first is open falls back to a temp cache.
-            let c2 = IndexCache::open(dir.path(), "r1").unwrap();
-            assert!(c2.temp_dir.is_some());
-            c2.sync(&backend, &sealer).unwrap();
-            assert!(c2.contains(&BlobId([1; 32])).unwrap());
-        }
-        // Index file removed: the cache forgets its blobs.
-        backend.remove(Kind::Index, &id.to_hex()).unwrap();
-        let c = IndexCache::open(dir.path(), "r1").unwrap();
-        c.sync(&backend, &sealer).unwrap();
-        assert!(!c.contains(&BlobId([1; 32])).unwrap());
-    }
-}
+mod tests;

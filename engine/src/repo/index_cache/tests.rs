@@ -1,0 +1,81 @@
+//! Unit tests of the index cache: sync, unreadable index files, rebuilds.
+
+use super::*;
+use crate::backend::MemoryBackend;
+use crate::format::index::PackEntries;
+
+fn entry(b: u8) -> BlobEntry {
+    BlobEntry {
+        blob_type: BlobType::Chunk,
+        id: BlobId([b; 32]),
+        offset: 8,
+        sealed_len: 41,
+        plain_len: 1,
+    }
+}
+
+/// A backend holding one index file that lists blob `[1; 32]`.
+fn one_index_file() -> (tempfile::TempDir, MemoryBackend, Sealer, IndexId) {
+    let backend = MemoryBackend::new();
+    let sealer = Sealer::new(&[1; 32]);
+    let f = IndexFile {
+        supersedes: vec![],
+        packs: vec![PackEntries {
+            pack: PackId([9; 32]),
+            blobs: vec![entry(1)],
+        }],
+    };
+    let bytes = f.seal(&sealer, 3).unwrap();
+    let id = IndexId(*blake3::hash(&bytes).as_bytes());
+    backend.write(Kind::Index, &id.to_hex(), &bytes).unwrap();
+    (tempfile::tempdir().unwrap(), backend, sealer, id)
+}
+
+#[test]
+fn an_unreadable_index_file_is_skipped_and_reported() {
+    let (dir, backend, sealer, _) = one_index_file();
+    let junk = IndexId([7; 32]);
+    backend.write(Kind::Index, &junk.to_hex(), b"junk").unwrap();
+    let c = IndexCache::open(dir.path(), "r1").unwrap();
+    c.sync(&backend, &sealer).unwrap();
+    assert!(c.contains(&BlobId([1; 32])).unwrap());
+    let bad = c.unreadable();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].0, junk);
+    // Not marked loaded: it stays reported; once gone, it is forgotten.
+    c.sync(&backend, &sealer).unwrap();
+    assert_eq!(c.unreadable().len(), 1);
+    backend.remove(Kind::Index, &junk.to_hex()).unwrap();
+    c.sync(&backend, &sealer).unwrap();
+    assert!(c.unreadable().is_empty());
+    // A missing blob is looked up in trailers (none here): not found.
+    assert!(c
+        .locate(&backend, &sealer, &BlobId([2; 32]))
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        c.locate(&backend, &sealer, &BlobId([1; 32])).unwrap(),
+        Some((c.get(&BlobId([1; 32])).unwrap().unwrap(), false))
+    );
+}
+
+#[test]
+fn sync_loads_and_rebuilds() {
+    let (dir, backend, sealer, id) = one_index_file();
+    {
+        let c = IndexCache::open(dir.path(), "r1").unwrap();
+        c.sync(&backend, &sealer).unwrap();
+        let loc = c.get(&BlobId([1; 32])).unwrap().unwrap();
+        assert_eq!(loc.pack, PackId([9; 32]));
+        // A second handle while the first is open falls back to a temp cache.
+        let c2 = IndexCache::open(dir.path(), "r1").unwrap();
+        assert!(c2.temp_dir.is_some());
+        c2.sync(&backend, &sealer).unwrap();
+        assert!(c2.contains(&BlobId([1; 32])).unwrap());
+    }
+    // Index file removed: the cache forgets its blobs.
+    backend.remove(Kind::Index, &id.to_hex()).unwrap();
+    let c = IndexCache::open(dir.path(), "r1").unwrap();
+    c.sync(&backend, &sealer).unwrap();
+    assert!(!c.contains(&BlobId([1; 32])).unwrap());
+}
