@@ -107,3 +107,58 @@ fn xattrs_follow_changes_across_rebackups() {
         b"keep"
     );
 }
+
+/// An unchanged directory keeps its parent's tree (the walk reuses the
+/// tree's ID without encoding it); a change deep down must still give new
+/// trees all the way up, and each snapshot restores as it was.
+#[test]
+fn a_change_deep_in_an_unchanged_tree_reaches_every_snapshot() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("a/b/c")).unwrap();
+    fs::create_dir_all(src.join("a/gone/inner")).unwrap();
+    fs::create_dir_all(src.join("z")).unwrap();
+    fs::write(src.join("a/b/c/deep"), b"first version").unwrap();
+    fs::write(src.join("a/gone/inner/f"), b"to be removed").unwrap();
+    fs::write(src.join("z/same"), b"never changes").unwrap();
+    let tree_of = |snap: &serde_json::Value| {
+        let id = snap["snapshot_id"].as_str().unwrap().to_owned();
+        env.json(&["cat", "snapshot", &id])["tree"].clone()
+    };
+    let first = env.backup(&src, &[]);
+    let again = env.backup(&src, &[]);
+    assert_eq!(
+        tree_of(&first),
+        tree_of(&again),
+        "unchanged tree, same root"
+    );
+    fs::write(src.join("a/b/c/deep"), b"second version!").unwrap();
+    fs::remove_dir_all(src.join("a/gone")).unwrap();
+    let second = env.backup(&src, &[]);
+    assert_ne!(
+        tree_of(&second),
+        tree_of(&first),
+        "a deep change, a new root"
+    );
+    let third = env.backup(&src, &[]);
+    assert_eq!(tree_of(&third), tree_of(&second));
+    let relative = |dir: &std::path::Path| -> Vec<(std::path::PathBuf, String)> {
+        cairn_tests::fingerprint(dir)
+            .into_iter()
+            .map(|(p, h)| (p.strip_prefix(dir).unwrap().to_path_buf(), h))
+            .collect()
+    };
+    let out = env.restore_latest("out");
+    let restored = relative(&out.join(src.strip_prefix("/").unwrap()));
+    assert_eq!(restored, relative(&src));
+    assert_eq!(restored.len(), 2, "{restored:?}");
+    let id = first["snapshot_id"].as_str().unwrap();
+    let old = env.path("old");
+    env.ok(&["restore", id, "--target", old.to_str().unwrap()]);
+    let old_src = old.join(src.strip_prefix("/").unwrap());
+    assert_eq!(
+        fs::read(old_src.join("a/b/c/deep")).unwrap(),
+        b"first version"
+    );
+    assert!(old_src.join("a/gone/inner/f").exists());
+}

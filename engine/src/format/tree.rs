@@ -404,10 +404,15 @@ impl Tree {
 
     /// Find an entry by name.
     pub fn get(&self, name: &[u8]) -> Option<&Node> {
+        self.position(name).and_then(|i| self.nodes.get(i))
+    }
+
+    /// The index of the node named `name` in `nodes`, which are in name
+    /// order.
+    pub fn position(&self, name: &[u8]) -> Option<usize> {
         self.nodes
             .binary_search_by(|n| n.name.as_slice().cmp(name))
             .ok()
-            .and_then(|i| self.nodes.get(i))
     }
 }
 

@@ -161,6 +161,30 @@ impl<'r> BlobWriter<'r> {
         Ok(t == Some(blob_type))
     }
 
+    /// [`is_stored`](Self::is_stored) of each of `ids`, with the index
+    /// lookups batched.
+    pub fn are_stored(&self, ids: &[BlobId], blob_type: BlobType) -> Result<Vec<bool>> {
+        let mut out = vec![false; ids.len()];
+        let mut ask = Vec::new();
+        {
+            let session = lock(&self.session);
+            for (i, id) in ids.iter().enumerate() {
+                match session.get(id) {
+                    Some(t) => out[i] = *t == blob_type,
+                    None => ask.push(i),
+                }
+            }
+        }
+        let wanted: Vec<BlobId> = ask.iter().map(|&i| ids[i]).collect();
+        let found = self.repo.index()?.get_many(&wanted)?;
+        for (&i, loc) in ask.iter().zip(found) {
+            out[i] = loc.is_some_and(|l| {
+                !self.condemned.contains(&l.pack) && l.entry.blob_type == blob_type
+            });
+        }
+        Ok(out)
+    }
+
     /// Compress, seal and pack a claimed blob. `scratch` is the calling
     /// worker's reusable buffer (no allocation per blob in steady state).
     pub fn store(

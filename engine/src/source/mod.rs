@@ -45,9 +45,16 @@ pub trait Sink {
     ) -> Result<std::io::Result<u64>>;
     /// Store a tree (deduplicated); its ID.
     fn tree(&mut self, tree: Tree) -> Result<TreeId>;
+    /// Is the parent snapshot's tree `id` still stored, so that a tree
+    /// equal to it can be recorded as `id` without encoding it again?
+    fn tree_stored(&self, id: &TreeId) -> Result<bool>;
     /// Are all chunks of `content` stored? A parent's content list is
     /// reused only then, so a lost pack heals by reading the file again.
     fn is_stored(&self, content: &[Extent]) -> Result<bool>;
+    /// [`is_stored`](Self::is_stored) of each of `contents`, in one batch.
+    fn are_stored(&self, contents: &[&[Extent]]) -> Result<Vec<bool>> {
+        contents.iter().map(|c| self.is_stored(c)).collect()
+    }
     /// A tree of the parent snapshot, for change detection.
     fn parent_tree(&mut self, id: &TreeId) -> Result<Tree>;
     /// Record a problem that makes the snapshot partial.
@@ -99,4 +106,27 @@ pub fn dir_node(sink: &mut dyn Sink, mut node: Node, tree: Tree) -> Result<Node>
     sink.stats().dirs += 1;
     node.subtree = Some(sink.tree(tree)?);
     Ok(node)
+}
+
+/// As [`dir_node`], when the parent snapshot had this directory as the
+/// tree `prev` with ID `prev_id`: a tree equal to it is recorded under that
+/// ID if it is still stored, skipping its encoding, hashing and lookup.
+/// The encoding is canonical CBOR (format-spec `trees-and-snapshots.md`), so an equal
+/// tree would encode to a blob with that very ID; a parent written by an
+/// older version may hold other bytes for equal nodes, which every reader
+/// reads alike.
+pub fn dir_node_like(
+    sink: &mut dyn Sink,
+    mut node: Node,
+    tree: Tree,
+    prev: Option<(&Tree, TreeId)>,
+) -> Result<Node> {
+    if let Some((prev, id)) = prev {
+        if *prev == tree && sink.tree_stored(&id)? {
+            sink.stats().dirs += 1;
+            node.subtree = Some(id);
+            return Ok(node);
+        }
+    }
+    dir_node(sink, node, tree)
 }

@@ -132,6 +132,10 @@ impl Sink for Pipeline<'_, '_> {
         Ok(TreeId(id))
     }
 
+    fn tree_stored(&self, id: &TreeId) -> Result<bool> {
+        self.writer.is_stored(&BlobId(id.0), BlobType::Tree)
+    }
+
     fn is_stored(&self, content: &[Extent]) -> Result<bool> {
         for e in content {
             if let Extent::Chunk(id) = e {
@@ -141,6 +145,30 @@ impl Sink for Pipeline<'_, '_> {
             }
         }
         Ok(true)
+    }
+
+    fn are_stored(&self, contents: &[&[Extent]]) -> Result<Vec<bool>> {
+        let ids: Vec<BlobId> = contents
+            .iter()
+            .flat_map(|c| c.iter())
+            .filter_map(|e| match e {
+                Extent::Chunk(id) => Some(BlobId(id.0)),
+                Extent::Hole(_) => None,
+            })
+            .collect();
+        let stored = self.writer.are_stored(&ids, BlobType::Chunk)?;
+        let mut at = 0;
+        Ok(contents
+            .iter()
+            .map(|c| {
+                let chunks = c.iter().filter(|e| matches!(e, Extent::Chunk(_))).count();
+                let all = stored
+                    .get(at..at + chunks)
+                    .is_some_and(|s| s.iter().all(|&s| s));
+                at += chunks;
+                all
+            })
+            .collect())
     }
 
     fn parent_tree(&mut self, id: &TreeId) -> Result<Tree> {

@@ -79,3 +79,34 @@ fn sync_loads_and_rebuilds() {
     c.sync(&backend, &sealer).unwrap();
     assert!(!c.contains(&BlobId([1; 32])).unwrap());
 }
+
+#[test]
+fn get_many_answers_like_get_in_the_order_asked() {
+    let backend = MemoryBackend::new();
+    let sealer = Sealer::new(&[1; 32]);
+    let f = IndexFile {
+        supersedes: vec![],
+        packs: vec![PackEntries {
+            pack: PackId([9; 32]),
+            blobs: [200, 3, 77, 150].into_iter().map(entry).collect(),
+        }],
+    };
+    let bytes = f.seal(&sealer, 3).unwrap();
+    let id = IndexId(*blake3::hash(&bytes).as_bytes());
+    backend.write(Kind::Index, &id.to_hex(), &bytes).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let c = IndexCache::open(dir.path(), "r1").unwrap();
+    c.sync(&backend, &sealer).unwrap();
+    // Unsorted, with misses and a repeat: each answer sits at its
+    // question's place.
+    let ask: Vec<BlobId> = [150, 4, 3, 200, 3, 0, 77]
+        .into_iter()
+        .map(|b| BlobId([b; 32]))
+        .collect();
+    let many = c.get_many(&ask).unwrap();
+    let one: Vec<_> = ask.iter().map(|id| c.get(id).unwrap()).collect();
+    assert_eq!(many, one);
+    let hits: Vec<bool> = many.iter().map(Option::is_some).collect();
+    assert_eq!(hits, [true, false, true, true, true, false, true]);
+    assert!(c.get_many(&[]).unwrap().is_empty());
+}

@@ -13,8 +13,9 @@ use super::select::{FileSelection, Selector};
 use super::{data_regions, node_from, open_noatime, prefetch, ts, NameCache};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
+use crate::id::TreeId;
 use crate::progress::{check_interrupt, Change, Progress};
-use crate::source::{dir_node, BuildContext, ChunkClass, Sink, Source};
+use crate::source::{dir_node, dir_node_like, BuildContext, ChunkClass, Sink, Source};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -128,10 +129,11 @@ impl Walk<'_> {
         self.sink.warn(msg);
     }
 
-    fn parent_subtree(&mut self, parent: Option<&Node>) -> Option<Tree> {
+    /// The parent snapshot's tree of a directory, with its ID.
+    fn parent_subtree(&mut self, parent: Option<&Node>) -> Option<(Tree, TreeId)> {
         let id = parent.filter(|n| n.kind == NodeKind::Dir)?.subtree?;
         match self.sink.parent_tree(&id) {
-            Ok(t) => Some(t),
+            Ok(t) => Some((t, id)),
             Err(e) => {
                 self.warn(format!(
                     "parent snapshot tree unreadable, reading all files: {e}"
@@ -141,10 +143,19 @@ impl Walk<'_> {
         }
     }
 
-    fn dir_node(&mut self, node: Node, tree: Tree) -> Result<Node> {
-        dir_node(self.sink, node, tree)
+    /// Store a directory's tree, or reuse the parent's ID for an equal one.
+    fn dir_node(&mut self, node: Node, tree: Tree, prev: Option<&(Tree, TreeId)>) -> Result<Node> {
+        dir_node_like(self.sink, node, tree, prev.map(|(t, id)| (t, *id)))
     }
-    fn file(&mut self, path: &Path, mut node: Node, parent: Option<&Node>) -> Result<Option<Node>> {
+    /// `stored`: whether the parent's content is all stored, when the
+    /// caller checked it in a batch (`None`: ask the sink).
+    fn file(
+        &mut self,
+        path: &Path,
+        mut node: Node,
+        parent: Option<&Node>,
+        stored: Option<bool>,
+    ) -> Result<Option<Node>> {
         if self.src.sel.too_large(node.size) {
             return Ok(None);
         }
@@ -154,7 +165,10 @@ impl Walk<'_> {
                 .src
                 .sel
                 .unchanged(p, node.size, node.mtime, node.ctime, node.inode)
-                && self.sink.is_stored(&p.content)?
+                && match stored {
+                    Some(s) => s,
+                    None => self.sink.is_stored(&p.content)?,
+                }
             {
                 node.content = p.content.clone();
                 let stats = self.sink.stats();
@@ -246,7 +260,7 @@ impl Walk<'_> {
                 return Ok(None);
             }
         };
-        self.entry_with(path, name, md, parent, root_dev)
+        self.entry_with(path, name, md, parent, None, root_dev)
     }
 
     /// As [`entry`](Self::entry) with the `lstat` result already in hand;
@@ -257,9 +271,10 @@ impl Walk<'_> {
         name: &[u8],
         md: std::fs::Metadata,
         parent: Option<&Node>,
+        stored: Option<bool>,
         root_dev: u64,
     ) -> Result<Option<Node>> {
-        let out = self.entry_node(path, name, md, parent, root_dev)?;
+        let out = self.entry_node(path, name, md, parent, stored, root_dev)?;
         if let Some(n) = &out {
             let change = match parent {
                 None => Change::New,
@@ -277,6 +292,7 @@ impl Walk<'_> {
         name: &[u8],
         md: std::fs::Metadata,
         parent: Option<&Node>,
+        stored: Option<bool>,
         root_dev: u64,
     ) -> Result<Option<Node>> {
         let node = self.node(path, name, &md, parent);
@@ -284,13 +300,13 @@ impl Walk<'_> {
             return Ok(None); // unreadable link: warned above, skipped
         }
         match node.kind {
-            NodeKind::File => self.file(path, node, parent),
+            NodeKind::File => self.file(path, node, parent, stored),
             NodeKind::Dir => {
                 if self.src.sel.one_fs && md.dev() != root_dev {
-                    return self.dir_node(node, Tree::default()).map(Some);
+                    return dir_node(self.sink, node, Tree::default()).map(Some);
                 }
-                let parent_tree = self.parent_subtree(parent);
-                self.dir(path, node, parent_tree.as_ref(), root_dev)
+                let prev = self.parent_subtree(parent);
+                self.dir(path, node, prev.as_ref(), root_dev)
             }
             _ => Ok(Some(node)),
         }
@@ -300,11 +316,11 @@ impl Walk<'_> {
         &mut self,
         path: &Path,
         node: Node,
-        parent: Option<&Tree>,
+        prev: Option<&(Tree, TreeId)>,
         root_dev: u64,
     ) -> Result<Option<Node>> {
-        match self.dir_tree(path, parent, root_dev)? {
-            Some(tree) => self.dir_node(node, tree).map(Some),
+        match self.dir_tree(path, prev.map(|(t, _)| t), root_dev)? {
+            Some(tree) => self.dir_node(node, tree, prev).map(Some),
             None => Ok(None),
         }
     }
@@ -330,6 +346,23 @@ impl Walk<'_> {
             }
         }
         names.sort();
+        // Whether each file of the parent tree still has all its chunks
+        // stored, asked in one batch rather than a lookup per chunk as
+        // each unchanged file comes.
+        let stored = match parent {
+            Some(t) => {
+                let contents: Vec<&[Extent]> = t
+                    .nodes
+                    .iter()
+                    .map(|n| match n.kind {
+                        NodeKind::File => n.content.as_slice(),
+                        _ => &[],
+                    })
+                    .collect();
+                self.sink.are_stored(&contents)?
+            }
+            None => Vec::new(),
+        };
         if let Some(tag) = self.src.sel.tag_in(path) {
             names.retain(|n| n.as_slice() == tag);
         }
@@ -377,8 +410,10 @@ impl Walk<'_> {
                     continue;
                 }
             };
-            let pnode = parent.and_then(|t| t.get(&name));
-            if let Some(n) = self.entry_with(&child, &name, md, pnode, root_dev)? {
+            let at = parent.and_then(|t| t.position(&name));
+            let pnode = at.and_then(|i| parent.and_then(|t| t.nodes.get(i)));
+            let stored = at.and_then(|i| stored.get(i).copied());
+            if let Some(n) = self.entry_with(&child, &name, md, pnode, stored, root_dev)? {
                 tree.nodes.push(n);
             }
         }
@@ -412,9 +447,9 @@ impl Walk<'_> {
                 n
             } else {
                 let node = self.node(&path, name, &md, pnode);
-                let ptree = self.parent_subtree(pnode);
-                let subtree = self.root(sub, &path, ptree.as_ref())?;
-                Some(self.dir_node(node, subtree)?)
+                let prev = self.parent_subtree(pnode);
+                let subtree = self.root(sub, &path, prev.as_ref().map(|(t, _)| t))?;
+                Some(self.dir_node(node, subtree, prev.as_ref())?)
             };
             if let Some(n) = node {
                 tree.nodes.push(n);
