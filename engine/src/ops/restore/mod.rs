@@ -20,6 +20,7 @@ use crate::format::tree::{Extent, Node, NodeKind, Timestamp};
 use crate::id::BlobId;
 use crate::progress::{check_interrupt, Progress};
 use crate::repo::browse::WalkGuard;
+use crate::repo::index_cache::Location;
 use crate::repo::pack::BlobType;
 use crate::repo::Repository;
 use crate::source::filter::PathFilter;
@@ -167,20 +168,63 @@ fn write_file(repo: &Repository, path: &Path, node: &Node, progress: &dyn Progre
             progress.bytes(*n);
         }
     }
-    jobs.par_iter().try_for_each(|(offset, loc)| -> Result<()> {
-        check_interrupt()?;
-        // A prune may have moved the blob since it was located.
-        let data = match repo.read_located(loc) {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                repo.read_blob(&loc.entry.id, BlobType::Chunk)?
-            }
-            other => other?,
-        };
-        f.write_all_at(&data, *offset).map_err(|e| io(path, e))?;
-        progress.bytes(data.len() as u64);
+    // Chunks are fetched and verified in parallel a window at a time,
+    // while this thread writes the window before in file order: the kernel
+    // serialises writes to one file on its inode lock anyway, and two
+    // threads writing one file spun on that lock (7% of a restore's CPU in
+    // `perf`) instead of fetching the next chunks.
+    let mut windows = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, (_, loc)) in jobs.iter().enumerate() {
+        bytes += u64::from(loc.entry.plain_len);
+        if bytes >= WINDOW_BYTES {
+            windows.push(&jobs[start..=i]);
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    if start < jobs.len() {
+        windows.push(&jobs[start..]);
+    }
+    let fetch = |window: &[(u64, Location)]| -> Result<Vec<(u64, Vec<u8>)>> {
+        window
+            .par_iter()
+            .map(|(offset, loc)| {
+                check_interrupt()?;
+                // A prune may have moved the blob since it was located.
+                let data = match repo.read_located(loc) {
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        repo.read_blob(&loc.entry.id, BlobType::Chunk)?
+                    }
+                    other => other?,
+                };
+                Ok((*offset, data))
+            })
+            .collect()
+    };
+    let write = |ready: Vec<(u64, Vec<u8>)>| -> Result<()> {
+        for (offset, data) in ready {
+            f.write_all_at(&data, offset).map_err(|e| io(path, e))?;
+            progress.bytes(data.len() as u64);
+        }
         Ok(())
-    })
+    };
+    let mut windows = windows.into_iter();
+    let Some(first) = windows.next() else {
+        return Ok(());
+    };
+    let mut ready = fetch(first)?;
+    for window in windows {
+        let current = std::mem::take(&mut ready);
+        let (written, next) = rayon::join(|| write(current), || fetch(window));
+        written?;
+        ready = next?;
+    }
+    write(ready)
 }
+
+/// How many bytes of a file are fetched in parallel while the previous
+/// window is written (two windows per file being written are in memory).
+const WINDOW_BYTES: u64 = 2 << 20;
 
 /// Remove whatever is at `path` unless `keep` accepts its type; a symlink
 /// left in the target is never followed. Directories are left alone.
