@@ -14,21 +14,27 @@ fn entry(b: u8) -> BlobEntry {
     }
 }
 
-/// A backend holding one index file that lists blob `[1; 32]`.
-fn one_index_file() -> (tempfile::TempDir, MemoryBackend, Sealer, IndexId) {
+/// A backend holding one index file that lists the blobs `[b; 32]` of
+/// `blobs`, in one pack.
+fn index_file_of(blobs: &[u8]) -> (tempfile::TempDir, MemoryBackend, Sealer, IndexId) {
     let backend = MemoryBackend::new();
     let sealer = Sealer::new(&[1; 32]);
     let f = IndexFile {
         supersedes: vec![],
         packs: vec![PackEntries {
             pack: PackId([9; 32]),
-            blobs: vec![entry(1)],
+            blobs: blobs.iter().copied().map(entry).collect(),
         }],
     };
     let bytes = f.seal(&sealer, 3).unwrap();
     let id = IndexId(*blake3::hash(&bytes).as_bytes());
     backend.write(Kind::Index, &id.to_hex(), &bytes).unwrap();
     (tempfile::tempdir().unwrap(), backend, sealer, id)
+}
+
+/// A backend holding one index file that lists blob `[1; 32]`.
+fn one_index_file() -> (tempfile::TempDir, MemoryBackend, Sealer, IndexId) {
+    index_file_of(&[1])
 }
 
 #[test]
@@ -82,19 +88,7 @@ fn sync_loads_and_rebuilds() {
 
 #[test]
 fn get_many_answers_like_get_in_the_order_asked() {
-    let backend = MemoryBackend::new();
-    let sealer = Sealer::new(&[1; 32]);
-    let f = IndexFile {
-        supersedes: vec![],
-        packs: vec![PackEntries {
-            pack: PackId([9; 32]),
-            blobs: [200, 3, 77, 150].into_iter().map(entry).collect(),
-        }],
-    };
-    let bytes = f.seal(&sealer, 3).unwrap();
-    let id = IndexId(*blake3::hash(&bytes).as_bytes());
-    backend.write(Kind::Index, &id.to_hex(), &bytes).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, backend, sealer, _) = index_file_of(&[200, 3, 77, 150]);
     let c = IndexCache::open(dir.path(), "r1").unwrap();
     c.sync(&backend, &sealer).unwrap();
     // Unsorted, with misses and a repeat: each answer sits at its
