@@ -108,13 +108,13 @@ pub fn dir_node(sink: &mut dyn Sink, mut node: Node, tree: Tree) -> Result<Node>
     Ok(node)
 }
 
-/// As [`dir_node`], when the parent snapshot had this directory as the
-/// tree `prev` with ID `prev_id`: a tree equal to it is recorded under that
-/// ID if it is still stored, skipping its encoding, hashing and lookup.
-/// The encoding is canonical CBOR (format-spec `trees-and-snapshots.md`), so an equal
-/// tree would encode to a blob with that very ID; a parent written by an
-/// older version may hold other bytes for equal nodes, which every reader
-/// reads alike.
+/// As [`dir_node`], when the parent snapshot had this directory as
+/// `prev` (its tree and the tree's ID): a tree equal to it is recorded
+/// under that ID if it is still stored, skipping its encoding, hashing and
+/// lookup. The encoding is canonical CBOR (format-spec
+/// `trees-and-snapshots.md`), so an equal tree would encode to a blob with
+/// that very ID; a parent written by an older version may hold other bytes
+/// for equal nodes, which every reader reads alike.
 pub fn dir_node_like(
     sink: &mut dyn Sink,
     mut node: Node,
