@@ -64,12 +64,7 @@ fn chunking(args: &InitArgs) -> Result<(ChunkerParams, Option<FineParams>)> {
     let chunker = match &args.chunk_size {
         None => ChunkerParams::default(),
         Some(s) => {
-            let avg = power_of_two("--chunk-size", s, 64 << 10, 16 << 20)?;
-            ChunkerParams {
-                min_size: avg / 2,
-                avg_size: avg,
-                max_size: avg * 4,
-            }
+            ChunkerParams::with_average(power_of_two("--chunk-size", s, 64 << 10, 16 << 20)?)
         }
     };
     let fine = match args.fine_chunk_size.as_deref() {

@@ -13,7 +13,7 @@
 //! sizes); the fine class stops at `limit` bytes into the file, so a huge
 //! database cannot make a tree hold hundreds of millions of extents.
 
-use super::{ChunkerParams, MAX_CHUNK_SIZE_LIMIT};
+use super::ChunkerParams;
 use crate::error::{Error, Result};
 
 /// How a stream is cut.
@@ -82,15 +82,11 @@ impl Default for FineParams {
 }
 
 impl FineParams {
-    /// Fine chunks of average `avg` (a power of two): minimum `avg/2`,
-    /// maximum `4·avg`, for the first 1 GiB of a file.
+    /// Fine chunks of average `avg` (a power of two, shaped as
+    /// [`ChunkerParams::with_average`]), for the first 1 GiB of a file.
     pub fn with_average(avg: u32) -> FineParams {
         FineParams {
-            chunker: ChunkerParams {
-                min_size: avg / 2,
-                avg_size: avg,
-                max_size: avg.saturating_mul(4).min(MAX_CHUNK_SIZE_LIMIT),
-            },
+            chunker: ChunkerParams::with_average(avg),
             limit: 1 << 30,
         }
     }

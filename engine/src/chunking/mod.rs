@@ -34,11 +34,7 @@ pub struct ChunkerParams {
 impl Default for ChunkerParams {
     /// 512 KiB / 1 MiB / 4 MiB.
     fn default() -> Self {
-        ChunkerParams {
-            min_size: 512 * 1024,
-            avg_size: 1024 * 1024,
-            max_size: 4 * 1024 * 1024,
-        }
+        ChunkerParams::with_average(1024 * 1024)
     }
 }
 
@@ -46,6 +42,17 @@ impl Default for ChunkerParams {
 pub const MAX_CHUNK_SIZE_LIMIT: u32 = 64 * 1024 * 1024;
 
 impl ChunkerParams {
+    /// Chunks of average `avg` (a power of two): minimum `avg/2`, maximum
+    /// `4·avg` (at most [`MAX_CHUNK_SIZE_LIMIT`]), the shape of the
+    /// defaults.
+    pub fn with_average(avg: u32) -> ChunkerParams {
+        ChunkerParams {
+            min_size: avg / 2,
+            avg_size: avg,
+            max_size: avg.saturating_mul(4).min(MAX_CHUNK_SIZE_LIMIT),
+        }
+    }
+
     /// Check the constraints of `format-spec/v1/chunking.md`.
     pub fn validate(&self) -> Result<()> {
         let ok = self.avg_size.is_power_of_two()

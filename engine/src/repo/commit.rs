@@ -29,6 +29,7 @@ use crate::format::index::PackEntries;
 use crate::format::snapshot::Snapshot;
 use crate::id::PackId;
 use crate::id::{BlobId, IndexId, SnapshotId};
+use crate::repo::index_cache::Location;
 use crate::repo::lock::LockGuard;
 use crate::repo::pack::{BlobEntry, BlobType, PackBuilder};
 use std::collections::{HashMap, HashSet};
@@ -144,12 +145,13 @@ impl<'r> BlobWriter<'r> {
 
     /// The type `id` is indexed with, in a pack no GC plan condemns.
     fn indexed(&self, id: &BlobId) -> Result<Option<BlobType>> {
-        Ok(self
-            .repo
-            .index()?
-            .get(id)?
-            .filter(|loc| !self.condemned.contains(&loc.pack))
-            .map(|loc| loc.entry.blob_type))
+        Ok(self.usable(self.repo.index()?.get(id)?))
+    }
+
+    /// The type of an indexed blob, unless a GC plan condemns its pack.
+    fn usable(&self, loc: Option<Location>) -> Option<BlobType> {
+        loc.filter(|l| !self.condemned.contains(&l.pack))
+            .map(|l| l.entry.blob_type)
     }
 
     /// Is `id` stored as `blob_type`, in the index or by this session?
@@ -178,9 +180,7 @@ impl<'r> BlobWriter<'r> {
         let wanted: Vec<BlobId> = ask.iter().map(|&i| ids[i]).collect();
         let found = self.repo.index()?.get_many(&wanted)?;
         for (&i, loc) in ask.iter().zip(found) {
-            out[i] = loc.is_some_and(|l| {
-                !self.condemned.contains(&l.pack) && l.entry.blob_type == blob_type
-            });
+            out[i] = self.usable(loc) == Some(blob_type);
         }
         Ok(out)
     }

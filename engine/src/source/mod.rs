@@ -48,13 +48,10 @@ pub trait Sink {
     /// Is the parent snapshot's tree `id` still stored, so that a tree
     /// equal to it can be recorded as `id` without encoding it again?
     fn tree_stored(&self, id: &TreeId) -> Result<bool>;
-    /// Are all chunks of `content` stored? A parent's content list is
-    /// reused only then, so a lost pack heals by reading the file again.
-    fn is_stored(&self, content: &[Extent]) -> Result<bool>;
-    /// [`is_stored`](Self::is_stored) of each of `contents`, in one batch.
-    fn are_stored(&self, contents: &[&[Extent]]) -> Result<Vec<bool>> {
-        contents.iter().map(|c| self.is_stored(c)).collect()
-    }
+    /// For each of `contents`, are all its chunks stored? A parent's
+    /// content list is reused only then, so a lost pack heals by reading
+    /// the file again. One call for many files batches the lookups.
+    fn are_stored(&self, contents: &[&[Extent]]) -> Result<Vec<bool>>;
     /// A tree of the parent snapshot, for change detection.
     fn parent_tree(&mut self, id: &TreeId) -> Result<Tree>;
     /// Record a problem that makes the snapshot partial.

@@ -136,17 +136,6 @@ impl Sink for Pipeline<'_, '_> {
         self.writer.is_stored(&BlobId(id.0), BlobType::Tree)
     }
 
-    fn is_stored(&self, content: &[Extent]) -> Result<bool> {
-        for e in content {
-            if let Extent::Chunk(id) = e {
-                if !self.writer.is_stored(&BlobId(id.0), BlobType::Chunk)? {
-                    return Ok(false);
-                }
-            }
-        }
-        Ok(true)
-    }
-
     fn are_stored(&self, contents: &[&[Extent]]) -> Result<Vec<bool>> {
         let ids: Vec<BlobId> = contents
             .iter()

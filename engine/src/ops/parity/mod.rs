@@ -38,13 +38,21 @@ pub type Groups = BTreeMap<[u8; 32], (Group, Vec<u8>)>;
 /// Every group named by the parity files present. Unreadable headers are
 /// skipped (scrub reports those files).
 pub fn groups(backend: &dyn Backend) -> Result<Groups> {
+    let listed = backend.list(Kind::Parity)?;
+    Ok(by_group(
+        listed
+            .iter()
+            .map(|(name, size)| read_header(backend, name, *size)),
+    ))
+}
+
+/// Parsed parity headers gathered by group; unreadable ones are skipped.
+fn by_group(headers: impl Iterator<Item = Result<(Group, u8)>>) -> Groups {
     let mut out = Groups::new();
-    for (name, size) in backend.list(Kind::Parity)? {
-        if let Ok((g, j)) = read_header(backend, &name, size) {
-            out.entry(g.id).or_insert_with(|| (g, Vec::new())).1.push(j);
-        }
+    for (g, j) in headers.flatten() {
+        out.entry(g.id).or_insert_with(|| (g, Vec::new())).1.push(j);
     }
-    Ok(out)
+    out
 }
 
 /// As [`groups`], with the headers the local cache has seen taken from
@@ -57,22 +65,20 @@ pub fn groups_cached(repo: &Repository) -> Result<Groups> {
     let backend = repo.backend();
     let cache = repo.index()?;
     let listed = backend.list(Kind::Parity)?;
-    let mut out = Groups::new();
-    for (name, size) in &listed {
-        let parsed = match cache.parity_header(name) {
-            Some(h) => Group::parse(&h),
-            None => header_bytes(&**backend, name, *size).and_then(|h| {
-                let parsed = Group::parse(&h);
-                if parsed.is_ok() {
-                    cache.cache_parity_header(name, &h);
-                }
-                parsed
+    let out = by_group(
+        listed
+            .iter()
+            .map(|(name, size)| match cache.parity_header(name) {
+                Some(h) => Group::parse(&h),
+                None => header_bytes(&**backend, name, *size).and_then(|h| {
+                    let parsed = Group::parse(&h);
+                    if parsed.is_ok() {
+                        cache.cache_parity_header(name, &h);
+                    }
+                    parsed
+                }),
             }),
-        };
-        if let Ok((g, j)) = parsed {
-            out.entry(g.id).or_insert_with(|| (g, Vec::new())).1.push(j);
-        }
-    }
+    );
     cache.keep_parity_headers(&listed.iter().map(|(n, _)| n.as_str()).collect())?;
     Ok(out)
 }

@@ -65,11 +65,17 @@ impl View {
     /// replaced when it is deleted (`format-spec/v1/gc.md`, P7), so the
     /// rewrite follows what prune deletes, not the size of the index.
     pub fn affected(&self, gone: &dyn Fn(&PackId) -> bool) -> Vec<IndexId> {
+        self.affected_files(gone).map(|(id, _)| *id).collect()
+    }
+
+    /// [`affected`](Self::affected), with the packs each file names.
+    fn affected_files<'v>(
+        &'v self,
+        gone: &'v dyn Fn(&PackId) -> bool,
+    ) -> impl Iterator<Item = &'v (IndexId, Vec<PackId>)> {
         self.files
             .iter()
-            .filter(|(_, packs)| packs.iter().any(gone))
-            .map(|(id, _)| *id)
-            .collect()
+            .filter(move |(_, packs)| packs.iter().any(gone))
     }
 
     /// The index files that replace the [`affected`](Self::affected) ones
@@ -78,9 +84,7 @@ impl View {
     pub fn rewritten(&self, gone: &dyn Fn(&PackId) -> bool, per_file: usize) -> Vec<IndexFile> {
         let replaced = self.affected(gone);
         let kept: std::collections::BTreeSet<&PackId> = self
-            .files
-            .iter()
-            .filter(|(_, packs)| packs.iter().any(gone))
+            .affected_files(gone)
             .flat_map(|(_, packs)| packs)
             .filter(|p| !gone(p))
             .collect();

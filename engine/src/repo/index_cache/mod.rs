@@ -294,16 +294,24 @@ impl IndexCache {
     /// The IDs of every key that starts with `prefix`.
     fn ids(&self, prefix: u8) -> Result<Vec<[u8; 32]>> {
         let mut out = Vec::new();
-        for item in self.db.prefix_iterator([prefix]) {
-            let (k, _) = item.map_err(|e| db_err("scanning", e))?;
-            if k.first() != Some(&prefix) {
-                break;
-            }
-            if let Some(id) = k.get(1..).and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+        self.for_each_key(prefix, |rest| {
+            if let Ok(id) = <[u8; 32]>::try_from(rest) {
                 out.push(id);
             }
-        }
+        })?;
         Ok(out)
+    }
+
+    /// Call `f` with what follows `prefix` in every key that starts with it.
+    fn for_each_key(&self, prefix: u8, mut f: impl FnMut(&[u8])) -> Result<()> {
+        for item in self.db.prefix_iterator([prefix]) {
+            let (k, _) = item.map_err(|e| db_err("scanning", e))?;
+            match k.split_first() {
+                Some((p, rest)) if *p == prefix => f(rest),
+                _ => break,
+            }
+        }
+        Ok(())
     }
 
     /// The header of parity file `name`, if cached (a failed lookup is a
@@ -321,16 +329,12 @@ impl IndexCache {
     /// Forget the cached headers of parity files not in `listed`.
     pub fn keep_parity_headers(&self, listed: &HashSet<&str>) -> Result<()> {
         let mut batch = rocksdb::WriteBatch::default();
-        for item in self.db.prefix_iterator([b'h']) {
-            let (k, _) = item.map_err(|e| db_err("scanning", e))?;
-            if k.first() != Some(&b'h') {
-                break;
-            }
-            let name = std::str::from_utf8(k.get(1..).unwrap_or_default()).unwrap_or_default();
+        self.for_each_key(b'h', |rest| {
+            let name = std::str::from_utf8(rest).unwrap_or_default();
             if !listed.contains(name) {
-                batch.delete(&k);
+                batch.delete([&[b'h'][..], rest].concat());
             }
-        }
+        })?;
         self.db.write(batch).map_err(|e| db_err("writing", e))
     }
 

@@ -167,7 +167,7 @@ impl Walk<'_> {
                 .unchanged(p, node.size, node.mtime, node.ctime, node.inode)
                 && match stored {
                     Some(s) => s,
-                    None => self.sink.is_stored(&p.content)?,
+                    None => self.sink.are_stored(&[&p.content])?.first() == Some(&true),
                 }
             {
                 node.content = p.content.clone();
