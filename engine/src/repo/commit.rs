@@ -56,8 +56,13 @@ pub struct BlobWriter<'r> {
     repo: &'r Repository,
     /// `None` only for a dry run, which never writes.
     lock: Option<&'r LockGuard>,
-    data: Mutex<Option<PackBuilder<'r>>>,
-    trees: Mutex<Option<PackBuilder<'r>>>,
+    /// Open packs not in use: a worker takes one (or starts one), adds
+    /// its blob without holding any lock, and puts it back unless it is
+    /// full. Workers writing one shared pack waited on each other's
+    /// writes (perf, issue 15); there are at most as many open packs of
+    /// a type as workers storing at once.
+    data: Mutex<Vec<PackBuilder<'r>>>,
+    trees: Mutex<Vec<PackBuilder<'r>>>,
     pending: Mutex<Vec<PackEntries>>,
     index_lock: Mutex<()>,
     /// Blobs claimed by this session, with the type they are stored as.
@@ -88,8 +93,8 @@ impl<'r> BlobWriter<'r> {
         Ok(BlobWriter {
             repo,
             lock,
-            data: Mutex::new(None),
-            trees: Mutex::new(None),
+            data: Mutex::new(Vec::new()),
+            trees: Mutex::new(Vec::new()),
             pending: Mutex::new(Vec::new()),
             index_lock: Mutex::new(()),
             session: Mutex::new(HashMap::new()),
@@ -242,31 +247,23 @@ impl<'r> BlobWriter<'r> {
             BlobType::Chunk => &self.data,
             BlobType::Tree => &self.trees,
         };
-        let full = {
-            let mut open = lock(slot);
-            let pb = match open.as_mut() {
-                Some(pb) => pb,
-                None => open.insert(PackBuilder::new(self.repo.backend.as_dyn())?),
-            };
-            if let Err(e) = pb.add(entry, sealed) {
-                // A failed write leaves the pack in an unknown state: drop
-                // it (its temporary file goes with it); never finish it.
-                open.take();
-                self.lost_pack.store(true, Ordering::Relaxed);
-                return Err(e);
-            }
-            if pb.len() >= u64::from(self.repo.config.pack_size)
-                || pb.blob_count() >= PACK_MAX_BLOBS
-            {
-                open.take()
-            } else {
-                None
-            }
+        let open = lock(slot).pop();
+        let mut pb = match open {
+            Some(pb) => pb,
+            None => PackBuilder::new(self.repo.backend.as_dyn())?,
         };
-        if let Some(pb) = full {
-            self.write_pack(pb)?;
+        if let Err(e) = pb.add(entry, sealed) {
+            // A failed write leaves the pack in an unknown state: drop it
+            // (its temporary file goes with it); never finish it.
+            self.lost_pack.store(true, Ordering::Relaxed);
+            return Err(e);
         }
-        Ok(())
+        if pb.len() >= u64::from(self.repo.config.pack_size) || pb.blob_count() >= PACK_MAX_BLOBS {
+            self.write_pack(pb)
+        } else {
+            lock(slot).push(pb);
+            Ok(())
+        }
     }
 
     fn write_pack(&self, pb: PackBuilder<'r>) -> Result<()> {
@@ -338,8 +335,11 @@ impl<'r> BlobWriter<'r> {
 
     fn flush(&self) -> Result<()> {
         for slot in [&self.data, &self.trees] {
-            let open = lock(slot).take();
-            if let Some(pb) = open {
+            // One at a time: after a failure the rest stay open for a
+            // second try (`store_all`).
+            loop {
+                let open = lock(slot).pop();
+                let Some(pb) = open else { break };
                 self.write_pack(pb)?;
             }
         }
@@ -420,26 +420,31 @@ mod tests {
     use crate::repo::InitOptions;
     use std::sync::Arc;
 
-    /// Typed reads made a blob shared across types unreadable: a chunk
-    /// byte-identical to a stored tree must not be deduplicated into it.
-    #[test]
-    fn a_blob_is_never_shared_across_types() {
-        let cache = tempfile::tempdir().unwrap();
+    fn repo(cache: &std::path::Path, pack_size: u32) -> Repository {
         let opts = InitOptions {
             kdf: KdfParams {
                 memory_kib: 64,
                 iterations: 1,
                 parallelism: 1,
             },
+            pack_size,
             ..InitOptions::default()
         };
-        let repo = Repository::init(
+        Repository::init(
             Arc::new(MemoryBackend::new()),
             b"pw",
             &opts,
-            cache.path().to_path_buf(),
+            cache.to_path_buf(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// Typed reads made a blob shared across types unreadable: a chunk
+    /// byte-identical to a stored tree must not be deduplicated into it.
+    #[test]
+    fn a_blob_is_never_shared_across_types() {
+        let cache = tempfile::tempdir().unwrap();
+        let repo = repo(cache.path(), InitOptions::default().pack_size);
         let lock = repo.lock(LockMode::Shared).unwrap();
         let w = BlobWriter::new(&repo, &lock).unwrap();
         let id = BlobId(repo.keys().blob_id(b"same bytes"));
@@ -449,5 +454,77 @@ mod tests {
         assert!(!w.is_stored(&id, BlobType::Chunk).unwrap());
         assert!(w.claim(&id, BlobType::Chunk).is_err());
         w.abandon().unwrap();
+    }
+
+    /// Incompressible blobs of 8 KiB, distinct for each `(t, i)`.
+    fn blob(t: usize, i: usize) -> Vec<u8> {
+        let mut data = vec![0u8; 8192];
+        blake3::Hasher::new()
+            .update(format!("thread {t} blob {i}").as_bytes())
+            .finalize_xof()
+            .fill(&mut data);
+        data
+    }
+
+    fn put(repo: &Repository, w: &BlobWriter<'_>, data: &[u8]) -> BlobId {
+        let id = BlobId(repo.keys().blob_id(data));
+        assert!(w.claim(&id, BlobType::Chunk).unwrap());
+        w.store(BlobType::Chunk, id, data, &mut Vec::new()).unwrap();
+        id
+    }
+
+    /// A worker storing while another holds an open pack starts a second
+    /// one: `store_all` finishes every open pack, not just one.
+    #[test]
+    fn every_open_pack_is_finished() {
+        let cache = tempfile::tempdir().unwrap();
+        let repo = repo(cache.path(), InitOptions::default().pack_size);
+        let lock = repo.lock(LockMode::Shared).unwrap();
+        let w = BlobWriter::new(&repo, &lock).unwrap();
+        let a = put(&repo, &w, &blob(0, 0));
+        let held = super::lock(&w.data).pop().expect("a's pack is open");
+        let b = put(&repo, &w, &blob(0, 1));
+        super::lock(&w.data).push(held);
+        assert_eq!(super::lock(&w.data).len(), 2);
+        w.store_all().unwrap();
+        assert_eq!(
+            repo.backend()
+                .list(crate::backend::Kind::Data)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(repo.read_blob(&a, BlobType::Chunk).unwrap(), blob(0, 0));
+        assert_eq!(repo.read_blob(&b, BlobType::Chunk).unwrap(), blob(0, 1));
+    }
+
+    /// Blobs stored from several threads at once, into full packs and
+    /// packs still open at the end, are all packed, indexed and readable.
+    #[test]
+    fn blobs_stored_from_several_threads_are_all_packed() {
+        let cache = tempfile::tempdir().unwrap();
+        let repo = repo(cache.path(), 64 << 10);
+        let lock = repo.lock(LockMode::Shared).unwrap();
+        let w = BlobWriter::new(&repo, &lock).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..3 {
+                let (w, repo) = (&w, &repo);
+                s.spawn(move || {
+                    for i in 0..40 {
+                        put(repo, w, &blob(t, i));
+                    }
+                });
+            }
+        });
+        w.store_all().unwrap();
+        let packs = repo.backend().list(crate::backend::Kind::Data).unwrap();
+        assert!(packs.len() > 3, "64 KiB packs: {packs:?}");
+        for t in 0..3 {
+            for i in 0..40 {
+                let data = blob(t, i);
+                let id = BlobId(repo.keys().blob_id(&data));
+                assert_eq!(repo.read_blob(&id, BlobType::Chunk).unwrap(), data);
+            }
+        }
     }
 }
