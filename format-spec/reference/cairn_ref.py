@@ -463,6 +463,11 @@ def parse_config(plain):
     if fine:  # chunking.md, "Chunk classes"
         need(sizes_ok(m["fine_min"], m["fine_avg"], m["fine_max"]), "config fine chunk sizes")
         need(isinstance(m["fine_limit"], int) and m["fine_limit"] >= 0, "config fine_limit")
+    if "fine_page" in m:  # chunking.md, "Chunk classes": the page class
+        page = m["fine_page"]
+        need(bool(fine), "config: fine_page without the other fine_* keys")
+        need(isinstance(page, int) and 512 <= page <= 65536 and page & (page - 1) == 0,
+             "config fine_page")
     features = m.get("features", [])
     need(isinstance(features, list), "config features")
     if features:  # README.md, "Versioning policy": this reader knows no required feature

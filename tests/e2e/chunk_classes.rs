@@ -1,7 +1,9 @@
 //! Chunk classes (`format-spec/v1/chunking.md`, "Chunk classes"): database
 //! files and exports are cut finely, so scattered row updates store a
-//! small increment; other files and repositories without the class keep
-//! 1 MiB chunks; the init flags set the sizes and refuse bad ones.
+//! small increment; page-structured database files are cut at their
+//! pages, so an updated page stores one page; other files and
+//! repositories without the class keep 1 MiB chunks; the init flags set
+//! the sizes and refuse bad ones.
 
 use cairn_tests::{assert_code, random_bytes, Env};
 use std::fs;
@@ -31,7 +33,14 @@ fn update_rows(rows: &mut [String]) {
 
 /// Bytes the second backup of `name` (holding `before`, then `after`)
 /// stores in `env`'s repository; checks the restore of the second.
-fn increment(env: &Env, dir: &str, name: &str, before: &str, after: &str) -> u64 {
+fn increment(
+    env: &Env,
+    dir: &str,
+    name: &str,
+    before: impl AsRef<[u8]>,
+    after: impl AsRef<[u8]>,
+) -> u64 {
+    let (before, after) = (before.as_ref(), after.as_ref());
     let src = env.path(dir);
     fs::create_dir_all(&src).unwrap();
     fs::write(src.join(name), before).unwrap();
@@ -40,7 +49,7 @@ fn increment(env: &Env, dir: &str, name: &str, before: &str, after: &str) -> u64
     let second = env.backup(&src, &[]);
     let out = env.restore_latest(&format!("{dir}-out"));
     let back = fs::read(out.join(src.strip_prefix("/").unwrap()).join(name)).unwrap();
-    assert!(back == after.as_bytes(), "{name}: restored content differs");
+    assert!(back == after, "{name}: restored content differs");
     second["new_bytes"].as_u64().expect("new_bytes")
 }
 
@@ -84,6 +93,52 @@ fn scattered_row_updates_store_a_small_increment_in_database_files_only() {
     assert!(without > 7 << 20, "without the class: {without}");
 }
 
+/// A file of a page-structured database (1 MiB of 4 KiB pages) with one
+/// byte changed in each of eight pages.
+fn pages() -> (Vec<u8>, Vec<u8>) {
+    let before = random_bytes(1 << 20, 7);
+    let mut after = before.clone();
+    for page in [3usize, 40, 77, 100, 150, 199, 230, 255] {
+        after[page * 4096 + 1000] ^= 0xff;
+    }
+    (before, after)
+}
+
+#[test]
+fn updated_pages_of_a_database_file_store_one_page_each() {
+    let (before, after) = pages();
+    let env = Env::init();
+    assert_eq!(config(&env)["fine_page"], 4096);
+    let paged = increment(&env, "a", "app.sqlite", &before, &after);
+    // Eight 4 KiB pages, plus the trees: the file's node lists 256 chunk
+    // IDs (about 9 KB), its directories a few hundred bytes each.
+    assert!(paged >= 8 * 4096, "pages stored {paged}");
+    assert!(paged < 8 * 4096 + (16 << 10), "pages stored {paged}");
+    // A name outside the page class, in the same repository: fine chunks
+    // of 4 to 32 KiB around each change.
+    let fine = increment(&env, "b", "app.jsonl", &before, &after);
+    assert!(fine > paged + (24 << 10), "fine {fine}, pages {paged}");
+    // Without a page size, page files are cut as fine ones.
+    let off = Env::new();
+    off.ok(&[
+        "init",
+        "--kdf-memory-kib",
+        "1024",
+        "--kdf-iterations",
+        "1",
+        "--page-size",
+        "off",
+    ]);
+    let c = config(&off);
+    assert!(c.get("fine_page").is_none(), "{c}");
+    assert_eq!(c["fine_avg"], 8192, "{c}");
+    let unpaged = increment(&off, "a", "app.sqlite", &before, &after);
+    assert!(
+        unpaged > paged + (24 << 10),
+        "no pages {unpaged}, pages {paged}"
+    );
+}
+
 #[test]
 fn init_sets_and_checks_chunk_sizes() {
     let env = Env::new();
@@ -99,6 +154,10 @@ fn init_sets_and_checks_chunk_sizes() {
         &["--fine-chunk-size", "512"],
         &["--fine-chunk-size", "3K"],
         &["--fine-chunk-size", "sometimes"],
+        &["--page-size", "3000"],
+        &["--page-size", "256"],
+        &["--page-size", "128K"],
+        &["--page-size", "16K", "--fine-chunk-size", "off"],
         &["--zstd-level", "23"],
     ] {
         let out = init(bad);
@@ -112,6 +171,8 @@ fn init_sets_and_checks_chunk_sizes() {
         "--chunk-size",
         "4M",
         "--fine-chunk-size",
+        "16K",
+        "--page-size",
         "16K",
         "--zstd-level",
         "0",
@@ -132,6 +193,7 @@ fn init_sets_and_checks_chunk_sizes() {
         (&8192.into(), &16384.into(), &65536.into()),
         "{c}"
     );
+    assert_eq!(c["fine_page"], 16384, "{c}");
     assert_eq!(c["zstd_level"], 0, "{c}");
     // Level 0 stores data uncompressed: a compressible file keeps its size.
     let src = env.path("src");

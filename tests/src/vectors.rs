@@ -5,7 +5,7 @@
 
 use cairn_engine::backend::{Backend, Kind, MemoryBackend};
 use cairn_engine::codec::chunking::{
-    cut_all_classes, gear_table, Chunker, ChunkerParams, FineParams,
+    cut_all_classes, cut_all_pages, gear_table, Chunker, ChunkerParams, FineParams,
 };
 use cairn_engine::codec::compression;
 use cairn_engine::codec::crypto::aead::ObjectType;
@@ -190,6 +190,20 @@ pub fn generate() -> BTreeMap<String, Value> {
         fine.limit - region_offset,
         &fine_data,
     );
+    // The page class over the small parameters: 512-byte pages, a limit
+    // of 16,000 bytes (not a multiple of the page: the last page chunk
+    // runs past it); a stream at offset 0 and a region that starts 12,388
+    // bytes into its file (off a page boundary).
+    let page_data = input("cairn page chunk class vector", 32 * 1024);
+    let (page_limit, page_region) = (16000u64, 12388u64);
+    let cuts_page = cut_all_pages(&small_chunker, 512, 0, page_limit, &page_data);
+    let cuts_page_region = cut_all_pages(
+        &small_chunker,
+        512,
+        page_region,
+        page_limit - page_region,
+        &page_data,
+    );
     let mut off = 0;
     let ids: Vec<String> = cuts_small
         .iter()
@@ -213,6 +227,9 @@ pub fn generate() -> BTreeMap<String, Value> {
                      "fine_min": fine.chunker.min_size, "fine_avg": fine.chunker.avg_size,
                      "fine_max": fine.chunker.max_size, "fine_limit": fine.limit,
                      "cuts": cuts_fine, "region_offset": region_offset, "region_cuts": cuts_region},
+            "page": {"seed": "cairn page chunk class vector", "length": page_data.len(),
+                     "fine_page": 512, "fine_limit": page_limit,
+                     "cuts": cuts_page, "region_offset": page_region, "region_cuts": cuts_page_region},
         }),
     );
 

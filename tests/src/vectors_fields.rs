@@ -79,6 +79,13 @@ fn descriptions() -> Vec<(&'static str, Value)> {
                 "fine.cuts": "chunk lengths of the input as a stream at offset 0 of its file",
                 "fine.region_offset": "offset in its file of a data region holding the same input",
                 "fine.region_cuts": "chunk lengths of that region: fine while a chunk starts before fine_limit − region_offset",
+                "page": "a stream of the page class (chunking.md, \"Chunk classes\"): main parameters = `small`",
+                "page.seed": "as default.seed", "page.length": "input length",
+                "page.fine_page": "fine_page, the page size",
+                "page.fine_limit": "fine_limit (not a multiple of fine_page: the page chunk that starts before it runs to its page boundary past it)",
+                "page.cuts": "chunk lengths of the input as a stream at offset 0 of its file: pages until fine_limit, then main chunks",
+                "page.region_offset": "offset in its file of a data region holding the same input (not a multiple of fine_page)",
+                "page.region_cuts": "chunk lengths of that region: each chunk that starts before fine_limit − region_offset ends at the next multiple of fine_page in the file",
             }),
         ),
         (

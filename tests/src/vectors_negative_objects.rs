@@ -171,6 +171,33 @@ pub(crate) fn cases() -> Vec<Case> {
         "`fine_avg` = 6000, not a power of two (the chunker constraints hold for the fine class too)",
         t,
     ));
+    let t = edit(&with_fine, |m| {
+        m.retain(|(k, _)| match k {
+            Value::Text(k) => k == "fine_page" || !k.starts_with("fine_"),
+            _ => true,
+        })
+    });
+    v.push(c(
+        "config-page-without-fine-class",
+        "config_cbor",
+        Corrupt,
+        "`fine_page` without the other `fine_*` keys (the page class is part of the fine class)",
+        t,
+    ));
+    let t = edit(&with_fine, |m| {
+        for (k, v) in m.iter_mut() {
+            if *k == Value::Text("fine_page".into()) {
+                *v = Value::Uint(4000);
+            }
+        }
+    });
+    v.push(c(
+        "config-page-not-power-of-two",
+        "config_cbor",
+        Corrupt,
+        "`fine_page` = 4000, not a power of two from 512 to 65536",
+        t,
+    ));
     let t = edit(&base, |m| {
         m.push((
             Value::Text("features".into()),

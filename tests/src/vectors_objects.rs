@@ -114,7 +114,7 @@ fn config(sealer: &Sealer) -> Value {
     let file = seal_full(sealer, ObjectType::Config, &plain, 60);
     assert_eq!(Config::open(sealer, &file).expect("config opens"), c);
     json!({
-        "description": "A config with parity on and the default fine chunk class (overview.md, \"The config object\"): its canonical CBOR, and the `config` file sealed under seal_key of subkeys.json (full envelope, type 1, zero bind, stored payload). Note the key order of the encoding: fine_avg, fine_max, fine_min and parity_* (8 characters) come before chunk_* and pack_size (9), and fine_limit (10) sorts before zstd_level",
+        "description": "A config with parity on and the default fine chunk class (overview.md, \"The config object\"): its canonical CBOR, and the `config` file sealed under seal_key of subkeys.json (full envelope, type 1, zero bind, stored payload). Note the key order of the encoding: fine_avg, fine_max, fine_min and parity_* (8 characters) come before chunk_*, fine_page and pack_size (9), and fine_limit (10) sorts before zstd_level",
         "fields": {
             "config_cbor": "the canonical CBOR map, without the compression tag",
             "nonce": "the envelope nonce",

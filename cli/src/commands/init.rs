@@ -19,15 +19,27 @@ pub struct InitArgs {
     /// duplicates and cost more index entries.
     #[arg(long, value_name = "SIZE", conflicts_with = "copy_chunker_params_from")]
     pub chunk_size: Option<String>,
-    /// Average chunk size for database files and exports (.bson, .json,
-    /// .jsonl, .csv, .sql, .sqlite, .db, .wt, ...): a power of two from 1K
-    /// to 1M (default 8K), or "off" to cut them like other files.
+    /// Average chunk size for database exports and files (.bson, .json,
+    /// .jsonl, .csv, .sql, ...; .sqlite, .db, .wt, ... too with
+    /// --page-size off): a power of two from 1K to 1M (default 8K), or
+    /// "off" to cut them like other files.
     #[arg(
         long,
         value_name = "SIZE|off",
         conflicts_with = "copy_chunker_params_from"
     )]
     pub fine_chunk_size: Option<String>,
+    /// Page size for page-structured database files (.sqlite, .sqlite3,
+    /// .db, .mdb, .ibd, .wt): their first 1 GiB is cut at every multiple
+    /// of it, so an updated page stores one chunk. A power of two from
+    /// 512 to 64K (default 4K), or "off" to cut them as other database
+    /// files.
+    #[arg(
+        long,
+        value_name = "SIZE|off",
+        conflicts_with = "copy_chunker_params_from"
+    )]
+    pub page_size: Option<String>,
     /// zstd level for everything written (0 stores data uncompressed;
     /// 1 to 22, default 3: higher is smaller and slower).
     #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(i32).range(0..=22))]
@@ -58,8 +70,8 @@ fn power_of_two(flag: &str, s: &str, lo: u64, hi: u64) -> Result<u32> {
     Ok(n as u32)
 }
 
-/// `--chunk-size` and `--fine-chunk-size` as the repository's chunker
-/// parameters.
+/// `--chunk-size`, `--fine-chunk-size` and `--page-size` as the
+/// repository's chunker parameters.
 fn chunking(args: &InitArgs) -> Result<(ChunkerParams, Option<FineParams>)> {
     let chunker = match &args.chunk_size {
         None => ChunkerParams::default(),
@@ -67,7 +79,7 @@ fn chunking(args: &InitArgs) -> Result<(ChunkerParams, Option<FineParams>)> {
             ChunkerParams::with_average(power_of_two("--chunk-size", s, 64 << 10, 16 << 20)?)
         }
     };
-    let fine = match args.fine_chunk_size.as_deref() {
+    let mut fine = match args.fine_chunk_size.as_deref() {
         None => Some(FineParams::default()),
         Some("off") => None,
         Some(s) => Some(FineParams::with_average(power_of_two(
@@ -77,6 +89,21 @@ fn chunking(args: &InitArgs) -> Result<(ChunkerParams, Option<FineParams>)> {
             1 << 20,
         )?)),
     };
+    let page = match args.page_size.as_deref() {
+        None => return Ok((chunker, fine)),
+        Some("off") => None,
+        Some(s) => Some(power_of_two("--page-size", s, 512, 64 << 10)?),
+    };
+    match fine.as_mut() {
+        Some(f) => f.page = page,
+        None if page.is_some() => {
+            return Err(Error::invalid(
+                "--page-size needs the fine class: it cuts the fine part of database files \
+                 (drop --fine-chunk-size off)",
+            ))
+        }
+        None => {}
+    }
     Ok((chunker, fine))
 }
 
@@ -146,5 +173,7 @@ Examples:
   cairn -r /srv/backup init --parity 10+2
   # Bigger chunks for a repository of large media files; no fine class
   cairn -r /srv/media-backup init --chunk-size 4M --fine-chunk-size off
+  # MySQL data files: cut InnoDB's .ibd files at its 16 KiB pages
+  cairn -r /srv/mysql-backup init --page-size 16K
   # A second repository that copy can deduplicate against the first
   cairn -r s3://backups/db1 init --copy-chunker-params-from /srv/backup --from-password-file /root/.cairn-pw";

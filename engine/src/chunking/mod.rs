@@ -8,14 +8,17 @@
 //! gear key with the BLAKE3 XOF, so boundaries (and therefore chunk sizes)
 //! cannot be predicted by whoever lacks the key.
 //!
-//! Invariant: for a given key, parameters and byte stream, the cut points are
-//! a pure function of the bytes; `format-spec/v1/chunking.md` pins them and
-//! the test vectors check them. A stream of the fine class ([`class`]) is
-//! cut with the fine parameters up to its limit, then with the main ones.
+//! Invariant: for a given key, parameters, byte stream and (for the page
+//! class) the stream's offset in its file, the cut points are a pure
+//! function of those; `format-spec/v1/chunking.md` pins them and the test
+//! vectors check them. A stream of the fine class ([`class`]) is cut with
+//! the fine parameters up to its limit, then with the main ones; one of the
+//! page class is cut at fixed page boundaries of its file up to the same
+//! limit instead of content-defined cuts.
 
 mod class;
 
-pub use class::{ChunkClass, FineParams, FINE_EXTENSIONS};
+pub use class::{ChunkClass, FineParams, FINE_EXTENSIONS, PAGE_EXTENSIONS, PAGE_SIZES};
 
 use crate::error::{Error, Result};
 use std::io::Read;
@@ -179,6 +182,10 @@ pub struct StreamChunker<'c, 'b, R> {
     /// The fine chunker and how many stream bytes it cuts: chunks that
     /// start before that offset are fine.
     fine: Option<(&'c Chunker, u64)>,
+    /// The page class: page size, the stream's offset in its file, and
+    /// how many stream bytes it cuts (chunks that start before that end at
+    /// the next multiple of the page size in the file).
+    page: Option<(u64, u64, u64)>,
     /// Largest chunk either chunker may cut.
     max: usize,
     reader: R,
@@ -196,6 +203,7 @@ impl<'c, 'b, R: Read> StreamChunker<'c, 'b, R> {
         StreamChunker {
             chunker,
             fine: None,
+            page: None,
             max: chunker.params.max_size as usize,
             reader,
             buf,
@@ -213,6 +221,20 @@ impl<'c, 'b, R: Read> StreamChunker<'c, 'b, R> {
         if until > 0 {
             self.fine = Some((fine, until));
             self.max = self.max.max(fine.params.max_size as usize);
+        }
+        self
+    }
+
+    /// Cut the chunks that start in the first `until` bytes of the stream
+    /// at multiples of `page` in the file, the stream starting `offset`
+    /// bytes into it (the page class; `until` = the fine limit minus
+    /// `offset`).
+    pub fn pages_until(mut self, page: u32, offset: u64, until: u64) -> Self {
+        if until > 0 && page > 0 {
+            self.page = Some((u64::from(page), offset, until));
+            // A page may be larger than the main chunks: buffer a whole
+            // one, or a page would be cut short where the buffer ends.
+            self.max = self.max.max(page as usize);
         }
         self
     }
@@ -254,12 +276,54 @@ impl<'c, 'b, R: Read> StreamChunker<'c, 'b, R> {
             _ => self.chunker,
         };
         let rest = &self.buf[self.start..self.end];
-        let n = chunker.cut(rest);
+        let n = match self.page {
+            Some((page, offset, until)) if self.emitted < until => {
+                page_cut(page, offset.wrapping_add(self.emitted), rest.len())
+            }
+            _ => chunker.cut(rest),
+        };
         let chunk = &self.buf[self.start..self.start + n];
         self.start += n;
         self.emitted += n as u64;
         Ok(Some(chunk))
     }
+}
+
+/// Length of a page-class chunk that starts at file offset `at`, with
+/// `left` bytes left in the stream: up to the next multiple of `page`.
+fn page_cut(page: u64, at: u64, left: usize) -> usize {
+    if page == 0 {
+        return left;
+    }
+    let to_boundary = page - at % page;
+    usize::try_from(to_boundary).map_or(left, |n| n.min(left))
+}
+
+/// All chunk lengths of a complete in-memory stream of the page class
+/// that starts `offset` bytes into its file: chunks starting before `until`
+/// stream bytes end at multiples of `page` in the file, the rest are cut
+/// by `normal` (what [`StreamChunker::pages_until`] does, for tests and
+/// vectors).
+pub fn cut_all_pages(
+    normal: &Chunker,
+    page: u32,
+    offset: u64,
+    until: u64,
+    mut data: &[u8],
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut p = 0u64;
+    while !data.is_empty() {
+        let n = if p < until {
+            page_cut(u64::from(page), offset.wrapping_add(p), data.len())
+        } else {
+            normal.cut(data)
+        };
+        out.push(n);
+        p += n as u64;
+        data = data.get(n..).unwrap_or_default();
+    }
+    out
 }
 
 /// All chunk lengths of a complete in-memory stream of the fine class:
@@ -381,6 +445,64 @@ mod tests {
         }
         assert_eq!(lens, cuts);
         assert_eq!(cut_all_classes(&normal, &fine, 0, &d), normal.cut_all(&d));
+    }
+
+    /// Page chunks end at multiples of the page size in the file, also for
+    /// a region that starts off a page boundary, until the limit; then the
+    /// main parameters cut; the streaming chunker agrees.
+    #[test]
+    fn page_class_cuts_at_file_page_boundaries_until_its_limit() {
+        let normal = Chunker::new(&[5; 32], small()).unwrap();
+        let d = data(100_000, 5);
+        for offset in [0u64, 12_288 + 100] {
+            let until = 40_960u64.saturating_sub(offset);
+            let cuts = cut_all_pages(&normal, 4096, offset, until, &d);
+            assert_eq!(cuts.iter().sum::<usize>(), d.len());
+            let mut at = offset;
+            for n in &cuts {
+                if at - offset < until {
+                    assert!(*n <= 4096, "page chunk of {n} at {at}");
+                    assert_eq!((at + *n as u64) % 4096, 0, "ends off a page: {at} + {n}");
+                }
+                at += *n as u64;
+            }
+            assert!(
+                cuts.iter().any(|n| *n > 4096),
+                "main chunks after the limit"
+            );
+            let mut buf = Vec::new();
+            let mut sc = StreamChunker::new(&normal, std::io::Cursor::new(&d), &mut buf)
+                .pages_until(4096, offset, until);
+            let mut lens = Vec::new();
+            while let Some(ch) = sc.next_chunk().unwrap() {
+                lens.push(ch.len());
+            }
+            assert_eq!(lens, cuts, "offset {offset}");
+        }
+        assert_eq!(cut_all_pages(&normal, 4096, 0, 0, &d), normal.cut_all(&d));
+    }
+
+    /// A page larger than the main parameters' largest chunk is still cut
+    /// whole by the streaming chunker (its buffer holds a page).
+    #[test]
+    fn pages_larger_than_main_chunks_are_cut_whole() {
+        let tiny = ChunkerParams {
+            min_size: 256,
+            avg_size: 1024,
+            max_size: 4096,
+        };
+        let normal = Chunker::new(&[6; 32], tiny).unwrap();
+        let d = data(200_000, 6);
+        let cuts = cut_all_pages(&normal, 16384, 0, 100_000, &d);
+        assert!(cuts.iter().take(7).all(|n| *n == 16384), "{cuts:?}");
+        let mut buf = Vec::new();
+        let mut sc = StreamChunker::new(&normal, std::io::Cursor::new(&d), &mut buf)
+            .pages_until(16384, 0, 100_000);
+        let mut lens = Vec::new();
+        while let Some(ch) = sc.next_chunk().unwrap() {
+            lens.push(ch.len());
+        }
+        assert_eq!(lens, cuts);
     }
 
     #[test]

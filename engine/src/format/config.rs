@@ -121,8 +121,13 @@ pub fn validate_parity(k: u8, m: u8) -> Result<()> {
     }
 }
 
-/// The optional fine class: all four `fine_*` keys or none.
+/// The optional fine class: all four `fine_*` size keys or none, and the
+/// optional `fine_page` only with them.
 fn decode_fine(f: &Fields<'_>) -> Result<Option<FineParams>> {
+    let page = f
+        .opt_u64("fine_page")?
+        .map(|p| u32::try_from(p).map_err(|_| Error::corrupt("config: fine_page out of range")))
+        .transpose()?;
     let keys = ["fine_min", "fine_avg", "fine_max", "fine_limit"];
     let mut vals = [0u64; 4];
     let mut present = 0;
@@ -133,6 +138,11 @@ fn decode_fine(f: &Fields<'_>) -> Result<Option<FineParams>> {
         }
     }
     match present {
+        0 if page.is_some() => {
+            return Err(Error::corrupt(
+                "config: fine_page without the other fine_* keys",
+            ))
+        }
         0 => return Ok(None),
         4 => {}
         _ => {
@@ -151,6 +161,7 @@ fn decode_fine(f: &Fields<'_>) -> Result<Option<FineParams>> {
             max_size: small(max)?,
         },
         limit,
+        page,
     };
     fine.validate()?;
     Ok(Some(fine))
@@ -184,6 +195,9 @@ impl Config {
                 ("fine_max", Value::Uint(f.chunker.max_size.into())),
                 ("fine_limit", Value::Uint(f.limit)),
             ]);
+            if let Some(page) = f.page {
+                fields.push(("fine_page", Value::Uint(page.into())));
+            }
         }
         Value::map(fields).encode()
     }
@@ -298,13 +312,30 @@ mod tests {
         let Value::Map(mut m) = Value::decode(&plain).unwrap() else {
             panic!("config is a map")
         };
-        m.retain(|(k, _)| *k != Value::Text("fine_limit".into()));
-        assert_eq!(
+        let without = |m: &[(Value, Value)], key: &str| -> Vec<(Value, Value)> {
+            m.iter()
+                .filter(|(k, _)| *k != Value::Text(key.into()))
+                .cloned()
+                .collect()
+        };
+        let corrupt = |m: Vec<(Value, Value)>| {
             Config::decode_plain(&Value::Map(m).encode())
                 .unwrap_err()
-                .kind(),
-            ErrorKind::Corrupt
-        );
+                .kind()
+                == ErrorKind::Corrupt
+        };
+        assert!(corrupt(without(&m, "fine_limit")));
+        // fine_page is optional, but only with the other fine_* keys.
+        let no_page = Config::decode_plain(&Value::Map(without(&m, "fine_page")).encode());
+        assert_eq!(no_page.unwrap().fine.and_then(|f| f.page), None);
+        let mut page_alone = m.clone();
+        for k in ["fine_min", "fine_avg", "fine_max", "fine_limit"] {
+            page_alone = without(&page_alone, k);
+        }
+        assert!(corrupt(page_alone));
+        m.retain(|(k, _)| *k != Value::Text("fine_page".into()));
+        m.push((Value::Text("fine_page".into()), Value::Uint(4000)));
+        assert!(corrupt(m));
     }
 
     /// The config plaintext of `c` with a `features` list added.

@@ -103,8 +103,9 @@ pub struct Repository {
     sealer: Sealer,
     config: Config,
     chunker: Chunker,
-    /// The fine class's chunker and limit, if the config declares one.
-    fine_chunker: Option<(Chunker, u64)>,
+    /// The fine class's chunker, limit and page size, if the config
+    /// declares one.
+    fine_chunker: Option<(Chunker, u64, Option<u32>)>,
     cache_root: PathBuf,
     index: Mutex<Option<Arc<IndexCache>>>,
     /// Bumped by every completed index re-sync (see [`Self::read_blob`]).
@@ -286,7 +287,7 @@ impl Repository {
         let keys = master.subkeys();
         let chunker = Chunker::new(&keys.gear, config.chunker)?;
         let fine_chunker = match &config.fine {
-            Some(f) => Some((Chunker::new(&keys.gear, f.chunker)?, f.limit)),
+            Some(f) => Some((Chunker::new(&keys.gear, f.chunker)?, f.limit, f.page)),
             None => None,
         };
         Ok(Repository {
@@ -353,7 +354,10 @@ impl Repository {
     ) -> StreamChunker<'c, 'b, R> {
         let sc = StreamChunker::new(&self.chunker, reader, buf);
         match (&self.fine_chunker, class) {
-            (Some((fine, limit)), ChunkClass::Fine) => {
+            (Some((_, limit, Some(page))), ChunkClass::Page) => {
+                sc.pages_until(*page, offset, limit.saturating_sub(offset))
+            }
+            (Some((fine, limit, _)), ChunkClass::Fine | ChunkClass::Page) => {
                 sc.fine_until(fine, limit.saturating_sub(offset))
             }
             _ => sc,

@@ -29,12 +29,12 @@ use std::io::Read;
 /// (the backup must stop); errors of the data being read are the inner
 /// `io::Result` of [`Sink::chunk`], for the source to judge.
 pub trait Sink {
-    /// Cut `reader` into content-defined chunks, store the new ones, and
-    /// append their IDs to `content`; returns the bytes read. The stream
-    /// starts `offset` bytes into its file and is cut as `class` says
-    /// (`ChunkClass::for_name` of the file's name). With `count_progress`
-    /// the bytes are reported as chunks complete (off when the reader
-    /// reports them itself).
+    /// Cut `reader` into chunks (content-defined, or at pages for the page
+    /// class), store the new ones, and append their IDs to `content`;
+    /// returns the bytes read. The stream starts `offset` bytes into its
+    /// file and is cut as `class` says (`ChunkClass::for_name` of the
+    /// file's name). With `count_progress` the bytes are reported as
+    /// chunks complete (off when the reader reports them itself).
     fn chunk(
         &mut self,
         reader: &mut dyn Read,

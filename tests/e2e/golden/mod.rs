@@ -5,6 +5,7 @@
 mod features;
 mod fine;
 mod gate;
+mod page;
 
 use cairn_tests::Env;
 use std::path::{Path, PathBuf};
