@@ -25,7 +25,10 @@ struct State {
     bytes_done: u64,
     total: Option<(u64, u64, bool)>,
     errors: u64,
-    current: Option<String>,
+    /// The file being read, kept only when a bar or JSON status shows it
+    /// (escaped when shown: per file, escaping cost more than the file's
+    /// `lstat` in an unchanged re-backup).
+    current: Option<std::path::PathBuf>,
     last_emit: Option<Instant>,
 }
 
@@ -119,7 +122,7 @@ impl BackupProgress {
             "files_done": s.files_done,
             "bytes_done": s.bytes_done,
             "error_count": s.errors,
-            "current_files": s.current.iter().collect::<Vec<_>>(),
+            "current_files": s.current.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
         })
     }
 
@@ -146,7 +149,7 @@ impl BackupProgress {
             s.files_done,
             bytes(s.bytes_done),
             s.errors,
-            s.current.as_deref().unwrap_or("")
+            s.current.as_deref().map(esc_path).unwrap_or_default()
         )
     }
 
@@ -186,11 +189,9 @@ impl BackupProgress {
 
 impl Progress for BackupProgress {
     fn file(&self, path: &Path) {
-        self.state().current = Some(if self.out.json {
-            path.to_string_lossy().into_owned()
-        } else {
-            esc_path(path)
-        });
+        if self.bar.is_some() || (self.out.json && !self.out.quiet) {
+            self.state().current = Some(path.to_path_buf());
+        }
     }
 
     fn bytes(&self, n: u64) {
