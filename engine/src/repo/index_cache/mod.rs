@@ -465,9 +465,22 @@ impl IndexCache {
 
 impl Drop for IndexCache {
     fn drop(&mut self) {
-        if let Some(dir) = &self.temp_dir {
-            let _ = rocksdb::DB::destroy(&rocksdb::Options::default(), dir);
-            let _ = std::fs::remove_dir_all(dir);
+        match &self.temp_dir {
+            Some(dir) => {
+                let _ = rocksdb::DB::destroy(&rocksdb::Options::default(), dir);
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            // Write what this process added (a backup's index entries and
+            // trees) to a table file now, while it is in memory: left in
+            // the write-ahead log, the next process to open the cache
+            // replays it and writes the same table file, which made the
+            // first re-backup after a backup of the benchmark corpus 0.15 s
+            // (a quarter) slower than the next ones (perf: memtable
+            // inserts, WAL checksums and table writes at open). Best
+            // effort: the log still holds everything should this fail.
+            None => {
+                let _ = self.db.flush();
+            }
         }
     }
 }

@@ -104,3 +104,41 @@ fn get_many_answers_like_get_in_the_order_asked() {
     assert_eq!(hits, [true, false, true, true, true, false, true]);
     assert!(c.get_many(&[]).unwrap().is_empty());
 }
+
+/// What a process added is in a table file when the cache closes, not
+/// only in the write-ahead log for the next process to replay; and it is
+/// all there when the cache is opened again.
+#[test]
+fn closing_writes_the_memtable_out() {
+    let (dir, backend, sealer, _) = index_file_of(&[1, 2, 3]);
+    let c = IndexCache::open(dir.path(), "r1").unwrap();
+    c.sync(&backend, &sealer).unwrap();
+    c.cache_tree(&BlobId([5; 32]), b"sealed tree");
+    drop(c);
+    let files: Vec<(String, u64)> = std::fs::read_dir(dir.path().join("r1").join("index-v1"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            let len = e.metadata().unwrap().len();
+            (e.file_name().to_string_lossy().into_owned(), len)
+        })
+        .collect();
+    assert!(
+        files.iter().any(|(n, len)| n.ends_with(".sst") && *len > 0),
+        "{files:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .all(|(n, len)| !n.ends_with(".log") || *len == 0),
+        "{files:?}"
+    );
+    let c = IndexCache::open(dir.path(), "r1").unwrap();
+    for b in [1, 2, 3] {
+        assert!(c.contains(&BlobId([b; 32])).unwrap());
+    }
+    assert_eq!(
+        c.cached_tree(&BlobId([5; 32])).as_deref(),
+        Some(&b"sealed tree"[..])
+    );
+}
