@@ -78,16 +78,7 @@ fn scattered_row_updates_store_a_small_increment_in_database_files_only() {
     assert!(fine > 0);
 
     // Without the class, the same file is cut like any other.
-    let off = Env::new();
-    off.ok(&[
-        "init",
-        "--kdf-memory-kib",
-        "1024",
-        "--kdf-iterations",
-        "1",
-        "--fine-chunk-size",
-        "off",
-    ]);
+    let off = Env::init_with(&["--fine-chunk-size", "off"]);
     assert!(config(&off).get("fine_avg").is_none());
     let without = increment(&off, "a", "export.jsonl", &before, &after);
     assert!(without > 7 << 20, "without the class: {without}");
@@ -119,16 +110,7 @@ fn updated_pages_of_a_database_file_store_one_page_each() {
     let fine = increment(&env, "b", "app.jsonl", &before, &after);
     assert!(fine > paged + (24 << 10), "fine {fine}, pages {paged}");
     // Without a page size, page files are cut as fine ones.
-    let off = Env::new();
-    off.ok(&[
-        "init",
-        "--kdf-memory-kib",
-        "1024",
-        "--kdf-iterations",
-        "1",
-        "--page-size",
-        "off",
-    ]);
+    let off = Env::init_with(&["--page-size", "off"]);
     let c = config(&off);
     assert!(c.get("fine_page").is_none(), "{c}");
     assert_eq!(c["fine_avg"], 8192, "{c}");

@@ -144,8 +144,15 @@ impl Env {
 
     /// A scratch area with an initialised repository (cheap KDF).
     pub fn init() -> Env {
+        Env::init_with(&[])
+    }
+
+    /// As [`Env::init`], with more `init` flags.
+    pub fn init_with(flags: &[&str]) -> Env {
         let e = Env::new();
-        e.ok(&["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"]);
+        let mut argv = vec!["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"];
+        argv.extend_from_slice(flags);
+        e.ok(&argv);
         e
     }
 

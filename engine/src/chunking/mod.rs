@@ -309,42 +309,38 @@ pub fn cut_all_pages(
     page: u32,
     offset: u64,
     until: u64,
-    mut data: &[u8],
+    data: &[u8],
 ) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut p = 0u64;
-    while !data.is_empty() {
-        let n = if p < until {
-            page_cut(u64::from(page), offset.wrapping_add(p), data.len())
-        } else {
-            normal.cut(data)
-        };
-        out.push(n);
-        p += n as u64;
-        data = data.get(n..).unwrap_or_default();
-    }
-    out
+    cut_all_until(normal, until, data, |p, rest| {
+        page_cut(u64::from(page), offset.wrapping_add(p), rest.len())
+    })
 }
 
 /// All chunk lengths of a complete in-memory stream of the fine class:
 /// chunks starting before `until` are cut by `fine`, the rest by `normal`
 /// (what [`StreamChunker::fine_until`] does, for tests and vectors).
-pub fn cut_all_classes(
+pub fn cut_all_classes(normal: &Chunker, fine: &Chunker, until: u64, data: &[u8]) -> Vec<usize> {
+    cut_all_until(normal, until, data, |_, rest| fine.cut(rest))
+}
+
+/// All chunk lengths of `data`: a chunk that starts at stream position
+/// `p < until` is `early(p, rest)` long, later ones are cut by `normal`.
+fn cut_all_until(
     normal: &Chunker,
-    fine: &Chunker,
     until: u64,
     mut data: &[u8],
+    early: impl Fn(u64, &[u8]) -> usize,
 ) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut off = 0u64;
+    let mut p = 0u64;
     while !data.is_empty() {
-        let n = if off < until {
-            fine.cut(data)
+        let n = if p < until {
+            early(p, data)
         } else {
             normal.cut(data)
         };
         out.push(n);
-        off += n as u64;
+        p += n as u64;
         data = data.get(n..).unwrap_or_default();
     }
     out

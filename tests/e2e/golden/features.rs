@@ -8,7 +8,7 @@
 //! directories or special files, so everything checked here beyond file
 //! content can only have come from the repository itself.
 
-use super::{golden_dir, matches_manifest, unescape};
+use super::{copy_of, golden_dir, matches_manifest, unescape};
 use cairn_tests::Env;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -19,12 +19,7 @@ const SRC: &str = "tmp/cairn-golden-meta";
 
 /// An environment on a fresh copy of the golden repository.
 fn open_copy() -> Env {
-    let golden = golden_dir("v1-features");
-    let env = Env::new();
-    let copy = env.path("golden-copy");
-    cairn_tests::copy_dir(&golden.join("repo"), &copy);
-    std::fs::copy(golden.join("password"), &env.pwfile).unwrap();
-    let env = Env { repo: copy, ..env };
+    let env = copy_of("v1-features");
     let snaps = env.json(&["snapshots"]);
     assert_eq!(snaps.as_array().unwrap().len(), 2, "{snaps}");
     env

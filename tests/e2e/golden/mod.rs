@@ -17,6 +17,44 @@ fn golden_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// An environment on a fresh copy of golden repository `name` (its
+/// `repo/` and `password`): tests must never modify a committed fixture.
+fn copy_of(name: &str) -> Env {
+    let golden = golden_dir(name);
+    let env = Env::new();
+    let copy = env.path("golden-copy");
+    cairn_tests::copy_dir(&golden.join("repo"), &copy);
+    std::fs::copy(golden.join("password"), &env.pwfile).unwrap();
+    Env { repo: copy, ..env }
+}
+
+/// Restore the snapshots tagged `day1` and `day2` of a two-day golden
+/// repository (`v1-fine`, `v1-page`) and check them against its
+/// `MANIFEST-1` and `MANIFEST-2` (three files each) and that `big` (a
+/// path under the restore target) comes back as a sparse file of
+/// 1 GiB + 1 MiB; returns the bytes day 2 stored.
+fn restores_two_days(env: &Env, golden: &Path, big: &str) -> u64 {
+    for (tag, manifest) in [("day1", "MANIFEST-1"), ("day2", "MANIFEST-2")] {
+        let snaps = env.json(&["snapshots", "--tag", tag]);
+        let id = snaps[0]["id"].as_str().unwrap().to_owned();
+        let target = env.path(tag);
+        env.ok(&["restore", &id, "--target", target.to_str().unwrap()]);
+        assert_eq!(
+            matches_manifest(&golden.join(manifest), &target),
+            3,
+            "{tag}"
+        );
+        let md = std::fs::metadata(target.join(big)).unwrap();
+        assert_eq!(md.len(), (1 << 30) + (1 << 20));
+        assert!(
+            std::os::unix::fs::MetadataExt::blocks(&md) < 4096,
+            "{big} was restored dense"
+        );
+    }
+    let day2 = env.json(&["snapshots", "--tag", "day2"]);
+    day2[0]["stats"]["new_bytes"].as_u64().expect("new_bytes")
+}
+
 /// Raw bytes of a path as the golden text files write it: `\xNN` stands
 /// for one byte (names need not be UTF-8); everything else is literal.
 fn unescape(s: &str) -> Vec<u8> {
