@@ -104,7 +104,13 @@ fn stress(env: &Env, secs: u64) {
     // Backups go on until the deadline *and* enough prunes ran beside
     // them: a slow machine stretches the run, it does not fail it.
     let prunes_seen = std::sync::atomic::AtomicU64::new(0);
-    let going = || Instant::now() < deadline || prunes_seen.load(Ordering::SeqCst) < MIN_PRUNES;
+    // Set when the prune loop ends, also by a panic: the backups then stop
+    // too, so a failed prune fails the test instead of hanging it.
+    let ended = std::sync::atomic::AtomicBool::new(false);
+    let going = || {
+        !ended.load(Ordering::SeqCst)
+            && (Instant::now() < deadline || prunes_seen.load(Ordering::SeqCst) < MIN_PRUNES)
+    };
     std::thread::scope(|s| {
         s.spawn(|| stdin_worker(env, &going, &expected));
         for w in 1..WORKERS {
@@ -152,6 +158,21 @@ fn stress(env: &Env, secs: u64) {
                     round += 1;
                 }
             });
+        }
+        struct End<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let _end = End(&ended);
+        // Prune once a snapshot exists: before that, a backup's index file
+        // with no snapshot yet is what a lost `snapshots/` prefix looks like
+        // on an object store, and prune rightly refuses to run.
+        let wait_until = Instant::now() + Duration::from_secs(120);
+        while expected.lock().unwrap().is_empty() {
+            assert!(Instant::now() < wait_until, "no backup finished in 120 s");
+            std::thread::sleep(Duration::from_millis(100));
         }
         while going() {
             let r = env.json(&["forget", "--keep-last", "2", "--prune"]);
