@@ -103,9 +103,9 @@ pub struct Repository {
     sealer: Sealer,
     config: Config,
     chunker: Chunker,
-    /// The fine class's chunker, limit and page size, if the config
-    /// declares one.
-    fine_chunker: Option<(Chunker, u64, Option<u32>)>,
+    /// The fine class's chunker, if the config declares the class (its
+    /// limit and page size are the config's).
+    fine_chunker: Option<Chunker>,
     cache_root: PathBuf,
     index: Mutex<Option<Arc<IndexCache>>>,
     /// Bumped by every completed index re-sync (see [`Self::read_blob`]).
@@ -287,7 +287,7 @@ impl Repository {
         let keys = master.subkeys();
         let chunker = Chunker::new(&keys.gear, config.chunker)?;
         let fine_chunker = match &config.fine {
-            Some(f) => Some((Chunker::new(&keys.gear, f.chunker)?, f.limit, f.page)),
+            Some(f) => Some(Chunker::new(&keys.gear, f.chunker)?),
             None => None,
         };
         Ok(Repository {
@@ -353,14 +353,14 @@ impl Repository {
         buf: &'b mut Vec<u8>,
     ) -> StreamChunker<'c, 'b, R> {
         let sc = StreamChunker::new(&self.chunker, reader, buf);
-        match (&self.fine_chunker, class) {
-            (Some((_, limit, Some(page))), ChunkClass::Page) => {
-                sc.pages_until(*page, offset, limit.saturating_sub(offset))
-            }
-            (Some((fine, limit, _)), ChunkClass::Fine | ChunkClass::Page) => {
-                sc.fine_until(fine, limit.saturating_sub(offset))
-            }
-            _ => sc,
+        let (Some(params), Some(fine)) = (&self.config.fine, &self.fine_chunker) else {
+            return sc;
+        };
+        let until = params.limit.saturating_sub(offset);
+        match (class, params.page) {
+            (ChunkClass::Page, Some(page)) => sc.pages_until(page, offset, until),
+            (ChunkClass::Fine | ChunkClass::Page, _) => sc.fine_until(fine, until),
+            (ChunkClass::Normal, _) => sc,
         }
     }
 
