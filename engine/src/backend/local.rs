@@ -15,12 +15,14 @@
 //! Names that are not valid for their kind are neither listed, written
 //! nor removed ([`Kind::is_valid_name`]).
 
+mod direct;
 mod fs;
 mod handles;
 mod pending;
 
 use super::{Backend, Kind};
 use crate::error::{Error, ErrorKind, Result};
+use direct::DirectFile;
 use fs::{describe, file_type, io_err, is_fanout, lstat};
 use pending::LocalPending;
 use rustix::fs::{self as rfs, AtFlags, FileType};
@@ -84,6 +86,11 @@ impl Backend for LocalBackend {
             .kind_dir(kind, true)?
             .ok_or_else(|| Error::invalid("no directory to write into"))?;
         let (file, tmp) = self.create_temp(&dir, kind.dir())?;
+        let file = if kind == Kind::Data {
+            DirectFile::new(file)
+        } else {
+            DirectFile::buffered(file)
+        };
         Ok(Box::new(LocalPending {
             file: Some(file),
             tmp,

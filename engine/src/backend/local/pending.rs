@@ -1,19 +1,19 @@
 //! A streamed write of the local backend: a temporary file in the kind's
 //! directory, renamed into place (then the directory fsynced) on commit,
-//! removed if dropped uncommitted.
+//! removed if dropped uncommitted. Packs are written around the page
+//! cache (`direct`); other files through it.
 
+use super::direct::DirectFile;
 use super::fs::io_err;
 use super::LocalBackend;
 use crate::backend::{Kind, PendingWrite};
 use crate::error::{Error, Result};
 use rustix::fs::{self as rfs, AtFlags};
-use std::fs::File;
-use std::io::Write;
 use std::os::fd::OwnedFd;
 
 /// A temporary file in the kind's directory, renamed into place on commit.
 pub(super) struct LocalPending {
-    pub(super) file: Option<File>,
+    pub(super) file: Option<DirectFile>,
     pub(super) tmp: String,
     pub(super) dir: OwnedFd,
     pub(super) backend: LocalBackend,
@@ -46,16 +46,21 @@ impl PendingWrite for LocalPending {
             self.kind.check_name(name)?;
             self.backend.forget_handle(self.kind, name);
             let rel = self.kind.path_of(name);
+            let f = f
+                .finish()
+                .map_err(|e| Error::io(format!("writing {}", self.backend.show(&rel)), e))?;
             f.sync_all()
                 .map_err(|e| Error::io(format!("syncing {}", self.backend.show(&rel)), e))?;
             if self.kind == Kind::Data {
                 // A sealed pack is not read again soon (restores and audits
-                // come later, in other processes): its now clean pages
-                // leave the page cache instead of evicting the server's
-                // working set, as borg does with its segments. Freed pages
-                // are reused by the next pack: writing into pages the
-                // kernel already holds halved the backup's kernel time in
-                // the benchmark VM, where fresh pages cost a host fault.
+                // come later, in other processes). Its bytes went around
+                // the page cache (`direct`) where the file system allows;
+                // pages it did leave there (a tail, a file system without
+                // direct I/O) go now instead of evicting the server's
+                // working set, as borg does with its segments, and are
+                // reused by the next pack: writing into pages the kernel
+                // already holds halved the backup's kernel time in the
+                // benchmark VM, where fresh pages cost a host fault.
                 // Advisory only: a failure changes nothing.
                 let _ = rfs::fadvise(&f, 0, None, rfs::Advice::DontNeed);
             }
