@@ -76,6 +76,26 @@ fn restore_never_follows_a_symlink_already_in_the_target() {
     assert_same_tree(&src, &base);
 }
 
+/// A file already in the target is rewritten in place: a longer one is
+/// cut to the snapshot's size, a shorter one grows to it.
+#[test]
+fn restore_over_existing_files_writes_the_snapshot_exactly() {
+    let env = Env::init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("dir")).unwrap();
+    fs::write(src.join("dir/file"), b"mine").unwrap();
+    fs::write(src.join("top"), vec![7u8; 10_000]).unwrap();
+    env.backup(&src, &[]);
+    let t = env.path("out");
+    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    let base = t.join(src.strip_prefix("/").unwrap());
+    fs::write(base.join("dir/file"), vec![1u8; 50_000]).unwrap();
+    fs::remove_file(base.join("top")).unwrap();
+    fs::write(base.join("top"), b"short").unwrap();
+    env.ok(&["restore", "latest", "--target", t.to_str().unwrap()]);
+    assert_same_tree(&src, &base);
+}
+
 /// A reader that goes away (`cairn snapshots | head -0`) must not make
 /// cairn panic: output to a closed pipe is dropped, the exit code stands.
 #[test]

@@ -18,7 +18,7 @@
 //!   [`BATCH_FILES`]), the first path of each multiply-linked inode, and
 //!   the rare owner-closed directories.
 
-use super::{apply_metadata, io, make_special, remove_if_not, write_file};
+use super::{apply_file_metadata, apply_metadata, io, make_special, remove_if_not, write_file};
 use super::{RestorePatterns, RestoreSummary};
 use crate::error::Result;
 use crate::format::tree::{Node, NodeKind, Tree};
@@ -210,18 +210,24 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Write the queued files in parallel, then their metadata, the hard
-    /// links, and the metadata of the directories finished so far.
+    /// Write the queued files and their metadata in parallel, then the
+    /// hard links and the metadata of the directories finished so far.
     fn flush(&mut self) -> Result<()> {
         let (repo, progress) = (self.repo, self.progress);
+        let as_root = self.as_root;
         let writes = std::mem::take(&mut self.writes);
         self.write_bytes = 0;
-        writes.par_iter().try_for_each(|(p, node)| -> Result<()> {
-            progress.file(p);
-            write_file(repo, p, node, progress)
-        })?;
-        for (p, node) in &writes {
-            apply_metadata(p, node, self.as_root, &self.warnings);
+        let found = writes
+            .par_iter()
+            .map(|(p, node)| -> Result<Vec<String>> {
+                progress.file(p);
+                let f = write_file(repo, p, node, progress)?;
+                Ok(apply_file_metadata(p, &f, node, as_root))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let w = self.warnings.get_mut().unwrap_or_else(|p| p.into_inner());
+        w.extend(found.into_iter().flatten());
+        for (_, node) in &writes {
             self.summary.files += 1;
             self.summary.bytes += node.size;
         }
