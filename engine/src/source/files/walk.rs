@@ -10,7 +10,7 @@
 
 use super::paths::{absolute_paths, build_trie, Trie};
 use super::select::{FileSelection, Selector};
-use super::{data_regions, node_from, open_noatime, prefetch, ts, NameCache};
+use super::{advise_sequential, data_regions, node_from, open_noatime, prefetch, ts, NameCache};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::id::TreeId;
@@ -189,6 +189,7 @@ impl Walk<'_> {
                 Ok(m) => m,
                 Err(e) => return Ok(Err(e)),
             };
+            advise_sequential(&f, md.len());
             let regions = match data_regions(&f, &md) {
                 Ok(r) => r,
                 Err(e) => return Ok(Err(e)),
@@ -200,8 +201,11 @@ impl Walk<'_> {
                 if off > pos {
                     content.push(Extent::Hole(off - pos));
                 }
-                if let Err(e) = f.seek(SeekFrom::Start(off)) {
-                    return Ok(Err(e));
+                // The descriptor is at `pos`: a dense file needs no seek.
+                if off != pos {
+                    if let Err(e) = f.seek(SeekFrom::Start(off)) {
+                        return Ok(Err(e));
+                    }
                 }
                 let n = match self.sink.chunk(
                     &mut (&mut f).take(len),
