@@ -149,14 +149,15 @@ mod tests {
         (0..len).map(|i| (i * 7 + i / 4093) as u8).collect()
     }
 
-    /// Writes of awkward sizes, ending aligned or not, in both modes:
+    /// Writes of awkward sizes, ending aligned or not, as `new` chooses,
+    /// buffered, and staged (forced, whatever the file system allows):
     /// the file holds exactly the bytes given.
     #[test]
     fn the_file_holds_the_bytes_written() {
         let dir = tempfile::tempdir().unwrap();
         let sizes = [1, 4095, STAGE + 3, 2 * ALIGN, 17, STAGE, 5000];
         for total_extra in [0usize, 4096 - 1] {
-            for mode in [None, Some(false)] {
+            for mode in [None, Some(false), Some(true)] {
                 let path = dir.path().join(format!("f{total_extra}{mode:?}"));
                 let file = File::create(&path).unwrap();
                 let mut f = match mode {

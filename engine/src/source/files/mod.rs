@@ -156,8 +156,8 @@ pub fn node_from(
 }
 
 /// A file's data regions `(offset, len)`, in order; gaps are holes.
-/// Dense files return one region covering the whole size. Leaves the
-/// file's offset at 0.
+/// Dense files return one region covering the whole size. Given a
+/// descriptor at offset 0 (a fresh one), leaves it there.
 pub fn data_regions(file: &File, md: &Metadata) -> std::io::Result<Vec<(u64, u64)>> {
     let size = md.len();
     if size == 0 {
@@ -209,9 +209,11 @@ pub(crate) fn open_noatime(path: &Path) -> std::io::Result<std::fs::File> {
     }
 }
 
-/// Files up to this size are read in one call, which reads ahead all it
-/// asks for: advice would only cost two system calls per file (of about
-/// thirteen per small file in `strace -c`, issue 15).
+/// Files up to this size are read in a few large calls (the chunker asks
+/// for twice its largest chunk at a time), and a read makes the kernel
+/// fetch all it asks for: advice given just before would only cost two
+/// system calls per file (of about thirteen per small file in `strace -c`,
+/// issue 15). Reading ahead of time is the walk's look-ahead's job.
 const ADVISE_ABOVE: u64 = 1 << 20;
 
 /// Ask the kernel to read a large file ahead asynchronously and with a

@@ -383,16 +383,20 @@ impl Walk<'_> {
                 let child = path.join(std::ffi::OsStr::from_bytes(&name));
                 let md = std::fs::symlink_metadata(&child);
                 if let Ok(m) = &md {
-                    let pnode = parent.and_then(|t| t.get(&name));
-                    let same = pnode.is_some_and(|p| {
-                        self.src.sel.unchanged(
-                            p,
-                            m.len(),
-                            ts(m.mtime(), m.mtime_nsec()),
-                            ts(m.ctime(), m.ctime_nsec()),
-                            m.ino(),
-                        )
-                    });
+                    // Unchanged and all its chunks stored: not read.
+                    let at = parent.and_then(|t| t.position(&name));
+                    let pnode = at.and_then(|i| parent.and_then(|t| t.nodes.get(i)));
+                    let kept = at.and_then(|i| stored.get(i).copied()) == Some(true);
+                    let same = kept
+                        && pnode.is_some_and(|p| {
+                            self.src.sel.unchanged(
+                                p,
+                                m.len(),
+                                ts(m.mtime(), m.mtime_nsec()),
+                                ts(m.ctime(), m.ctime_nsec()),
+                                m.ino(),
+                            )
+                        });
                     if m.is_file() && !same && !self.src.sel.excluded(&child) {
                         prefetch(&child);
                     }
