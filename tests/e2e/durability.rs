@@ -120,6 +120,12 @@ fn backup_onto_a_full_disk_fails_cleanly_and_keeps_the_repository_valid() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("no space left"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+    // The message names the temporary pack where it is: in data/, not in
+    // a fan-out directory made up from its name.
+    assert!(
+        err.contains("/data/.tmp-") && !err.contains("/.t/"),
+        "{err}"
+    );
     assert_eq!(
         env.json(&["snapshots"]).as_array().unwrap().len(),
         1,

@@ -20,6 +20,18 @@ pub(super) struct LocalPending {
     pub(super) kind: Kind,
 }
 
+impl LocalPending {
+    /// Where the temporary file is, relative to the root: in the kind's
+    /// directory itself (a pack's fan-out directory is chosen by its
+    /// final name, at the rename).
+    fn tmp_path(&self) -> String {
+        match self.kind {
+            Kind::Root => self.tmp.clone(),
+            k => format!("{}/{}", k.dir(), self.tmp),
+        }
+    }
+}
+
 impl PendingWrite for LocalPending {
     fn write_all(&mut self, data: &[u8]) -> Result<()> {
         let f = self
@@ -28,10 +40,7 @@ impl PendingWrite for LocalPending {
             .ok_or_else(|| Error::internal("write after commit"))?;
         f.write_all(data).map_err(|e| {
             Error::io(
-                format!(
-                    "writing {}",
-                    self.backend.show(&self.kind.path_of(&self.tmp))
-                ),
+                format!("writing {}", self.backend.show(&self.tmp_path())),
                 e,
             )
         })
