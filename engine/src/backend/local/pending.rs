@@ -55,11 +55,12 @@ impl PendingWrite for LocalPending {
             self.kind.check_name(name)?;
             self.backend.forget_handle(self.kind, name);
             let rel = self.kind.path_of(name);
+            let tmp = self.backend.show(&self.tmp_path());
             let f = f
                 .finish()
-                .map_err(|e| Error::io(format!("writing {}", self.backend.show(&rel)), e))?;
+                .map_err(|e| Error::io(format!("writing {tmp}"), e))?;
             f.sync_all()
-                .map_err(|e| Error::io(format!("syncing {}", self.backend.show(&rel)), e))?;
+                .map_err(|e| Error::io(format!("syncing {tmp}"), e))?;
             if self.kind == Kind::Data {
                 // A sealed pack is not read again soon (restores and audits
                 // come later, in other processes). Its bytes went around
