@@ -275,24 +275,21 @@ fn apply_metadata(path: &Path, node: &Node, as_root: bool, warnings: &Mutex<Vec<
     }
 }
 
-/// As [`apply_metadata`], through the descriptor of a file just written:
-/// no path is resolved again, so a link swapped in meanwhile cannot
-/// redirect it, and the files of a batch are finished in parallel rather
-/// than one by one after their writes (restoring the benchmark corpus:
-/// one path walk per file instead of five, 2.82 -> 2.47 s median). Returns
-/// the warnings, for the caller to report in walk order.
-fn apply_file_metadata(path: &Path, f: &std::fs::File, node: &Node, as_root: bool) -> Vec<String> {
-    apply(Meta::File(path, f), node, as_root)
-}
-
-/// What [`apply`] changes: an entry by its path, or an open file.
+/// What [`apply`] changes: an entry by its path (never followed), or a
+/// file just written, through its descriptor. The latter resolves no path
+/// again, so a link swapped in meanwhile cannot redirect it, and lets the
+/// files of a batch be finished in parallel rather than one by one after
+/// their writes (restoring the benchmark corpus: one path walk per file
+/// instead of five, 2.82 -> 2.47 s median).
 #[derive(Clone, Copy)]
-enum Meta<'a> {
+pub(super) enum Meta<'a> {
     Path(&'a Path),
     File(&'a Path, &'a std::fs::File),
 }
 
-fn apply(target: Meta<'_>, node: &Node, as_root: bool) -> Vec<String> {
+/// Apply `node`'s metadata to `target` as [`apply_metadata`] says; returns
+/// the warnings, for the caller to report in walk order.
+pub(super) fn apply(target: Meta<'_>, node: &Node, as_root: bool) -> Vec<String> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::PermissionsExt;
     use xattr::FileExt;

@@ -18,7 +18,7 @@
 //!   [`BATCH_FILES`]), the first path of each multiply-linked inode, and
 //!   the rare owner-closed directories.
 
-use super::{apply_file_metadata, apply_metadata, io, make_special, remove_if_not, write_file};
+use super::{apply, apply_metadata, io, make_special, remove_if_not, write_file, Meta};
 use super::{RestorePatterns, RestoreSummary};
 use crate::error::Result;
 use crate::format::tree::{Node, NodeKind, Tree};
@@ -222,7 +222,7 @@ impl<'a> Walk<'a> {
             .map(|(p, node)| -> Result<Vec<String>> {
                 progress.file(p);
                 let f = write_file(repo, p, node, progress)?;
-                Ok(apply_file_metadata(p, &f, node, as_root))
+                Ok(apply(Meta::File(p, &f), node, as_root))
             })
             .collect::<Result<Vec<_>>>()?;
         let w = self.warnings.get_mut().unwrap_or_else(|p| p.into_inner());
