@@ -31,6 +31,16 @@ pub(super) fn options() -> rocksdb::Options {
     // did not shorten a rebuild measurably (34 s for 20 million entries,
     // bound by compaction on both cores).
     o.set_write_buffer_size(16 << 20);
+    // A Bloom filter over each memtable's whole keys: during a first
+    // backup most lookups are of new chunks, and the IDs this backup
+    // already indexed sit in the memtable, where each miss otherwise walks
+    // the skip list (`FindGreaterOrEqual`, 5.5% of the source thread's
+    // samples, issue 15; 0.05% with the filter). 2% of the memtable is
+    // 335 KB, some 16 bits per entry at about 100 bytes an entry: a false
+    // positive rate near 0.1% for a third of a megabyte of memory per
+    // memtable (10%, RocksDB's usual ratio, measured 1.6 MB more).
+    o.set_memtable_prefix_bloom_ratio(0.02);
+    o.set_memtable_whole_key_filtering(true);
     o.set_max_background_jobs(2);
     o.set_keep_log_file_num(2);
     // Keys are random IDs and values mostly IDs too: compression would
