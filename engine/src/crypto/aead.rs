@@ -19,10 +19,19 @@
 //! blob cannot be swapped for another blob, or a tree for a chunk, without
 //! the tag failing. Invariant: `open` returns plaintext only after the tag
 //! verified.
+//!
+//! The construction is the draft's, spelled out: HChaCha20 of the key and
+//! the nonce's first 16 bytes gives a subkey, under which the
+//! ChaCha20-Poly1305 of RFC 8439 seals with the 12-byte nonce `0^4 |
+//! nonce[16..24]`. HChaCha20 comes from RustCrypto's `chacha20`, the AEAD
+//! from `ring` (assembly: 3.0 GB/s against 1.3 GB/s for RustCrypto's
+//! `chacha20poly1305` on the development machine, where sealing was 9% of
+//! a first backup's CPU; the test vectors in `format-spec/test-vectors/`
+//! pin the bytes).
 
 use crate::error::{Error, Result};
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
+use chacha20::cipher::consts::U10;
+use ring::aead::{Aad, LessSafeKey, Nonce, Tag, UnboundKey, CHACHA20_POLY1305};
 
 /// Magic at the start of every full envelope.
 pub const MAGIC: [u8; 4] = *b"CRNE";
@@ -109,15 +118,38 @@ fn aad(ty: ObjectType, bind: &[u8; 32]) -> [u8; HEADER_LEN + 32] {
 /// Seals and opens envelopes under one 32-byte key.
 #[derive(Clone)]
 pub struct Sealer {
-    cipher: XChaCha20Poly1305,
+    key: chacha20::Key,
 }
 
 impl Sealer {
     /// A sealer for `key`.
     pub fn new(key: &[u8; 32]) -> Self {
-        Sealer {
-            cipher: XChaCha20Poly1305::new(key.into()),
-        }
+        Sealer { key: (*key).into() }
+    }
+
+    /// The ChaCha20-Poly1305 key and nonce of XChaCha20-Poly1305 with
+    /// `nonce` (draft-irtf-cfrg-xchacha, section 2.3).
+    fn subkey(&self, nonce: &[u8; NONCE_LEN]) -> Result<(LessSafeKey, Nonce)> {
+        let (head, tail) = nonce.split_at(16);
+        let sub = chacha20::hchacha::<U10>(&self.key, head.into());
+        let key = UnboundKey::new(&CHACHA20_POLY1305, &sub)
+            .map_err(|_| Error::internal("ChaCha20-Poly1305 refused a 32-byte key"))?;
+        let mut n = [0u8; 12];
+        n[4..].copy_from_slice(tail);
+        Ok((LessSafeKey::new(key), Nonce::assume_unique_for_key(n)))
+    }
+
+    /// Encrypt `body` in place; the tag.
+    fn seal_detached(
+        &self,
+        ty: ObjectType,
+        bind: &[u8; 32],
+        nonce: &[u8; NONCE_LEN],
+        body: &mut [u8],
+    ) -> Result<Tag> {
+        let (key, nonce) = self.subkey(nonce)?;
+        key.seal_in_place_separate_tag(nonce, Aad::from(aad(ty, bind)), body)
+            .map_err(|_| Error::internal("object too large to seal"))
     }
 
     /// Compact envelope with a fresh random nonce.
@@ -139,15 +171,8 @@ impl Sealer {
         let mut out = Vec::with_capacity(plain.len() + COMPACT_OVERHEAD);
         out.extend_from_slice(nonce);
         out.extend_from_slice(plain);
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(
-                XNonce::from_slice(nonce),
-                &aad(ty, bind),
-                &mut out[NONCE_LEN..],
-            )
-            .map_err(|_| Error::internal("object too large to seal"))?;
-        out.extend_from_slice(&tag);
+        let tag = self.seal_detached(ty, bind, nonce, &mut out[NONCE_LEN..])?;
+        out.extend_from_slice(tag.as_ref());
         Ok(out)
     }
 
@@ -164,11 +189,11 @@ impl Sealer {
             .split_at_mut_checked(NONCE_LEN)
             .ok_or_else(|| Error::internal("no room for the nonce"))?;
         crate::crypto::random_bytes(nonce)?;
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(XNonce::from_slice(nonce), &aad(ty, bind), body)
-            .map_err(|_| Error::internal("object too large to seal"))?;
-        buf.extend_from_slice(&tag);
+        let nonce: &[u8; NONCE_LEN] = (&*nonce)
+            .try_into()
+            .map_err(|_| Error::internal("no room for the nonce"))?;
+        let tag = self.seal_detached(ty, bind, nonce, body)?;
+        buf.extend_from_slice(tag.as_ref());
         Ok(())
     }
 
@@ -205,14 +230,13 @@ impl Sealer {
         }
         let (nonce, rest) = sealed.split_at(NONCE_LEN);
         let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
+        let nonce: &[u8; NONCE_LEN] = nonce
+            .try_into()
+            .map_err(|_| Error::internal("nonce length"))?;
+        let tag = Tag::try_from(tag).map_err(|_| Error::internal("tag length"))?;
+        let (key, nonce) = self.subkey(nonce)?;
         let mut buf = ct.to_vec();
-        self.cipher
-            .decrypt_in_place_detached(
-                XNonce::from_slice(nonce),
-                &aad(ty, bind),
-                &mut buf,
-                Tag::from_slice(tag),
-            )
+        key.open_in_place_separate_tag(nonce, Aad::from(aad(ty, bind)), tag, &mut buf, 0..)
             .map_err(|_| Error::corrupt("authentication tag mismatch (data damaged or forged)"))?;
         Ok(buf)
     }
