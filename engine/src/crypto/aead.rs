@@ -106,6 +106,49 @@ impl ObjectType {
     }
 }
 
+/// The ChaCha20-Poly1305 key and nonce of XChaCha20-Poly1305 under `key`
+/// with `nonce` (draft-irtf-cfrg-xchacha, section 2.3).
+fn subkey(key: &chacha20::Key, nonce: &[u8; NONCE_LEN]) -> Result<(LessSafeKey, Nonce)> {
+    let (head, tail) = nonce.split_at(16);
+    let sub = chacha20::hchacha::<U10>(key, head.into());
+    let key = UnboundKey::new(&CHACHA20_POLY1305, &sub)
+        .map_err(|_| Error::internal("ChaCha20-Poly1305 refused a 32-byte key"))?;
+    let mut n = [0u8; 12];
+    n[4..].copy_from_slice(tail);
+    Ok((LessSafeKey::new(key), Nonce::assume_unique_for_key(n)))
+}
+
+/// XChaCha20-Poly1305: encrypt `body` in place; the tag.
+fn xseal(
+    key: &chacha20::Key,
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    body: &mut [u8],
+) -> Result<[u8; TAG_LEN]> {
+    let (key, nonce) = subkey(key, nonce)?;
+    let tag = key
+        .seal_in_place_separate_tag(nonce, Aad::from(aad), body)
+        .map_err(|_| Error::internal("object too large to seal"))?;
+    let mut out = [0u8; TAG_LEN];
+    out.copy_from_slice(tag.as_ref());
+    Ok(out)
+}
+
+/// XChaCha20-Poly1305: decrypt `body` in place if `tag` verifies; on a
+/// mismatch `body` holds no plaintext the caller may use.
+fn xopen(
+    key: &chacha20::Key,
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    tag: &[u8; TAG_LEN],
+    body: &mut [u8],
+) -> Result<()> {
+    let (key, nonce) = subkey(key, nonce)?;
+    key.open_in_place_separate_tag(nonce, Aad::from(aad), Tag::from(*tag), body, 0..)
+        .map(drop)
+        .map_err(|_| Error::corrupt("authentication tag mismatch (data damaged or forged)"))
+}
+
 fn aad(ty: ObjectType, bind: &[u8; 32]) -> [u8; HEADER_LEN + 32] {
     let mut a = [0u8; HEADER_LEN + 32];
     a[..4].copy_from_slice(&MAGIC);
@@ -127,31 +170,6 @@ impl Sealer {
         Sealer { key: (*key).into() }
     }
 
-    /// The ChaCha20-Poly1305 key and nonce of XChaCha20-Poly1305 with
-    /// `nonce` (draft-irtf-cfrg-xchacha, section 2.3).
-    fn subkey(&self, nonce: &[u8; NONCE_LEN]) -> Result<(LessSafeKey, Nonce)> {
-        let (head, tail) = nonce.split_at(16);
-        let sub = chacha20::hchacha::<U10>(&self.key, head.into());
-        let key = UnboundKey::new(&CHACHA20_POLY1305, &sub)
-            .map_err(|_| Error::internal("ChaCha20-Poly1305 refused a 32-byte key"))?;
-        let mut n = [0u8; 12];
-        n[4..].copy_from_slice(tail);
-        Ok((LessSafeKey::new(key), Nonce::assume_unique_for_key(n)))
-    }
-
-    /// Encrypt `body` in place; the tag.
-    fn seal_detached(
-        &self,
-        ty: ObjectType,
-        bind: &[u8; 32],
-        nonce: &[u8; NONCE_LEN],
-        body: &mut [u8],
-    ) -> Result<Tag> {
-        let (key, nonce) = self.subkey(nonce)?;
-        key.seal_in_place_separate_tag(nonce, Aad::from(aad(ty, bind)), body)
-            .map_err(|_| Error::internal("object too large to seal"))
-    }
-
     /// Compact envelope with a fresh random nonce.
     pub fn seal_compact(&self, ty: ObjectType, bind: &[u8; 32], plain: &[u8]) -> Result<Vec<u8>> {
         let mut nonce = [0u8; NONCE_LEN];
@@ -171,8 +189,8 @@ impl Sealer {
         let mut out = Vec::with_capacity(plain.len() + COMPACT_OVERHEAD);
         out.extend_from_slice(nonce);
         out.extend_from_slice(plain);
-        let tag = self.seal_detached(ty, bind, nonce, &mut out[NONCE_LEN..])?;
-        out.extend_from_slice(tag.as_ref());
+        let tag = xseal(&self.key, nonce, &aad(ty, bind), &mut out[NONCE_LEN..])?;
+        out.extend_from_slice(&tag);
         Ok(out)
     }
 
@@ -186,14 +204,11 @@ impl Sealer {
         buf: &mut Vec<u8>,
     ) -> Result<()> {
         let (nonce, body) = buf
-            .split_at_mut_checked(NONCE_LEN)
+            .split_first_chunk_mut::<NONCE_LEN>()
             .ok_or_else(|| Error::internal("no room for the nonce"))?;
         crate::crypto::random_bytes(nonce)?;
-        let nonce: &[u8; NONCE_LEN] = (&*nonce)
-            .try_into()
-            .map_err(|_| Error::internal("no room for the nonce"))?;
-        let tag = self.seal_detached(ty, bind, nonce, body)?;
-        buf.extend_from_slice(tag.as_ref());
+        let tag = xseal(&self.key, nonce, &aad(ty, bind), body)?;
+        buf.extend_from_slice(&tag);
         Ok(())
     }
 
@@ -223,21 +238,14 @@ impl Sealer {
 
     /// Open a compact envelope of type `ty` bound to `bind`.
     pub fn open_compact(&self, ty: ObjectType, bind: &[u8; 32], sealed: &[u8]) -> Result<Vec<u8>> {
-        if sealed.len() < COMPACT_OVERHEAD {
-            return Err(Error::corrupt(
-                "sealed object is shorter than nonce and tag",
-            ));
-        }
-        let (nonce, rest) = sealed.split_at(NONCE_LEN);
-        let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
-        let nonce: &[u8; NONCE_LEN] = nonce
-            .try_into()
-            .map_err(|_| Error::internal("nonce length"))?;
-        let tag = Tag::try_from(tag).map_err(|_| Error::internal("tag length"))?;
-        let (key, nonce) = self.subkey(nonce)?;
+        let (nonce, rest) = sealed
+            .split_first_chunk::<NONCE_LEN>()
+            .ok_or_else(|| Error::corrupt("sealed object is shorter than nonce and tag"))?;
+        let (ct, tag) = rest
+            .split_last_chunk::<TAG_LEN>()
+            .ok_or_else(|| Error::corrupt("sealed object is shorter than nonce and tag"))?;
         let mut buf = ct.to_vec();
-        key.open_in_place_separate_tag(nonce, Aad::from(aad(ty, bind)), tag, &mut buf, 0..)
-            .map_err(|_| Error::corrupt("authentication tag mismatch (data damaged or forged)"))?;
+        xopen(&self.key, nonce, &aad(ty, bind), tag, &mut buf)?;
         Ok(buf)
     }
 
@@ -278,6 +286,43 @@ pub fn check_header(sealed: &[u8], ty: ObjectType) -> Result<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn unhex(h: &str) -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// The construction is XChaCha20-Poly1305 as published: the
+    /// known-answer test of draft-irtf-cfrg-xchacha-03, appendix A.3.1
+    /// (HChaCha20 subkey, then RFC 8439 with the shortened nonce). A
+    /// reordered nonce, another subkey or another AEAD fails it.
+    #[test]
+    fn xchacha20_poly1305_matches_the_draft() {
+        let key: [u8; 32] = std::array::from_fn(|i| 0x80 + i as u8);
+        let nonce: [u8; NONCE_LEN] = std::array::from_fn(|i| 0x40 + i as u8);
+        let aad = unhex("50515253c0c1c2c3c4c5c6c7");
+        let plain = b"Ladies and Gentlemen of the class of '99: If I could offer you \
+only one tip for the future, sunscreen would be it.";
+        let want = unhex(concat!(
+            "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb",
+            "731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452",
+            "2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9",
+            "21f9664c97637da9768812f615c68b13b52e"
+        ));
+        let want_tag = unhex("c0875924c1c7987947deafd8780acf49");
+        let key = chacha20::Key::from(key);
+        let mut body = plain.to_vec();
+        let tag = xseal(&key, &nonce, &aad, &mut body).unwrap();
+        assert_eq!(body, want);
+        assert_eq!(tag.as_slice(), want_tag.as_slice());
+        xopen(&key, &nonce, &aad, &tag, &mut body).unwrap();
+        assert_eq!(body, plain);
+        let mut bad = tag;
+        bad[0] ^= 1;
+        assert!(xopen(&key, &nonce, &aad, &bad, &mut want.clone()).is_err());
+    }
 
     #[test]
     fn round_trip_and_tamper() {

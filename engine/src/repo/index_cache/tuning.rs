@@ -38,7 +38,7 @@ pub(super) fn options() -> rocksdb::Options {
     // samples, issue 15; 0.05% with the filter). 2% of the memtable is
     // 335 KB, some 16 bits per entry at about 100 bytes an entry: a false
     // positive rate near 0.1% for a third of a megabyte of memory per
-    // memtable (10%, RocksDB's usual ratio, measured 1.6 MB more).
+    // memtable (10%, RocksDB's usual ratio, would be 1.6 MB).
     o.set_memtable_prefix_bloom_ratio(0.02);
     o.set_memtable_whole_key_filtering(true);
     o.set_max_background_jobs(2);
