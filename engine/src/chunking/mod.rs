@@ -141,20 +141,15 @@ impl Chunker {
         let mut fp: u64 = 0;
         let gear = &*self.gear;
         if let Some(small) = data.get(min..normal) {
-            for (i, b) in small.iter().enumerate() {
-                fp = (fp << 1).wrapping_add(gear[usize::from(*b)]);
-                if fp & self.mask_s == 0 {
-                    return min + i + 1;
-                }
+            match roll(gear, fp, small, self.mask_s) {
+                Ok(n) => return min + n,
+                Err(f) => fp = f,
             }
         }
         let start = normal.max(min);
         if let Some(large) = data.get(start..max) {
-            for (i, b) in large.iter().enumerate() {
-                fp = (fp << 1).wrapping_add(gear[usize::from(*b)]);
-                if fp & self.mask_l == 0 {
-                    return start + i + 1;
-                }
+            if let Ok(n) = roll(gear, fp, large, self.mask_l) {
+                return start + n;
             }
         }
         max
@@ -171,6 +166,60 @@ impl Chunker {
         out
     }
 }
+
+/// Roll the gear hash `fp = (fp << 1) + gear[byte]` (wrapping) over
+/// `bytes`: `Ok(n)` when the fingerprint after the `n`th byte is the first
+/// with `fp & mask == 0`, else `Err` with the final fingerprint.
+///
+/// The plain loop is bound by its dependency chain (a shift and an add per
+/// byte). Here each block of [`ROLL_BLOCK`] bytes advances the chain once:
+/// the fingerprint after byte `k` of a block is `(fp << k) + t_k`, with
+/// `t_k = (t_(k-1) << 1) + gear[b_k]` independent of `fp`, so the blocks'
+/// `t` sums and tests overlap. Shifts and wrapping adds distribute modulo
+/// 2^64, so every fingerprint, and therefore every cut, is exactly the
+/// plain loop's (`roll_matches_the_plain_loop`).
+#[inline(always)]
+fn roll(
+    gear: &[u64; 256],
+    mut fp: u64,
+    bytes: &[u8],
+    mask: u64,
+) -> std::result::Result<usize, u64> {
+    let mut blocks = bytes.chunks_exact(ROLL_BLOCK);
+    let mut at = 0;
+    for block in &mut blocks {
+        let mut t = [0u64; ROLL_BLOCK];
+        let mut acc = 0u64;
+        for (slot, b) in t.iter_mut().zip(block) {
+            acc = (acc << 1).wrapping_add(gear[usize::from(*b)]);
+            *slot = acc;
+        }
+        let mut hit = false;
+        let mut f = [0u64; ROLL_BLOCK];
+        for (k, (slot, tk)) in f.iter_mut().zip(t).enumerate() {
+            *slot = (fp << (k + 1)).wrapping_add(tk);
+            hit |= *slot & mask == 0;
+        }
+        if hit {
+            if let Some(k) = f.iter().position(|x| x & mask == 0) {
+                return Ok(at + k + 1);
+            }
+        }
+        fp = f[ROLL_BLOCK - 1];
+        at += ROLL_BLOCK;
+    }
+    for b in blocks.remainder() {
+        fp = (fp << 1).wrapping_add(gear[usize::from(*b)]);
+        at += 1;
+        if fp & mask == 0 {
+            return Ok(at);
+        }
+    }
+    Err(fp)
+}
+
+/// Bytes per step of [`roll`]'s fingerprint chain.
+const ROLL_BLOCK: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -210,6 +259,34 @@ mod tests {
             lens.push(ch.len());
         }
         assert_eq!(lens, cuts);
+    }
+
+    /// The blocked roll finds the same cut and fingerprint as one shift
+    /// and add per byte, for every mask width, start value and length
+    /// (including lengths that leave a remainder).
+    #[test]
+    fn roll_matches_the_plain_loop() {
+        let gear = gear_table(&[9; 32]);
+        let d = data(1 << 16, 4);
+        for bits in [1u32, 3, 6, 9, 12, 64] {
+            let mask = top_bits(bits);
+            for (start, len) in [(0, 0), (0, 3), (5, 4099), (17, 1 << 15), (1, 60_001)] {
+                let bytes = &d[start..start + len];
+                for seed in [0u64, u64::MAX, 0x0123_4567_89ab_cdef] {
+                    let mut fp = seed;
+                    let mut want = Err(0);
+                    for (i, b) in bytes.iter().enumerate() {
+                        fp = (fp << 1).wrapping_add(gear[usize::from(*b)]);
+                        if fp & mask == 0 {
+                            want = Ok(i + 1);
+                            break;
+                        }
+                    }
+                    let want = want.map_err(|_| fp);
+                    assert_eq!(roll(&gear, seed, bytes, mask), want, "{bits} {start} {len}");
+                }
+            }
+        }
     }
 
     #[test]
