@@ -6,6 +6,7 @@
 //! and sorted by name; a file whose allocated blocks cover its size is
 //! treated as dense (one region), so ordinary files cost no extra syscalls.
 
+mod meta;
 mod paths;
 mod scan;
 mod select;
@@ -15,11 +16,14 @@ pub use scan::{scan, ScanTotals};
 pub use select::{FileSelection, Selector, CACHEDIR_SIGNATURE};
 pub use walk::FilesSource;
 
+pub use meta::Meta;
+
 use crate::format::tree::{Node, NodeKind, Timestamp};
 use std::collections::HashMap;
 use std::fs::{File, Metadata};
+use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -28,26 +32,6 @@ pub(crate) fn ts(secs: i64, nanos: i64) -> Timestamp {
     Timestamp {
         secs,
         nanos: u32::try_from(nanos).unwrap_or(0).min(999_999_999),
-    }
-}
-
-/// The node kind for an `lstat` result.
-pub fn kind_of(md: &Metadata) -> NodeKind {
-    let ft = md.file_type();
-    if ft.is_dir() {
-        NodeKind::Dir
-    } else if ft.is_symlink() {
-        NodeKind::Symlink
-    } else if ft.is_fifo() {
-        NodeKind::Fifo
-    } else if ft.is_char_device() {
-        NodeKind::CharDevice
-    } else if ft.is_block_device() {
-        NodeKind::BlockDevice
-    } else if ft.is_socket() {
-        NodeKind::Socket
-    } else {
-        NodeKind::File
     }
 }
 
@@ -87,6 +71,10 @@ impl NameCache {
 /// Build a node (without content or subtree) from `lstat` metadata.
 /// Xattr or symlink read failures are returned as warnings.
 ///
+/// `dir`: the entry's open directory, where `name` is looked up (`None`:
+/// `path` is); `file`: the entry, when it is a regular file already open
+/// for reading (its xattrs are then read through the descriptor).
+///
 /// `previous` is the entry's node in the parent snapshot, if any, given
 /// only when that snapshot was made by the same user and is complete (a
 /// user sees other xattrs than root, and a partial one may lack some).
@@ -98,33 +86,35 @@ impl NameCache {
 /// `listxattr` was a tenth of the re-backup's time (perf, issue 15).
 pub fn node_from(
     path: &Path,
+    dir: Option<BorrowedFd<'_>>,
     name: &[u8],
-    md: &Metadata,
+    md: &Meta,
     names: &NameCache,
     previous: Option<&Node>,
+    file: Option<&File>,
 ) -> (Node, Vec<String>) {
     let mut warnings = Vec::new();
-    let mut n = Node::new(name.to_vec(), kind_of(md));
-    n.mode = md.mode() & 0o7777;
-    n.uid = md.uid();
-    n.gid = md.gid();
-    n.user = names.user(md.uid());
-    n.group = names.group(md.gid());
-    n.mtime = ts(md.mtime(), md.mtime_nsec());
-    n.atime = ts(md.atime(), md.atime_nsec());
-    n.ctime = ts(md.ctime(), md.ctime_nsec());
-    n.inode = md.ino();
-    n.dev = md.dev();
-    n.nlink = md.nlink();
+    let mut n = Node::new(name.to_vec(), md.kind);
+    n.mode = md.mode;
+    n.uid = md.uid;
+    n.gid = md.gid;
+    n.user = names.user(md.uid);
+    n.group = names.group(md.gid);
+    n.mtime = md.mtime;
+    n.atime = md.atime;
+    n.ctime = md.ctime;
+    n.inode = md.ino;
+    n.dev = md.dev;
+    n.nlink = md.nlink;
     if n.kind == NodeKind::File {
-        n.size = md.len();
+        n.size = md.size;
     }
     if matches!(n.kind, NodeKind::CharDevice | NodeKind::BlockDevice) {
-        n.rdev = md.rdev();
+        n.rdev = md.rdev;
     }
     if n.kind == NodeKind::Symlink {
-        match std::fs::read_link(path) {
-            Ok(t) => n.target = Some(t.as_os_str().as_bytes().to_vec()),
+        match meta::read_link(dir, path, name) {
+            Ok(t) => n.target = Some(t),
             Err(e) => warnings.push(format!("{}: reading symlink: {e}", path.display())),
         }
     }
@@ -138,10 +128,18 @@ pub fn node_from(
         n.xattrs = p.xattrs.clone();
         return (n, warnings);
     }
-    match xattr::list(path) {
+    let listed = match file {
+        Some(f) => xattr::FileExt::list_xattr(f),
+        None => xattr::list(path),
+    };
+    match listed {
         Ok(list) => {
             for name in list {
-                match xattr::get(path, &name) {
+                let value = match file {
+                    Some(f) => xattr::FileExt::get_xattr(f, &name),
+                    None => xattr::get(path, &name),
+                };
+                match value {
                     Ok(Some(v)) => n.xattrs.push((name.as_bytes().to_vec(), v)),
                     Ok(None) => {}
                     Err(e) => warnings.push(format!("{}: reading xattr: {e}", path.display())),
@@ -195,20 +193,6 @@ pub fn data_regions(file: &File, md: &Metadata) -> std::io::Result<Vec<(u64, u64
     Ok(out)
 }
 
-/// Open for reading without updating the access time where permitted
-/// (`O_NOATIME` needs ownership or privilege; fall back silently).
-pub(crate) fn open_noatime(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOATIME)
-        .open(path)
-    {
-        Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => std::fs::File::open(path),
-        other => other,
-    }
-}
-
 /// Files up to this size are read in a few large calls (the chunker asks
 /// for twice its largest chunk at a time), and a read makes the kernel
 /// fetch all it asks for: advice given just before would only cost two
@@ -228,14 +212,17 @@ pub(crate) fn advise_sequential(f: &std::fs::File, size: u64) {
     }
 }
 
-/// Ask the kernel to start reading a file we will read soon (best effort;
-/// files we may not read or that vanished are simply skipped).
-pub(crate) fn prefetch(path: &Path) {
+/// Open a file we will read soon (by name in its open directory) and ask
+/// the kernel to start reading it; the walk reads it through this
+/// descriptor when its turn comes, so the look-ahead costs no second
+/// `open` (best effort: a file we may not read or that vanished gives
+/// `None`, and its turn reports why).
+pub(crate) fn prefetch(dir: BorrowedFd<'_>, path: &Path, name: &[u8]) -> Option<File> {
     use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
     use std::os::fd::AsRawFd;
-    if let Ok(f) = std::fs::File::open(path) {
-        let _ = posix_fadvise(f.as_raw_fd(), 0, 0, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
-    }
+    let f = meta::open_file(Some(dir), path, name).ok()?;
+    let _ = posix_fadvise(f.as_raw_fd(), 0, 0, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+    Some(f)
 }
 
 #[cfg(test)]

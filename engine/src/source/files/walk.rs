@@ -8,15 +8,17 @@
 //! an entry that cannot be read is a warning, never an abort; a backup in
 //! which no given path could be read fails, so it writes no snapshot.
 
+use super::meta::{list_dir, open_dir, open_file, stat_at, Meta};
 use super::paths::{absolute_paths, build_trie, Trie};
 use super::select::{FileSelection, Selector};
-use super::{advise_sequential, data_regions, node_from, open_noatime, prefetch, ts, NameCache};
+use super::{advise_sequential, data_regions, node_from, prefetch, NameCache};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::id::TreeId;
 use crate::progress::{check_interrupt, Change, Progress};
 use crate::source::{dir_node, dir_node_like, BuildContext, ChunkClass, Sink, Source};
 use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -69,7 +71,7 @@ impl Source for FilesSource {
         let root = if trie.target {
             // Backing up "/" itself: the root tree is its listing.
             let md = std::fs::symlink_metadata("/").map_err(|e| Error::io("stat /", e))?;
-            let t = w.dir_tree(Path::new("/"), ctx.parent, md.dev())?;
+            let t = w.dir_tree(Path::new("/"), None, b"", ctx.parent, md.dev())?;
             w.targets_saved += usize::from(t.is_some());
             t.unwrap_or_default()
         } else {
@@ -105,16 +107,18 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// The node for an `lstat` result (warnings reported), with the atime
-    /// policy applied.
+    /// policy applied. `at`: where the entry is (see [`At`]); `file`: the
+    /// entry, already open for reading.
     fn node(
         &mut self,
-        path: &Path,
-        name: &[u8],
-        md: &std::fs::Metadata,
+        at: &At<'_>,
+        md: &Meta,
         previous: Option<&Node>,
+        file: Option<&std::fs::File>,
     ) -> Node {
         let previous = previous.filter(|_| self.reuse_xattrs);
-        let (mut node, warns) = node_from(path, name, md, &self.names, previous);
+        let (mut node, warns) =
+            node_from(at.path, at.dir, at.name, md, &self.names, previous, file);
         for w in warns {
             self.warn(w);
         }
@@ -148,13 +152,15 @@ impl Walk<'_> {
         dir_node_like(self.sink, node, tree, prev.map(|(t, id)| (t, *id)))
     }
     /// `stored`: whether the parent's content is all stored, when the
-    /// caller checked it in a batch (`None`: ask the sink).
+    /// caller checked it in a batch (`None`: ask the sink). `opened`: the
+    /// file, when the look-ahead already opened it.
     fn file(
         &mut self,
         path: &Path,
         mut node: Node,
         parent: Option<&Node>,
         stored: Option<bool>,
+        opened: Option<std::fs::File>,
     ) -> Result<Option<Node>> {
         if self.src.sel.too_large(node.size) {
             return Ok(None);
@@ -181,7 +187,7 @@ impl Walk<'_> {
         }
         let class = ChunkClass::for_name(&node.name);
         let read = (|| -> Result<std::io::Result<(Vec<Extent>, u64)>> {
-            let mut f = match open_noatime(path) {
+            let mut f = match opened.map_or_else(|| open_file(None, path, b""), Ok) {
                 Ok(f) => f,
                 Err(e) => return Ok(Err(e)),
             };
@@ -258,27 +264,34 @@ impl Walk<'_> {
             return Ok(None);
         }
         let md = match std::fs::symlink_metadata(path) {
-            Ok(m) => m,
+            Ok(m) => Meta::from_std(&m),
             Err(e) => {
                 self.warn(format!("{}: {e} (skipped)", path.display()));
                 return Ok(None);
             }
         };
-        self.entry_with(path, name, md, parent, None, root_dev)
+        let at = At {
+            path,
+            dir: None,
+            name,
+        };
+        self.entry_with(&at, md, parent, None, None, root_dev)
     }
 
-    /// As [`entry`](Self::entry) with the `lstat` result already in hand;
-    /// tells the sink whether the entry is new, changed or unmodified.
+    /// As [`entry`](Self::entry) with the `lstat` result (and, for a file
+    /// the look-ahead opened, its descriptor) already in hand; tells the
+    /// sink whether the entry is new, changed or unmodified.
     fn entry_with(
         &mut self,
-        path: &Path,
-        name: &[u8],
-        md: std::fs::Metadata,
+        at: &At<'_>,
+        md: Meta,
         parent: Option<&Node>,
         stored: Option<bool>,
+        opened: Option<std::fs::File>,
         root_dev: u64,
     ) -> Result<Option<Node>> {
-        let out = self.entry_node(path, name, md, parent, stored, root_dev)?;
+        let path = at.path;
+        let out = self.entry_node(at, md, parent, stored, opened, root_dev)?;
         if let Some(n) = &out {
             let change = match parent {
                 None => Change::New,
@@ -292,25 +305,26 @@ impl Walk<'_> {
 
     fn entry_node(
         &mut self,
-        path: &Path,
-        name: &[u8],
-        md: std::fs::Metadata,
+        at: &At<'_>,
+        md: Meta,
         parent: Option<&Node>,
         stored: Option<bool>,
+        opened: Option<std::fs::File>,
         root_dev: u64,
     ) -> Result<Option<Node>> {
-        let node = self.node(path, name, &md, parent);
+        let path = at.path;
+        let node = self.node(at, &md, parent, opened.as_ref());
         if node.kind == NodeKind::Symlink && node.target.is_none() {
             return Ok(None); // unreadable link: warned above, skipped
         }
         match node.kind {
-            NodeKind::File => self.file(path, node, parent, stored),
+            NodeKind::File => self.file(path, node, parent, stored, opened),
             NodeKind::Dir => {
-                if self.src.sel.one_fs && md.dev() != root_dev {
+                if self.src.sel.one_fs && md.dev != root_dev {
                     return dir_node(self.sink, node, Tree::default()).map(Some);
                 }
                 let prev = self.parent_subtree(parent);
-                self.dir(path, node, prev.as_ref(), root_dev)
+                self.dir(at, node, prev.as_ref(), root_dev)
             }
             _ => Ok(Some(node)),
         }
@@ -318,34 +332,39 @@ impl Walk<'_> {
 
     fn dir(
         &mut self,
-        path: &Path,
+        at: &At<'_>,
         node: Node,
         prev: Option<&(Tree, TreeId)>,
         root_dev: u64,
     ) -> Result<Option<Node>> {
-        match self.dir_tree(path, prev.map(|(t, _)| t), root_dev)? {
+        match self.dir_tree(at.path, at.dir, at.name, prev.map(|(t, _)| t), root_dev)? {
             Some(tree) => self.dir_node(node, tree, prev).map(Some),
             None => Ok(None),
         }
     }
 
+    /// The tree of the directory at `path` (`name` in the open directory
+    /// `up`, when there is one): its entries are looked up by name in it.
     fn dir_tree(
         &mut self,
         path: &Path,
+        up: Option<BorrowedFd<'_>>,
+        name: &[u8],
         parent: Option<&Tree>,
         root_dev: u64,
     ) -> Result<Option<Tree>> {
-        let rd = match std::fs::read_dir(path) {
-            Ok(rd) => rd,
+        let listed = open_dir(up, path, name).and_then(|d| Ok((list_dir(&d)?, d)));
+        let (entries, dir) = match listed {
+            Ok(l) => l,
             Err(e) => {
                 self.warn(format!("{}: {e} (directory skipped)", path.display()));
                 return Ok(None);
             }
         };
         let mut names: Vec<Vec<u8>> = Vec::new();
-        for ent in rd {
+        for ent in entries {
             match ent {
-                Ok(ent) => names.push(ent.file_name().as_bytes().to_vec()),
+                Ok(n) => names.push(n),
                 Err(e) => self.warn(format!("{}: {e} (entry skipped)", path.display())),
             }
         }
@@ -370,18 +389,19 @@ impl Walk<'_> {
         if let Some(tag) = self.src.sel.tag_in(path) {
             names.retain(|n| n.as_slice() == tag);
         }
-        // Look ahead: lstat the next entries and ask the kernel to start
-        // reading the files we will have to read (new or changed ones), so
-        // disk latency overlaps our work. Unchanged files are never touched.
-        let mut ahead: std::collections::VecDeque<(Vec<u8>, std::io::Result<std::fs::Metadata>)> =
-            std::collections::VecDeque::new();
+        // Look ahead: lstat the next entries, and open the files we will
+        // have to read (new or changed ones) and ask the kernel to start
+        // reading them, so disk latency overlaps our work. Unchanged files
+        // are never opened.
+        let mut ahead: std::collections::VecDeque<Ahead> = std::collections::VecDeque::new();
         let mut names = names.into_iter();
         let mut tree = Tree::default();
         loop {
             while ahead.len() < PREFETCH_FILES {
                 let Some(name) = names.next() else { break };
                 let child = path.join(std::ffi::OsStr::from_bytes(&name));
-                let md = std::fs::symlink_metadata(&child);
+                let md = stat_at(dir.as_fd(), &name);
+                let mut opened = None;
                 if let Ok(m) = &md {
                     // Unchanged and all its chunks stored: not read.
                     let at = parent.and_then(|t| t.position(&name));
@@ -389,21 +409,16 @@ impl Walk<'_> {
                     let kept = at.and_then(|i| stored.get(i).copied()) == Some(true);
                     let same = kept
                         && pnode.is_some_and(|p| {
-                            self.src.sel.unchanged(
-                                p,
-                                m.len(),
-                                ts(m.mtime(), m.mtime_nsec()),
-                                ts(m.ctime(), m.ctime_nsec()),
-                                m.ino(),
-                            )
+                            self.src.sel.unchanged(p, m.size, m.mtime, m.ctime, m.ino)
                         });
-                    if m.is_file() && !same && !self.src.sel.excluded(&child) {
-                        prefetch(&child);
+                    let file = m.kind == NodeKind::File;
+                    if file && !same && !self.src.sel.excluded(&child) {
+                        opened = prefetch(dir.as_fd(), &child, &name);
                     }
                 }
-                ahead.push_back((name, md));
+                ahead.push_back((name, md, opened));
             }
-            let Some((name, md)) = ahead.pop_front() else {
+            let Some((name, md, opened)) = ahead.pop_front() else {
                 break;
             };
             check_interrupt()?;
@@ -421,7 +436,12 @@ impl Walk<'_> {
             let at = parent.and_then(|t| t.position(&name));
             let pnode = at.and_then(|i| parent.and_then(|t| t.nodes.get(i)));
             let stored = at.and_then(|i| stored.get(i).copied());
-            if let Some(n) = self.entry_with(&child, &name, md, pnode, stored, root_dev)? {
+            let at = At {
+                path: &child,
+                dir: Some(dir.as_fd()),
+                name: &name,
+            };
+            if let Some(n) = self.entry_with(&at, md, pnode, stored, opened, root_dev)? {
                 tree.nodes.push(n);
             }
         }
@@ -443,18 +463,23 @@ impl Walk<'_> {
                 std::fs::metadata(&path)
             };
             let md = match md {
-                Ok(m) => m,
+                Ok(m) => Meta::from_std(&m),
                 Err(e) => {
                     self.warn(format!("{}: {e} (skipped)", path.display()));
                     continue;
                 }
             };
             let node = if sub.target {
-                let n = self.entry(&path, name, pnode, md.dev())?;
+                let n = self.entry(&path, name, pnode, md.dev)?;
                 self.targets_saved += usize::from(n.is_some());
                 n
             } else {
-                let node = self.node(&path, name, &md, pnode);
+                let at = At {
+                    path: &path,
+                    dir: None,
+                    name,
+                };
+                let node = self.node(&at, &md, pnode, None);
                 let prev = self.parent_subtree(pnode);
                 let subtree = self.root(sub, &path, prev.as_ref().map(|(t, _)| t))?;
                 Some(self.dir_node(node, subtree, prev.as_ref())?)
@@ -467,5 +492,19 @@ impl Walk<'_> {
     }
 }
 
-/// How many entries ahead of the current one are examined and prefetched.
+/// How many entries ahead of the current one are examined and prefetched
+/// (so at most this many descriptors are held open).
 const PREFETCH_FILES: usize = 32;
+
+/// A looked-ahead entry: its name, its `lstat` result and, for a file to
+/// be read, the descriptor the look-ahead opened.
+type Ahead = (Vec<u8>, std::io::Result<Meta>, Option<std::fs::File>);
+
+/// Where an entry is: its full path (for messages, exclusions and the
+/// backup paths themselves) and, below a backup path, its open directory
+/// and its name there, which the system calls use instead of the path.
+struct At<'a> {
+    path: &'a Path,
+    dir: Option<BorrowedFd<'a>>,
+    name: &'a [u8],
+}
