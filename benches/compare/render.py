@@ -91,7 +91,10 @@ def table(a, tools, results, limits, bound, parts, size, files, cores, med, titl
   others with their defaults.
 - **Corpus:** {size / MB:.0f} MB in {files} files (scale {a.scale}; {data / MB:.0f} MB
   of it data, the rest the VM image's holes); rates are over the {size / MB:.0f} MB: {corpus}.
-- **Method:** rounds: {a.rounds}, medians; page cache warm; tools interleaved
+- **Method:** rounds: {a.rounds}, medians; page cache warm and clean for
+  every tool and step (`sync`, then the corpus read before each backup and
+  the tool's repository before each restore and verification); tools
+  interleaved
   (order rotating per round and per step); restores into {a.restore_into}
   (see `restore_root` in run.py for why tmpfs); `scripts/bench.sh`.
 
