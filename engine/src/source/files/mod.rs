@@ -1,5 +1,5 @@
-//! Reading filesystem metadata into tree nodes, and finding a sparse
-//! file's data regions.
+//! Reading filesystem metadata into tree nodes, and a file's content
+//! (its data regions chunked, its holes recorded) into the sink.
 //!
 //! Invariants: `lstat` semantics throughout (symlinks are never followed);
 //! names are kept as raw bytes; xattrs are read without following links
@@ -18,9 +18,12 @@ pub use walk::FilesSource;
 
 pub use meta::Meta;
 
-use crate::format::tree::{Node, NodeKind, Timestamp};
+use crate::error::Result;
+use crate::format::tree::{Extent, Node, NodeKind, Timestamp};
+use crate::source::{ChunkClass, Sink};
 use std::collections::HashMap;
 use std::fs::{File, Metadata};
+use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -191,6 +194,55 @@ pub fn data_regions(file: &File, md: &Metadata) -> std::io::Result<Vec<(u64, u64
     }
     lseek(fd, 0, Whence::SeekSet)?;
     Ok(out)
+}
+
+/// Read an open regular file's content into the sink: its data regions
+/// chunked, its holes recorded. `Ok(Err)`: the file could not be read (the
+/// caller warns and skips it); `Err`: the backup must stop. Returns the
+/// extents and the size read, which is less than the `lstat` size when the
+/// file shrank while it was read.
+pub(crate) fn read_content(
+    sink: &mut dyn Sink,
+    mut f: File,
+    class: ChunkClass,
+) -> Result<std::io::Result<(Vec<Extent>, u64)>> {
+    let md = match f.metadata() {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e)),
+    };
+    advise_sequential(&f, md.len());
+    let regions = match data_regions(&f, &md) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut content = Vec::new();
+    let mut pos = 0u64;
+    let mut shrank = false;
+    for (off, len) in regions {
+        if off > pos {
+            content.push(Extent::Hole(off - pos));
+        }
+        // The descriptor is at `pos`: a dense file needs no seek.
+        if off != pos {
+            if let Err(e) = f.seek(SeekFrom::Start(off)) {
+                return Ok(Err(e));
+            }
+        }
+        let n = match sink.chunk(&mut (&mut f).take(len), &mut content, class, off, true)? {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        pos = off + n;
+        if n < len {
+            shrank = true; // the file shrank while we read it
+            break;
+        }
+    }
+    if !shrank && md.len() > pos {
+        content.push(Extent::Hole(md.len() - pos));
+        pos = md.len();
+    }
+    Ok(Ok((content, pos)))
 }
 
 /// Files up to this size are read in a few large calls (the chunker asks

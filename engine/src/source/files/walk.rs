@@ -11,13 +11,12 @@
 use super::meta::{list_dir, open_dir, open_file, stat_at, Meta};
 use super::paths::{absolute_paths, build_trie, Trie};
 use super::select::{FileSelection, Selector};
-use super::{advise_sequential, data_regions, node_from, prefetch, NameCache};
+use super::{node_from, prefetch, read_content, NameCache};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::tree::{Extent, Node, NodeKind, Tree};
 use crate::id::TreeId;
 use crate::progress::{check_interrupt, Change, Progress};
 use crate::source::{dir_node, dir_node_like, BuildContext, ChunkClass, Sink, Source};
-use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -186,55 +185,10 @@ impl Walk<'_> {
             }
         }
         let class = ChunkClass::for_name(&node.name);
-        let read = (|| -> Result<std::io::Result<(Vec<Extent>, u64)>> {
-            let mut f = match opened.map_or_else(|| open_file(None, path, b""), Ok) {
-                Ok(f) => f,
-                Err(e) => return Ok(Err(e)),
-            };
-            let md = match f.metadata() {
-                Ok(m) => m,
-                Err(e) => return Ok(Err(e)),
-            };
-            advise_sequential(&f, md.len());
-            let regions = match data_regions(&f, &md) {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
-            };
-            let mut content = Vec::new();
-            let mut pos = 0u64;
-            let mut shrank = false;
-            for (off, len) in regions {
-                if off > pos {
-                    content.push(Extent::Hole(off - pos));
-                }
-                // The descriptor is at `pos`: a dense file needs no seek.
-                if off != pos {
-                    if let Err(e) = f.seek(SeekFrom::Start(off)) {
-                        return Ok(Err(e));
-                    }
-                }
-                let n = match self.sink.chunk(
-                    &mut (&mut f).take(len),
-                    &mut content,
-                    class,
-                    off,
-                    true,
-                )? {
-                    Ok(n) => n,
-                    Err(e) => return Ok(Err(e)),
-                };
-                pos = off + n;
-                if n < len {
-                    shrank = true; // the file shrank while we read it
-                    break;
-                }
-            }
-            if !shrank && md.len() > pos {
-                content.push(Extent::Hole(md.len() - pos));
-                pos = md.len();
-            }
-            Ok(Ok((content, pos)))
-        })()?;
+        let read = match opened.map_or_else(|| open_file(None, path, b""), Ok) {
+            Ok(f) => read_content(self.sink, f, class)?,
+            Err(e) => Err(e),
+        };
         match read {
             Ok((content, size)) => {
                 node.size = size;
