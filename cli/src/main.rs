@@ -33,6 +33,7 @@ fn main() {
         }
         cairn_engine::request_interrupt();
     });
+    raise_descriptor_limit();
     let out = Output {
         json: cli.json,
         quiet: cli.quiet,
@@ -171,4 +172,18 @@ fn env_path(name: &str) -> Option<std::path::PathBuf> {
     std::env::var_os(name)
         .filter(|v| !v.is_empty())
         .map(std::path::PathBuf::from)
+}
+
+/// Raise the soft limit on open descriptors to the hard limit, as Go
+/// programs (restic among them) do when they start: a backup holds one
+/// descriptor for each directory level it is inside (and up to 64 files
+/// its look-ahead opened), restores and remote storage more, and the soft
+/// limit (often 1,024) is a default, not a policy. Best effort.
+fn raise_descriptor_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
 }

@@ -229,3 +229,35 @@ fn restore_in_batches_keeps_links_and_directory_times() {
     );
     assert_eq!(fs::read_dir(got.join("d3")).unwrap().count(), 700);
 }
+
+/// A tree 45 levels deep whose subdirectory sorts before its files at each
+/// level, so the walk descends while every level's look-ahead holds files
+/// open (31 each without a bound: 1,400 descriptors), backed up under a
+/// limit of 256 descriptors: no file is skipped for "Too many open files",
+/// and the restore is the tree.
+#[test]
+fn deep_tree_within_a_small_descriptor_limit() {
+    let env = Env::init();
+    let src = env.path("src");
+    let mut dir = src.clone();
+    for level in 0..45 {
+        fs::create_dir_all(&dir).unwrap();
+        for f in 0..40 {
+            fs::write(dir.join(format!("f{f:02}")), format!("{level}/{f}")).unwrap();
+        }
+        dir = dir.join("a");
+    }
+    let out = env
+        .program("sh")
+        .args(["-c", "ulimit -n 256 && exec \"$0\" backup \"$1\""])
+        .arg(cairn_tests::cairn_bin())
+        .arg(&src)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("skipped"), "{stderr}");
+    let target = env.restore_latest("restored");
+    let n = assert_same_tree(&src, &target.join(src.strip_prefix("/").unwrap()));
+    assert!(n >= 45 * 40 + 44, "compared only {n} entries");
+}

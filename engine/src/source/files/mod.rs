@@ -265,16 +265,17 @@ pub(crate) fn advise_sequential(f: &std::fs::File, size: u64) {
 }
 
 /// Open a file we will read soon (by name in its open directory) and ask
-/// the kernel to start reading it; the walk reads it through this
-/// descriptor when its turn comes, so the look-ahead costs no second
-/// `open` (best effort: a file we may not read or that vanished gives
-/// `None`, and its turn reports why).
-pub(crate) fn prefetch(dir: BorrowedFd<'_>, path: &Path, name: &[u8]) -> Option<File> {
+/// the kernel to start reading it. With `keep`, the walk reads it through
+/// this descriptor when its turn comes, so the look-ahead costs no second
+/// `open`; without, the descriptor is closed once the advice is given.
+/// Best effort: a file we may not read or that vanished gives `None`, and
+/// its turn reports why.
+pub(crate) fn prefetch(dir: BorrowedFd<'_>, path: &Path, name: &[u8], keep: bool) -> Option<File> {
     use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
     use std::os::fd::AsRawFd;
     let f = meta::open_file(Some(dir), path, name).ok()?;
     let _ = posix_fadvise(f.as_raw_fd(), 0, 0, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
-    Some(f)
+    keep.then_some(f)
 }
 
 #[cfg(test)]

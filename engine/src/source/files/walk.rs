@@ -66,6 +66,7 @@ impl Source for FilesSource {
             names: NameCache::default(),
             warnings: Vec::new(),
             targets_saved: 0,
+            held: 0,
         };
         let root = if trie.target {
             // Backing up "/" itself: the root tree is its listing.
@@ -102,6 +103,8 @@ struct Walk<'a> {
     warnings: Vec<String>,
     /// Backup paths that made it into the tree.
     targets_saved: usize,
+    /// Files the look-ahead holds open (at most [`HELD_FILES`]).
+    held: usize,
 }
 
 impl Walk<'_> {
@@ -155,12 +158,13 @@ impl Walk<'_> {
     /// file, when the look-ahead already opened it.
     fn file(
         &mut self,
-        path: &Path,
+        at: &At<'_>,
         mut node: Node,
         parent: Option<&Node>,
         stored: Option<bool>,
         opened: Option<std::fs::File>,
     ) -> Result<Option<Node>> {
+        let path = at.path;
         if self.src.sel.too_large(node.size) {
             return Ok(None);
         }
@@ -185,7 +189,7 @@ impl Walk<'_> {
             }
         }
         let class = ChunkClass::for_name(&node.name);
-        let read = match opened.map_or_else(|| open_file(None, path, b""), Ok) {
+        let read = match opened.map_or_else(|| open_file(at.dir, path, at.name), Ok) {
             Ok(f) => read_content(self.sink, f, class)?,
             Err(e) => Err(e),
         };
@@ -266,13 +270,12 @@ impl Walk<'_> {
         opened: Option<std::fs::File>,
         root_dev: u64,
     ) -> Result<Option<Node>> {
-        let path = at.path;
         let node = self.node(at, &md, parent, opened.as_ref());
         if node.kind == NodeKind::Symlink && node.target.is_none() {
             return Ok(None); // unreadable link: warned above, skipped
         }
         match node.kind {
-            NodeKind::File => self.file(path, node, parent, stored, opened),
+            NodeKind::File => self.file(at, node, parent, stored, opened),
             NodeKind::Dir => {
                 if self.src.sel.one_fs && md.dev != root_dev {
                     return dir_node(self.sink, node, Tree::default()).map(Some);
@@ -367,7 +370,9 @@ impl Walk<'_> {
                         });
                     let file = m.kind == NodeKind::File;
                     if file && !same && !self.src.sel.excluded(&child) {
-                        opened = prefetch(dir.as_fd(), &child, &name);
+                        let keep = self.held < HELD_FILES;
+                        opened = prefetch(dir.as_fd(), &child, &name, keep);
+                        self.held += usize::from(opened.is_some());
                     }
                 }
                 ahead.push_back((name, md, opened));
@@ -375,6 +380,7 @@ impl Walk<'_> {
             let Some((name, md, opened)) = ahead.pop_front() else {
                 break;
             };
+            self.held -= usize::from(opened.is_some());
             check_interrupt()?;
             let child = path.join(std::ffi::OsStr::from_bytes(&name));
             if self.src.sel.excluded(&child) {
@@ -446,9 +452,17 @@ impl Walk<'_> {
     }
 }
 
-/// How many entries ahead of the current one are examined and prefetched
-/// (so at most this many descriptors are held open).
+/// How many entries ahead of the current one are examined and prefetched.
 const PREFETCH_FILES: usize = 32;
+
+/// At most this many files the look-ahead opened are held open at once,
+/// over all the directories being walked: a subdirectory is walked while
+/// its parent's look-ahead still holds files, so without a bound a tree
+/// 32 levels deep would hold a thousand descriptors and meet the usual
+/// limit (`deep_tree_within_a_small_descriptor_limit`). Past the bound a
+/// file is only advised (opened, `WILLNEED`, closed) and opened again
+/// when read.
+const HELD_FILES: usize = 64;
 
 /// A looked-ahead entry: its name, its `lstat` result and, for a file to
 /// be read, the descriptor the look-ahead opened.
