@@ -72,7 +72,7 @@ impl PendingWrite for LocalPending {
                 // already holds halved the backup's kernel time in the
                 // benchmark VM, where fresh pages cost a host fault.
                 // Advisory only: a failure changes nothing.
-                let _ = rfs::fadvise(&f, 0, None, rfs::Advice::DontNeed);
+                let _ = rfs::fadvise(&*f, 0, None, rfs::Advice::DontNeed);
             }
             drop(f);
             let b = &self.backend;
