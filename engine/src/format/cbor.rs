@@ -115,7 +115,7 @@ impl Value {
     }
 }
 
-fn head(out: &mut Vec<u8>, major: u8, n: u64) {
+pub(crate) fn head(out: &mut Vec<u8>, major: u8, n: u64) {
     let m = major << 5;
     if n < 24 {
         out.push(m | n as u8);

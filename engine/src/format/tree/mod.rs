@@ -10,6 +10,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::format::cbor::{as_i64, Fields, Value};
 use crate::id::{ChunkId, TreeId};
 
+mod encode;
+
 /// Tree format version.
 pub const TREE_VERSION: u64 = 1;
 
@@ -207,6 +209,9 @@ impl Node {
         }
     }
 
+    /// The node as a generic CBOR value: the reference the direct encoder
+    /// (`encode`, which writes trees) is tested against.
+    #[cfg(test)]
     fn to_cbor(&self) -> Value {
         let mut m = vec![
             ("name", Value::Bytes(self.name.clone())),
@@ -364,19 +369,6 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// Canonical CBOR; sorts nodes first.
-    pub fn encode(&mut self) -> Vec<u8> {
-        self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
-        Value::map(vec![
-            ("v", Value::Uint(TREE_VERSION)),
-            (
-                "nodes",
-                Value::Array(self.nodes.iter().map(Node::to_cbor).collect()),
-            ),
-        ])
-        .encode()
-    }
-
     /// Decode; never panics. Rejects unsorted or duplicate names.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let v = Value::decode(bytes)?;
