@@ -115,8 +115,24 @@ mod tests {
         let b = MemoryBackend::new();
         let mut pb = PackBuilder::new(&b).unwrap();
         let mut want = Vec::new();
-        for i in 0..5u8 {
-            let plain = vec![i; 1000 + usize::from(i)];
+        // Small blobs gathered in the write buffer between large ones
+        // written as they are (incompressible, so sealed about as large):
+        // offsets and bytes stay in order either way.
+        let sizes = [1000, 200_000, 1001, 1_500_000, 1002, 1003, 130_000, 7];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for (i, &size) in sizes.iter().enumerate() {
+            let plain: Vec<u8> = if size < 2000 {
+                vec![i as u8; size]
+            } else {
+                (0..size)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect()
+            };
             let id = BlobId(keys.blob_id(&plain));
             let payload = compression::compress(&plain, 3);
             let sealed = sealer
