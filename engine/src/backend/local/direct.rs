@@ -13,9 +13,9 @@
 //! bytes, and the caller is a backup worker that could be compressing
 //! meanwhile. `perf sched` put the two workers of a first backup 0.45 s
 //! in uninterruptible sleep inside these writes (issue 15). A full stage
-//! is handed to the file's writer thread and the caller fills the second
-//! stage; it waits only when both are full, when the device is slower
-//! than the callers.
+//! is handed to the file's writer thread and the caller fills another; it
+//! waits only when [`IN_FLIGHT`] stages are on their way, when the device
+//! is slower than the callers.
 //!
 //! Invariants:
 //! - every direct write starts at a multiple of [`ALIGN`] in the file,
@@ -26,10 +26,11 @@
 //!   written through the page cache on the same descriptor after
 //!   `O_DIRECT` is cleared, at the same offset: the bytes in the file are
 //!   the bytes given, whichever way they went;
-//! - at most one write is in flight, and [`DirectFile::finish`] returns
-//!   only after it completed; a failed write is returned by the next call
-//!   (`write_all` or `finish`), so a pack whose bytes did not all land is
-//!   never committed;
+//! - at most [`IN_FLIGHT`] writes are in flight, done in order by the one
+//!   writer thread, and [`DirectFile::finish`] returns only after all of
+//!   them completed; a failed write is returned by the next call
+//!   (`write_all` or `finish`) and by every call after it, so a file whose
+//!   bytes did not all land is never handed back to be committed;
 //! - durability is unchanged: the commit still fsyncs the file before the
 //!   rename (a direct write reaches the device, not necessarily its
 //!   stable storage, and not the file's size in the inode).
@@ -103,6 +104,8 @@ pub(super) struct DirectFile {
     /// could be started (then stages are written by the caller).
     writer: Option<Writer>,
     no_thread: bool,
+    /// A write failed: every later call fails too.
+    broken: bool,
 }
 
 impl DirectFile {
@@ -129,11 +132,21 @@ impl DirectFile {
             direct,
             writer: None,
             no_thread: false,
+            broken: false,
         }
     }
 
     /// Append `data`.
-    pub(super) fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
+    pub(super) fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.broken {
+            return Err(broken());
+        }
+        let written = self.append(data);
+        self.broken = written.is_err();
+        written
+    }
+
+    fn append(&mut self, mut data: &[u8]) -> io::Result<()> {
         let Some(stage) = self.stage.as_mut() else {
             self.file.write_all_at(data, self.offset)?;
             self.offset += data.len() as u64;
@@ -157,6 +170,9 @@ impl DirectFile {
     /// Write what is staged, wait for every write, and hand back the file
     /// (to sync and commit).
     pub(super) fn finish(mut self) -> io::Result<Arc<File>> {
+        if self.broken {
+            return Err(broken());
+        }
         let settled = self.settle();
         if let Some(w) = self.writer.take() {
             drop(w.tx);
@@ -273,6 +289,10 @@ impl Writer {
     }
 }
 
+fn broken() -> io::Error {
+    io::Error::other("an earlier write to this file failed")
+}
+
 fn stage_lost() -> io::Error {
     io::Error::other("internal: pack stage missing")
 }
@@ -362,8 +382,8 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), want);
     }
 
-    /// A write the writer thread could not do fails the next call, so the
-    /// pack is never committed.
+    /// A write the writer thread could not do fails the next call and
+    /// every later one, so the file is never handed back to be committed.
     #[test]
     fn a_failed_write_is_reported() {
         let dir = tempfile::tempdir().unwrap();
@@ -373,7 +393,10 @@ mod tests {
         let mut f = DirectFile::with_mode(read_only, true);
         let data = pattern(2 * STAGE);
         let wrote = f.write_all(&data).and_then(|()| f.write_all(&data));
-        let finished = f.finish();
-        assert!(wrote.is_err() || finished.is_err());
+        let later = f.write_all(&data);
+        if wrote.is_err() {
+            assert!(later.is_err(), "a write after a failed one succeeded");
+        }
+        assert!(f.finish().is_err());
     }
 }
