@@ -147,13 +147,13 @@ impl DirectFile {
     }
 
     fn append(&mut self, mut data: &[u8]) -> io::Result<()> {
-        let Some(stage) = self.stage.as_mut() else {
+        if self.stage.is_none() {
             self.file.write_all_at(data, self.offset)?;
             self.offset += data.len() as u64;
             return Ok(());
-        };
-        let mut stage = stage;
+        }
         while !data.is_empty() {
+            let stage = self.stage.as_mut().ok_or_else(stage_lost)?;
             let n = (STAGE - self.fill).min(data.len());
             let at = stage.start + self.fill;
             stage.buf[at..at + n].copy_from_slice(&data[..n]);
@@ -161,7 +161,6 @@ impl DirectFile {
             data = &data[n..];
             if self.fill == STAGE {
                 self.send_stage()?;
-                stage = self.stage.as_mut().ok_or_else(stage_lost)?;
             }
         }
         Ok(())
